@@ -1,0 +1,7 @@
+"""Recurrent encoder and decoder stacks, written once for every cell type."""
+
+from keras_attention.recurrent.recurrent_decoder import RecurrentDecoder
+from keras_attention.recurrent.recurrent_encoder import RecurrentEncoder
+from keras_attention.recurrent.rnn_types import RNN_TYPES, get_rnn_class, num_states
+
+__all__ = ["RNN_TYPES", "RecurrentDecoder", "RecurrentEncoder", "get_rnn_class", "num_states"]

@@ -1,0 +1,210 @@
+"""The `zoo` command: train, evaluate, translate, export, presets."""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv=None):
+    """Run the CLI; returns the exit code (0 ok, 2 a user error)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as e:
+        print(f"zoo {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"zoo {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="zoo",
+        description="Attention and recurrent sequence-to-sequence models on Keras 3.",
+        epilog="Run `zoo train` with no arguments to train on the built-in dates corpus.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from training.train import TrainConfig
+
+    defaults = TrainConfig()
+    p = commands.add_parser(
+        "train",
+        help="train a preset, then save and export it",
+        description="Train a preset on a TSV file or the built-in corpus; save the model to "
+        "OUT/preset and the SavedModel to OUT/exported. Rerun the same command after an "
+        "interruption to resume from the last finished epoch.",
+    )
+    p.add_argument("--preset", default=defaults.preset, help="built-in preset name (default: %(default)s)")
+    p.add_argument("--data", help="TSV file of sentence pairs (default: the built-in corpus)")
+    p.add_argument(
+        "--source-column",
+        type=int,
+        default=defaults.source_column,
+        help="source column in --data, from 0 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--target-column",
+        type=int,
+        default=defaults.target_column,
+        help="target column in --data (default: %(default)s)",
+    )
+    p.add_argument(
+        "--corpus", default=defaults.corpus, help="built-in corpus without --data (default: %(default)s)"
+    )
+    p.add_argument(
+        "--num-pairs",
+        type=int,
+        default=defaults.num_pairs,
+        help="pairs generated for the built-in corpus (default: %(default)s)",
+    )
+    p.add_argument("--epochs", type=int, default=defaults.epochs, help="default: %(default)s")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s")
+    p.add_argument("--steps-per-epoch", type=int, help="cut epochs short, for a quick try")
+    p.add_argument(
+        "--valid-fraction",
+        type=float,
+        default=defaults.valid_fraction,
+        help="held-out share (default: %(default)s)",
+    )
+    p.add_argument("--out", default=defaults.out, help="output directory (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
+    p.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=defaults.verbose,
+        help="1 progress bar, 2 a line per epoch",
+    )
+    p.set_defaults(run=_train)
+
+    p = commands.add_parser(
+        "evaluate", help="loss, token accuracy and exact match of a saved model on a TSV file"
+    )
+    p.add_argument("model", help="a saved preset directory (OUT/preset of `zoo train`)")
+    p.add_argument("--data", required=True, help="TSV file of sentence pairs")
+    p.add_argument("--source-column", type=int, default=0)
+    p.add_argument("--target-column", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.set_defaults(run=_evaluate)
+
+    p = commands.add_parser(
+        "translate",
+        help="translate sentences with a saved model",
+        description="Translate the SENTENCE arguments, or each line of standard input when none are given.",
+    )
+    p.add_argument("model", help="a saved preset directory")
+    p.add_argument("sentences", nargs="*", metavar="SENTENCE")
+    p.add_argument("--max-length", type=int, help="most tokens generated per sentence")
+    p.add_argument(
+        "--attention", action="store_true", help="also print which source word each output word attended to"
+    )
+    p.set_defaults(run=_translate)
+
+    p = commands.add_parser("export", help="write a SavedModel (tf.string in, tf.string out)")
+    p.add_argument("model", help="a saved preset directory")
+    p.add_argument("out", help="directory for the SavedModel (replaced atomically)")
+    p.add_argument("--max-length", type=int, help="most tokens generated per sentence")
+    p.set_defaults(run=_export)
+
+    p = commands.add_parser("presets", help="list the built-in presets")
+    p.add_argument(
+        "--vocabulary-size",
+        type=int,
+        default=8000,
+        help="vocabulary size per side for the parameter counts (default: %(default)s)",
+    )
+    p.set_defaults(run=_presets)
+    return parser
+
+
+def _train(args):
+    from training.train import TrainConfig, train
+
+    config = TrainConfig(
+        preset=args.preset,
+        data=args.data,
+        source_column=args.source_column,
+        target_column=args.target_column,
+        corpus=args.corpus,
+        num_pairs=args.num_pairs,
+        valid_fraction=args.valid_fraction,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        steps_per_epoch=args.steps_per_epoch,
+        out=args.out,
+        seed=args.seed,
+        verbose=args.verbose,
+    )
+    result = train(config)
+    print(
+        f"\nheld-out exact-match accuracy: {result.exact_match:.1%} "
+        f"(token accuracy {result.valid_accuracy:.1%}, loss {result.valid_loss:.3f})"
+    )
+    for source, reference, translation in result.samples:
+        mark = "ok " if translation == reference.lower() else "   "
+        print(f"  {mark}{source!r} -> {translation!r}  (reference {reference!r})")
+    print(f'saved {result.preset_dir}  (zoo translate {result.preset_dir} "...")')
+    print(f"exported {result.export_dir}  (SavedModel, tf.string -> tf.string)")
+    print(f"done in {result.seconds:.0f}s")
+
+
+def _evaluate(args):
+    import zoo
+    from training.metrics import exact_match
+    from training.readers import load_tsv
+
+    pairs = load_tsv(args.data, source=args.source_column, target=args.target_column)
+    model = zoo.load(args.model)
+    metrics = model.evaluate(pairs, batch_size=args.batch_size, verbose=0, return_dict=True)
+    accuracy = exact_match(model.translate(list(pairs.sources)), pairs.targets)
+    print(f"pairs: {len(pairs)}")
+    print(f"loss: {metrics['loss']:.4f}")
+    print(f"token accuracy: {metrics['accuracy']:.4f}")
+    print(f"exact match: {accuracy:.4f}")
+
+
+def _translate(args):
+    import zoo
+
+    sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
+    model = zoo.load(args.model)
+    for result in model.translate(sentences, max_length=args.max_length, return_attention=True):
+        print(result.text)
+        if args.attention:
+            pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment())
+            print(f"  attention: {pairs}  (score {result.score:.3f})")
+
+
+def _export(args):
+    import zoo
+
+    zoo.load(args.model).export(args.out, max_length=args.max_length)
+    print(f"exported {args.out}")
+
+
+def _presets(args):
+    import zoo
+
+    rows = []
+    for name, spec in zoo.PRESETS.items():
+        config = dict(spec["backbone"]["config"])
+        backbone = zoo.RecurrentSeq2Seq(args.vocabulary_size, args.vocabulary_size, **config)
+        attention = config["attention"] or "none (fixed context)"
+        rows.append(
+            (name, config["cell_type"], attention, f"{backbone.count_params():,}", spec["description"])
+        )
+    header = ("preset", "cell", "attention", f"params@{args.vocabulary_size}", "description")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

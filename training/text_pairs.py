@@ -1,0 +1,68 @@
+"""Text pairs: the one in-memory form every reader and corpus returns."""
+
+import dataclasses
+import random
+
+
+@dataclasses.dataclass(frozen=True)
+class TextPairs:
+    """Aligned source and target sentences.
+
+    `zoo.load(..., train_data=pairs)`, `model.fit(pairs)` and
+    `model.evaluate(pairs)` take it directly; `to_tf_dataset` is the
+    pipeline they use (length bucketing, caching, prefetching).
+
+    Attributes:
+        sources: tuple of source sentences.
+        targets: tuple of target sentences, as many as `sources`.
+    """
+
+    sources: tuple
+    targets: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "sources", tuple(self.sources))
+        object.__setattr__(self, "targets", tuple(self.targets))
+        if len(self.sources) != len(self.targets):
+            raise ValueError(
+                f"Got {len(self.sources)} source sentences but {len(self.targets)} target sentences."
+            )
+        for side, texts in (("source", self.sources), ("target", self.targets)):
+            for i, text in enumerate(texts):
+                if not isinstance(text, str):
+                    raise TypeError(
+                        f"{side.capitalize()} sentence {i} is a {type(text).__name__}, not a str."
+                    )
+
+    def __len__(self):
+        return len(self.sources)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return TextPairs(self.sources[index], self.targets[index])
+        return self.sources[index], self.targets[index]
+
+    def split(self, fraction, seed=0):
+        """Split into `(first, second)` with about `fraction` of the pairs in `first`.
+
+        Pairs that share a source sentence always land in the same part, so
+        nothing leaks from training into evaluation. The same `seed` gives
+        the same split.
+        """
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"`fraction` must be between 0 and 1 (exclusive), received {fraction}.")
+        groups = sorted(set(self.sources))
+        random.Random(seed).shuffle(groups)
+        first_sources = set(groups[: round(fraction * len(groups))])
+        first = [i for i, s in enumerate(self.sources) if s in first_sources]
+        second = [i for i, s in enumerate(self.sources) if s not in first_sources]
+        return self._select(first), self._select(second)
+
+    def _select(self, indices):
+        return TextPairs([self.sources[i] for i in indices], [self.targets[i] for i in indices])
+
+    def to_tf_dataset(self, preprocessor, batch_size=64, shuffle=True, seed=0):
+        """Batches for `fit`; see `training.pipeline.make_dataset`."""
+        from training.pipeline import make_dataset
+
+        return make_dataset(self, preprocessor, batch_size=batch_size, shuffle=shuffle, seed=seed)

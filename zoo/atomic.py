@@ -1,0 +1,36 @@
+"""Write a directory so that readers see the old one or the new one, never half."""
+
+import contextlib
+import os
+import shutil
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield a temporary directory that replaces `path` when the block succeeds.
+
+    The new directory is written beside `path` and renamed into place; an
+    existing `path` is moved aside first and removed only after the rename.
+    If the block raises, `path` is left as it was and the temporary
+    directory is removed.
+    """
+    path = os.path.abspath(os.fspath(path))
+    parent, name = os.path.split(path)
+    os.makedirs(parent, exist_ok=True)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise FileExistsError(f"{path} exists and is not a directory.")
+    staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = None
+    if os.path.exists(path):
+        old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+        os.rmdir(old)
+        os.rename(path, old)
+    os.rename(staging, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

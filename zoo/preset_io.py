@@ -1,0 +1,211 @@
+"""Loading presets by name or directory, and saving preset directories.
+
+A preset directory has the KerasHub layout:
+
+    config.json           {"class_name": "Translator", "config": {...}}
+    metadata.json         versions, parameter count, date, format version
+    model.weights.h5      the backbone's weights
+    assets/source_vocabulary.txt, assets/target_vocabulary.txt
+
+Loading reads JSON and HDF5 only and builds classes from the tables below:
+nothing in a preset is executed.
+"""
+
+import datetime
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+from zoo.atomic import atomic_directory
+from zoo.presets import get_preset
+from zoo.recurrent_seq2seq import RecurrentSeq2Seq
+from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+from zoo.translator import Translator, check_texts
+from zoo.word_tokenizer import WordTokenizer
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+METADATA_FILE = "metadata.json"
+WEIGHTS_FILE = "model.weights.h5"
+SOURCE_VOCABULARY_FILE = os.path.join("assets", "source_vocabulary.txt")
+TARGET_VOCABULARY_FILE = os.path.join("assets", "target_vocabulary.txt")
+
+# The classes a config may name; nothing else is ever constructed.
+BACKBONE_CLASSES = {"RecurrentSeq2Seq": RecurrentSeq2Seq}
+TASK_CLASSES = {"Translator": Translator}
+
+
+def load(preset, train_data=None, **overrides):
+    """Load a model from a built-in preset name or a saved preset directory.
+
+    Args:
+        preset: a name from `zoo.PRESETS` or the path of a directory
+            written by `save_to_preset`.
+        train_data: for a preset name, the text pairs whose vocabularies the
+            model gets: a `(sources, targets)` pair of string lists or an
+            object with `sources` and `targets` (`training.TextPairs`).
+        **overrides: settings that replace the preset's: backbone settings
+            (`hidden_dim=64`), `max_source_length`/`max_target_length`, or
+            vocabulary settings (`max_size`, `min_frequency`).
+
+    Returns:
+        A `Translator`: untrained for a name, with its saved weights for a
+        directory.
+    """
+    preset = os.fspath(preset)
+    if os.path.isdir(preset):
+        if train_data is not None or overrides:
+            raise ValueError(
+                f"{preset} is a saved preset with its own vocabulary and settings; "
+                "`train_data` and overrides apply only to built-in preset names."
+            )
+        return load_preset_directory(preset)
+    if os.sep in preset or preset.endswith(".json") or os.path.exists(preset):
+        raise FileNotFoundError(f"No preset directory at {preset}.")
+    spec = get_preset(preset)
+    if train_data is None:
+        raise ValueError(
+            f"The preset {preset!r} has no vocabulary of its own: pass "
+            "`train_data=(sources, targets)` to learn one, or load a saved preset directory."
+        )
+    sources, targets = _texts_of(train_data)
+    backbone_config = dict(spec["backbone"]["config"])
+    preprocessor_config = dict(spec["preprocessor"])
+    vocabulary_config = dict(spec["vocabulary"])
+    for key, value in overrides.items():
+        for config in (backbone_config, preprocessor_config, vocabulary_config):
+            if key in config:
+                config[key] = value
+                break
+        else:
+            valid = sorted([*backbone_config, *preprocessor_config, *vocabulary_config])
+            raise ValueError(f"Unknown setting {key!r} for preset {preset!r}. Expected one of {valid}.")
+    source_tokenizer = WordTokenizer.from_texts(sources, **vocabulary_config)
+    target_tokenizer = WordTokenizer.from_texts(targets, **vocabulary_config)
+    backbone = BACKBONE_CLASSES[spec["backbone"]["class_name"]](
+        source_vocabulary_size=source_tokenizer.vocabulary_size,
+        target_vocabulary_size=target_tokenizer.vocabulary_size,
+        **backbone_config,
+    )
+    preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer, **preprocessor_config)
+    return Translator(backbone, preprocessor)
+
+
+def _texts_of(train_data):
+    if hasattr(train_data, "sources") and hasattr(train_data, "targets"):
+        sources, targets = train_data.sources, train_data.targets
+    elif isinstance(train_data, (tuple, list)) and len(train_data) == 2:
+        sources, targets = train_data
+    else:
+        raise TypeError(
+            "`train_data` must be a (sources, targets) pair of string lists or a "
+            f"training.TextPairs; received {type(train_data).__name__}."
+        )
+    sources, targets = check_texts(sources, "source"), check_texts(targets, "target")
+    if len(sources) != len(targets):
+        raise ValueError(f"Got {len(sources)} source sentences but {len(targets)} target sentences.")
+    if not sources:
+        raise ValueError("`train_data` is empty: a vocabulary needs at least one text pair.")
+    return sources, targets
+
+
+def save_to_preset(model, path):
+    """Write `model` as a preset directory at `path`, atomically (see module docstring)."""
+    with atomic_directory(path) as staging:
+        os.makedirs(os.path.join(staging, "assets"))
+        config = {
+            "class_name": type(model).__name__,
+            "config": {
+                "backbone": {
+                    "class_name": type(model.backbone).__name__,
+                    "config": model.backbone.get_config(),
+                },
+                "preprocessor": model.preprocessor.get_config(),
+            },
+        }
+        metadata = {
+            "format_version": FORMAT_VERSION,
+            "keras_attention_version": _version(),
+            "keras_version": keras.__version__,
+            "tensorflow_version": tf.__version__,
+            "parameter_count": int(model.backbone.count_params()),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+        _write_json(os.path.join(staging, CONFIG_FILE), config)
+        _write_json(os.path.join(staging, METADATA_FILE), metadata)
+        model.backbone.save_weights(os.path.join(staging, WEIGHTS_FILE))
+        model.preprocessor.source_tokenizer.save_vocabulary(os.path.join(staging, SOURCE_VOCABULARY_FILE))
+        model.preprocessor.target_tokenizer.save_vocabulary(os.path.join(staging, TARGET_VOCABULARY_FILE))
+
+
+def load_preset_directory(path):
+    """Restore the `Translator` saved at `path`; errors name the file and the problem."""
+    for name in (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, SOURCE_VOCABULARY_FILE, TARGET_VOCABULARY_FILE):
+        if not os.path.isfile(os.path.join(path, name)):
+            raise ValueError(f"{path} is not a complete preset directory: {name} is missing.")
+    metadata = _read_json(os.path.join(path, METADATA_FILE))
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{os.path.join(path, METADATA_FILE)}: preset format_version {version!r} is not "
+            f"supported; this version of the zoo reads format_version {FORMAT_VERSION}."
+        )
+    config_path = os.path.join(path, CONFIG_FILE)
+    config = _read_json(config_path)
+    try:
+        task_class = TASK_CLASSES[config["class_name"]]
+        backbone_spec = config["config"]["backbone"]
+        backbone_class = BACKBONE_CLASSES[backbone_spec["class_name"]]
+        preprocessor_config = config["config"]["preprocessor"]
+    except (KeyError, TypeError) as e:
+        raise ValueError(
+            f"{config_path}: malformed or unknown entry {e}. Known model classes: "
+            f"{sorted(TASK_CLASSES)}; known backbones: {sorted(BACKBONE_CLASSES)}."
+        ) from None
+    source_tokenizer = WordTokenizer.load_vocabulary(os.path.join(path, SOURCE_VOCABULARY_FILE))
+    target_tokenizer = WordTokenizer.load_vocabulary(os.path.join(path, TARGET_VOCABULARY_FILE))
+    try:
+        backbone = backbone_class.from_config(backbone_spec["config"])
+        preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer, **preprocessor_config)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{config_path}: invalid settings: {e}") from None
+    for side, tokenizer, key in (
+        ("source", source_tokenizer, "source_vocabulary_size"),
+        ("target", target_tokenizer, "target_vocabulary_size"),
+    ):
+        if tokenizer.vocabulary_size != backbone.get_config()[key]:
+            raise ValueError(
+                f"{path}: vocabulary mismatch: the {side} vocabulary file has "
+                f"{tokenizer.vocabulary_size} tokens but {CONFIG_FILE} says {key}="
+                f"{backbone.get_config()[key]}."
+            )
+    try:
+        backbone.load_weights(os.path.join(path, WEIGHTS_FILE))
+    except Exception as e:  # h5py and Keras raise several types for a bad file
+        raise ValueError(f"{os.path.join(path, WEIGHTS_FILE)}: cannot load the weights: {e}") from None
+    return task_class(backbone, preprocessor)
+
+
+def _version():
+    from keras_attention import __version__
+
+    return __version__
+
+
+def _write_json(path, data):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not valid JSON ({e}).") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {type(data).__name__}.")
+    return data

@@ -1,0 +1,66 @@
+"""Text pairs -> padded token ids for a sequence-to-sequence model."""
+
+import tensorflow as tf
+
+from zoo.word_tokenizer import END_ID, PAD_ID, START_ID
+
+
+class Seq2SeqPreprocessor(tf.Module):
+    """Tokenizes text pairs and packs them for teacher forcing.
+
+    Runs as TensorFlow ops, in `tf.data` or in a graph. Over-long sentences
+    are cut to `max_source_length` source tokens and `max_target_length`
+    target tokens (`[START]`/`[END]` not counted).
+
+    Args:
+        source_tokenizer: a `WordTokenizer` for the source language.
+        target_tokenizer: a `WordTokenizer` for the target language.
+        max_source_length: int, most source tokens kept.
+        max_target_length: int, most target tokens kept; also the default
+            bound on a generated translation.
+    """
+
+    def __init__(self, source_tokenizer, target_tokenizer, max_source_length=100, max_target_length=100):
+        super().__init__(name="seq2seq_preprocessor")
+        for name, value in (
+            ("max_source_length", max_source_length),
+            ("max_target_length", max_target_length),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive int, received {value!r}.")
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.max_source_length = max_source_length
+        self.max_target_length = max_target_length
+
+    def tokenize(self, sources, targets):
+        """Ragged ids of string batches `(batch,)`: sources, and targets wrapped in `[START]`/`[END]`."""
+        source_ids = self.source_tokenizer.tokenize(sources)[:, : self.max_source_length]
+        target_ids = self.target_tokenizer.tokenize(targets)[:, : self.max_target_length]
+        batch = tf.shape(sources)[:1]
+        start = tf.fill(tf.concat([batch, [1]], 0), START_ID)
+        end = tf.fill(tf.concat([batch, [1]], 0), END_ID)
+        return source_ids, tf.concat([start, target_ids, end], axis=1)
+
+    def pack(self, source_ids, target_ids):
+        """`(x, y, sample_weight)` for `fit` from padded id batches.
+
+        `x` holds `encoder_token_ids` and `decoder_token_ids` (the target
+        without its last token), `y` the target shifted left, and the weight
+        is 1 for real tokens and 0 for padding, so padding never counts in
+        the loss or the accuracy.
+        """
+        if isinstance(source_ids, tf.RaggedTensor):
+            source_ids = source_ids.to_tensor(PAD_ID)
+        if isinstance(target_ids, tf.RaggedTensor):
+            target_ids = target_ids.to_tensor(PAD_ID)
+        x = {"encoder_token_ids": source_ids, "decoder_token_ids": target_ids[:, :-1]}
+        y = target_ids[:, 1:]
+        return x, y, tf.cast(tf.not_equal(y, PAD_ID), tf.float32)
+
+    def __call__(self, sources, targets):
+        """`(x, y, sample_weight)` from string batches `(batch,)`."""
+        return self.pack(*self.tokenize(sources, targets))
+
+    def get_config(self):
+        return {"max_source_length": self.max_source_length, "max_target_length": self.max_target_length}

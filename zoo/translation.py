@@ -1,0 +1,33 @@
+"""The detailed result of translating one sentence."""
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Translation:
+    """One translation with what produced it.
+
+    Attributes:
+        text: the translation.
+        score: sum of the log-probabilities of its tokens (`[END]` included).
+        source_tokens: the source as the model saw it (`[UNK]` for unknown words).
+        output_tokens: the generated tokens, `[END]` last when it was reached.
+        attention: `(len(output_tokens), len(source_tokens))`: row `i` is how
+            much output token `i` attended to each source token (all zeros
+            for a model without attention).
+    """
+
+    text: str
+    score: float
+    source_tokens: list
+    output_tokens: list
+    attention: np.ndarray
+
+    def alignment(self):
+        """For each output token, the source token it attended to most."""
+        if not self.source_tokens or not np.any(self.attention):
+            return [(token, None) for token in self.output_tokens]
+        best = self.attention.argmax(axis=-1)
+        return [(token, self.source_tokens[j]) for token, j in zip(self.output_tokens, best)]

@@ -1,0 +1,271 @@
+"""The translation task: raw text pairs in, text out."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.api_export import zoo_export
+from zoo.generation import greedy_search
+from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+from zoo.translation import Translation
+from zoo.word_tokenizer import END, END_ID, PAD_ID, START_ID, WordTokenizer
+
+
+@zoo_export("Translator")
+class Translator(keras.Model):
+    """A sequence-to-sequence model that reads and writes text.
+
+    Wraps a backbone (token ids -> logits) and the `Seq2SeqPreprocessor`
+    that holds both tokenizers. `fit` and `evaluate` take raw text pairs,
+    `translate` returns strings, `export` writes a SavedModel that maps
+    strings to strings. Compiled on construction with masked
+    cross-entropy, masked accuracy and Adam, so `fit` needs no `compile`.
+
+    Args:
+        backbone: a model with `encode(ids) -> cache` and
+            `next(tokens, cache, step) -> (logits, cache)`, such as
+            `RecurrentSeq2Seq`.
+        preprocessor: a `Seq2SeqPreprocessor`.
+
+    Example:
+
+    >>> model = zoo.load("gru_luong", train_data=(sources, targets))
+    >>> model.fit((sources, targets), epochs=5)
+    >>> model.translate("¿Todavía está en casa?")
+    """
+
+    def __init__(self, backbone, preprocessor, **kwargs):
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+
+        # === Functional Model ===
+        inputs = {
+            "encoder_token_ids": keras.Input(shape=(None,), dtype="int32", name="encoder_token_ids"),
+            "decoder_token_ids": keras.Input(shape=(None,), dtype="int32", name="decoder_token_ids"),
+        }
+        super().__init__(inputs=inputs, outputs=backbone(inputs), **kwargs)
+        self._translate_function = None
+        self.compile()
+
+    def compile(self, optimizer="auto", loss="auto", weighted_metrics="auto", **kwargs):
+        """`keras.Model.compile` with defaults for translation.
+
+        `"auto"` means Adam (learning rate 1e-3, gradient norm clipped to
+        1), cross-entropy averaged over real target tokens, and accuracy
+        over real target tokens. Padding is weighted 0 by the preprocessor.
+        """
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy(
+                from_logits=True, reduction="mean_with_sample_weight"
+            )
+        if weighted_metrics == "auto":
+            weighted_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)
+
+    # --- Training on text -------------------------------------------------
+
+    def fit(self, x=None, y=None, batch_size=64, validation_data=None, shuffle=True, **kwargs):
+        """`keras.Model.fit` on text pairs.
+
+        `x` (and `validation_data`) may be a `(sources, targets)` pair of
+        string lists, an object with `to_tf_dataset(preprocessor, ...)`
+        (such as `training.TextPairs`, which adds length bucketing), a
+        `tf.data.Dataset` of `(source, target)` strings, batched or not, or
+        a dataset that is already tokenized.
+        """
+        if y is not None:
+            raise ValueError("Pass text pairs as `x=(sources, targets)`, not as `x` and `y`.")
+        x = self._as_dataset(x, batch_size, shuffle)
+        if validation_data is not None:
+            validation_data = self._as_dataset(validation_data, batch_size, False)
+        # The data is shuffled above; Keras cannot shuffle a dataset.
+        return super().fit(x, validation_data=validation_data, shuffle=False, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=64, **kwargs):
+        """`keras.Model.evaluate` on text pairs (see `fit` for the forms of `x`)."""
+        if y is not None:
+            raise ValueError("Pass text pairs as `x=(sources, targets)`, not as `x` and `y`.")
+        return super().evaluate(self._as_dataset(x, batch_size, False), **kwargs)
+
+    def _as_dataset(self, data, batch_size, shuffle):
+        if hasattr(data, "to_tf_dataset"):
+            return data.to_tf_dataset(self.preprocessor, batch_size=batch_size, shuffle=shuffle)
+        if isinstance(data, tf.data.Dataset):
+            spec = data.element_spec
+            is_text = (
+                isinstance(spec, tuple)
+                and len(spec) == 2
+                and all(getattr(s, "dtype", None) == tf.string for s in spec)
+            )
+            if not is_text:
+                return data  # already (x, y[, sample_weight]) ids
+            if spec[0].shape.rank == 0:
+                data = data.batch(batch_size)
+            return data.map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        if isinstance(data, (tuple, list)) and len(data) == 2:
+            sources, targets = (check_texts(side, name) for side, name in zip(data, ("source", "target")))
+            if len(sources) != len(targets):
+                raise ValueError(f"Got {len(sources)} source sentences but {len(targets)} target sentences.")
+            if not sources:
+                raise ValueError("No text pairs: the source and target lists are empty.")
+            dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
+            if shuffle:
+                dataset = dataset.shuffle(len(sources), seed=0)
+            return self._as_dataset(dataset, batch_size, False)
+        raise TypeError(
+            "Expected text pairs: a (sources, targets) pair of string lists, a "
+            "training.TextPairs, or a tf.data.Dataset of (source, target) strings; "
+            f"received {type(data).__name__}."
+        )
+
+    # --- Translation ------------------------------------------------------
+
+    def translate(self, sentences, max_length=None, return_attention=False):
+        """Translate a string or a list of strings with greedy decoding.
+
+        An empty (or whitespace-only) sentence translates to `""`. A sentence
+        longer than the preprocessor's `max_source_length` tokens is an error.
+
+        Args:
+            sentences: a string or a list of strings.
+            max_length: most tokens generated per sentence (`[END]`
+                included); the preprocessor's `max_target_length` + 1 by
+                default.
+            return_attention: if `True`, return `Translation` objects with
+                the score, the tokens and the attention weights.
+
+        Returns:
+            A string per sentence (a single string for a single sentence), or
+            `Translation` objects with `return_attention=True`.
+        """
+        single = isinstance(sentences, str)
+        sentences = check_texts([sentences] if single else sentences, "source")
+        if max_length is None:
+            max_length = self.preprocessor.max_target_length + 1
+        if not isinstance(max_length, (int, np.integer)) or max_length < 1:
+            raise ValueError(f"`max_length` must be a positive int, received {max_length!r}.")
+        if not sentences:
+            return []
+        source_ids = self.preprocessor.source_tokenizer.tokenize(tf.constant(sentences))
+        limit = self.preprocessor.max_source_length
+        too_long = [(i, int(n)) for i, n in enumerate(source_ids.row_lengths().numpy()) if n > limit]
+        if too_long:
+            i, n = too_long[0]
+            raise ValueError(
+                f"Sentence {i} has {n} tokens; this model reads at most {limit} "
+                f"(max_source_length). {len(too_long)} sentence(s) are too long."
+            )
+        outputs = self.translate_function(tf.constant(sentences), tf.constant(max_length, tf.int32))
+        texts = [t.decode("utf-8") for t in outputs["translation"].numpy()]
+        if return_attention:
+            texts = self._details(texts, source_ids, outputs)
+        return texts[0] if single else texts
+
+    @property
+    def translate_function(self):
+        """The compiled `(strings (batch,), max_length) -> dict` graph, traced once."""
+        if self._translate_function is None:
+            self._translate_function = tf.function(
+                self.translate_graph,
+                input_signature=[
+                    tf.TensorSpec([None], tf.string, name="text"),
+                    tf.TensorSpec([], tf.int32, name="max_length"),
+                ],
+            )
+        return self._translate_function
+
+    def translate_graph(self, texts, max_length):
+        """Strings `(batch,)` -> `translation`, `score`, `tokens`, `attention`, as TF ops.
+
+        Sources are cut to `max_source_length` tokens (the exported model's
+        defined result for over-long input); empty sources give `""`.
+        """
+        source_ids = self.preprocessor.source_tokenizer.tokenize(texts)
+        source_ids = source_ids[:, : self.preprocessor.max_source_length]
+        lengths = tf.cast(source_ids.row_lengths(), tf.int32)
+        # One padding column at least, so a batch of empty sentences still
+        # has a time axis; padding changes no output.
+        source_ids = tf.pad(source_ids.to_tensor(PAD_ID), [[0, 0], [0, 1]])  # (batch, Ts + 1)
+        cache = self.backbone.encode(source_ids)
+        batch_size = tf.shape(texts)[0]
+        tokens, scores, attention = greedy_search(
+            self.backbone.next,
+            cache,
+            start_tokens=tf.fill([batch_size], START_ID),
+            end_id=END_ID,
+            max_length=max_length,
+            done=tf.equal(lengths, 0),
+        )
+        return {
+            "translation": self.preprocessor.target_tokenizer.detokenize(tokens),
+            "score": scores,
+            "tokens": tokens,
+            "attention": attention,
+        }
+
+    def _details(self, texts, source_ids, outputs):
+        source_vocab = self.preprocessor.source_tokenizer.vocabulary
+        target_vocab = self.preprocessor.target_tokenizer.vocabulary
+        results = []
+        for i, text in enumerate(texts):
+            source = [source_vocab[t] for t in source_ids[i].numpy()]
+            output = []
+            for t in outputs["tokens"][i].numpy():
+                if t == PAD_ID:
+                    break
+                output.append(target_vocab[t])
+                if target_vocab[t] == END:
+                    break
+            weights = outputs["attention"][i].numpy()[: len(output), : len(source)]
+            results.append(Translation(text, float(outputs["score"][i]), source, output, weights))
+        return results
+
+    # --- Saving -----------------------------------------------------------
+
+    def export(self, path, max_length=None):
+        """Write a SavedModel that translates strings; see `zoo.export.export_translator`."""
+        from zoo.export import export_translator
+
+        export_translator(self, path, max_length=max_length)
+
+    def save_to_preset(self, path):
+        """Write a preset directory that `zoo.load(path)` restores; see `zoo.preset_io`."""
+        from zoo.preset_io import save_to_preset
+
+        save_to_preset(self, path)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "preprocessor": self.preprocessor.get_config(),
+            "source_vocabulary": list(self.preprocessor.source_tokenizer.vocabulary),
+            "target_vocabulary": list(self.preprocessor.target_tokenizer.vocabulary),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        backbone = keras.saving.deserialize_keras_object(config.pop("backbone"))
+        preprocessor = Seq2SeqPreprocessor(
+            WordTokenizer(config.pop("source_vocabulary")),
+            WordTokenizer(config.pop("target_vocabulary")),
+            **config.pop("preprocessor"),
+        )
+        return cls(backbone, preprocessor, **config)
+
+
+def check_texts(texts, side):
+    """A list of strings from `texts`, or a `TypeError` that names the bad item."""
+    if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
+        raise TypeError(f"Expected a list of {side} strings, received {type(texts).__name__}.")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"{side.capitalize()} sentence {i} is a {type(text).__name__}, not a str: {text!r}."
+            )
+    return texts

@@ -14,7 +14,7 @@ def load_tsv(path, source=0, target=1, delimiter="\t", errors="raise"):
     Spanish -> English with `source=1, target=0`. Blank lines are ignored.
 
     Args:
-        path: the file, UTF-8.
+        path: the file, UTF-8 (a leading byte-order mark is ignored).
         source: column index (from 0) of the source sentence.
         target: column index of the target sentence.
         delimiter: the column separator.
@@ -39,30 +39,31 @@ def load_tsv(path, source=0, target=1, delimiter="\t", errors="raise"):
         raise FileNotFoundError(f"No such data file: {path}")
     sources, targets = [], []
     needed = max(source, target) + 1
-    with open(path, encoding="utf-8", newline="") as f:
-        try:
-            for number, line in enumerate(f, start=1):
-                line = line.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                columns = line.split(delimiter)
-                problem = None
-                if len(columns) < needed:
-                    problem = (
-                        f"has {len(columns)} column(s), needs at least {needed} "
-                        f"(source column {source}, target column {target})"
-                    )
-                elif not columns[source].strip() or not columns[target].strip():
-                    side = "source" if not columns[source].strip() else "target"
-                    problem = f"has an empty {side} sentence"
-                if problem:
-                    if errors == "raise":
-                        raise ValueError(f"{path}, line {number}: the line {problem}: {line[:80]!r}")
-                    continue
-                sources.append(columns[source].strip())
-                targets.append(columns[target].strip())
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{path}, line {number + 1}: not valid UTF-8 ({e.reason}).") from None
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            # Decoded line by line, so an encoding error names its line.
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}, line {number}: not valid UTF-8 ({e.reason}).") from None
+            if not line.strip():
+                continue
+            columns = line.split(delimiter)
+            problem = None
+            if len(columns) < needed:
+                problem = (
+                    f"has {len(columns)} column(s), needs at least {needed} "
+                    f"(source column {source}, target column {target})"
+                )
+            elif not columns[source].strip() or not columns[target].strip():
+                side = "source" if not columns[source].strip() else "target"
+                problem = f"has an empty {side} sentence"
+            if problem:
+                if errors == "raise":
+                    raise ValueError(f"{path}, line {number}: the line {problem}: {line[:80]!r}")
+                continue
+            sources.append(columns[source].strip())
+            targets.append(columns[target].strip())
     if not sources:
         raise ValueError(f"{path}: no text pairs found (the file is empty or every line was skipped).")
     return TextPairs(sources, targets)

@@ -65,6 +65,11 @@ class Translator(keras.Model):
             weighted_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)
 
+    def get_compile_config(self):
+        # Compiled with defaults on construction; a loaded model recompiles
+        # the same way, so no compile config is saved.
+        return None
+
     # --- Training on text -------------------------------------------------
 
     def fit(self, x=None, y=None, batch_size=64, validation_data=None, shuffle=True, **kwargs):

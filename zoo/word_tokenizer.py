@@ -128,13 +128,13 @@ class WordTokenizer(tf.Module):
         """Texts `(batch,)` from ids `(batch, T)`, dense or ragged.
 
         Reading stops at the first `END_ID`; padding and `START_ID` are
-        dropped; joiner marks are resolved.
+        dropped, unknown words read `[UNK]`; joiner marks are resolved.
         """
         if isinstance(ids, tf.RaggedTensor):
             ids = ids.to_tensor(default_value=PAD_ID)
         ids = tf.cast(ids, tf.int32)
         ended = tf.cumsum(tf.cast(tf.equal(ids, END_ID), tf.int32), axis=-1) > 0
-        keep = tf.logical_and(tf.logical_not(ended), ids > START_ID)
+        keep = tf.logical_not(ended) & tf.not_equal(ids, PAD_ID) & tf.not_equal(ids, START_ID)
         tokens = tf.ragged.boolean_mask(self.id_to_token(ids), keep)
         texts = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
         texts = tf.strings.regex_replace(texts, f" ?{JOINER} ?", "")

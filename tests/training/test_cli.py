@@ -1,0 +1,96 @@
+import pytest
+
+from training.cli import main
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = main(
+        [
+            "train",
+            "--preset",
+            "gru_luong_small",
+            "--num-pairs",
+            "400",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "3",
+            "--out",
+            str(out),
+            "--verbose",
+            "0",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+@pytest.mark.slow
+def test_train_saves_and_exports(trained_run, capsys):
+    assert (trained_run / "preset" / "config.json").is_file()
+    assert (trained_run / "exported" / "saved_model.pb").is_file()
+    assert not (trained_run / "checkpoint").exists()  # removed once training finished
+
+
+@pytest.mark.slow
+def test_train_prints_accuracy_and_samples(tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            "--preset",
+            "gru_luong_small",
+            "--num-pairs",
+            "200",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--verbose",
+            "0",
+        ]
+    )
+    output = capsys.readouterr().out
+    assert code == 0
+    assert "held-out exact-match accuracy:" in output and "reference" in output
+
+
+@pytest.mark.slow
+def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
+    preset = str(trained_run / "preset")
+    assert main(["translate", preset, "March 3, 2021", "", "--attention"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and lines[1].startswith("  attention:")
+    data = tmp_path / "dates.tsv"
+    data.write_text("March 3, 2021\t2021-03-03\n4 May 1999\t1999-05-04\n", encoding="utf-8")
+    assert main(["evaluate", preset, "--data", str(data)]) == 0
+    assert "exact match:" in capsys.readouterr().out
+    assert main(["export", preset, str(tmp_path / "exported")]) == 0
+    assert (tmp_path / "exported" / "saved_model.pb").is_file()
+
+
+def test_presets_lists_every_preset(capsys):
+    import zoo
+
+    assert main(["presets", "--vocabulary-size", "100"]) == 0
+    output = capsys.readouterr().out
+    for name in zoo.PRESETS:
+        assert name in output
+
+
+def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
+    assert main(["train", "--preset", "nope", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown preset: 'nope'" in err and "Traceback" not in err
+    assert main(["train", "--data", str(tmp_path / "missing.tsv"), "--out", str(tmp_path)]) == 2
+    assert "No such data file" in capsys.readouterr().err
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("")
+    assert main(["train", "--data", str(empty), "--out", str(tmp_path)]) == 2
+    assert "no text pairs" in capsys.readouterr().err
+    assert main(["translate", str(tmp_path / "no-model"), "hola"]) == 2
+    assert "No preset directory" in capsys.readouterr().err
+    assert empty.exists()  # a failed run leaves the user's files alone

@@ -1,0 +1,82 @@
+import datetime
+
+import numpy as np
+import pytest
+
+import zoo
+from tests.conftest import TINY
+from training import TextPairs, dates, load_tsv
+from training.pipeline import make_dataset
+
+
+def test_load_tsv_columns(tmp_path):
+    path = tmp_path / "spa.txt"
+    path.write_text("Hello.\tHola.\tCC-BY\n\nGo.\tVe.\tCC-BY\n", encoding="utf-8")
+    pairs = load_tsv(path, source=1, target=0)
+    assert pairs.sources == ("Hola.", "Ve.") and pairs.targets == ("Hello.", "Go.")
+
+
+def test_load_tsv_bad_input(tmp_path):
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="empty.tsv: no text pairs"):
+        load_tsv(empty)
+    ragged = tmp_path / "ragged.tsv"
+    ragged.write_text("a\tb\nc\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="ragged.tsv, line 2: the line has 1 column"):
+        load_tsv(ragged)
+    assert load_tsv(ragged, errors="skip").sources == ("a",)
+    blank_side = tmp_path / "blank.tsv"
+    blank_side.write_text("a\t \n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 1: the line has an empty target"):
+        load_tsv(blank_side)
+    latin1 = tmp_path / "latin1.tsv"
+    latin1.write_bytes("a\tb\nñ\tc\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="line 2: not valid UTF-8"):
+        load_tsv(latin1)
+    with pytest.raises(FileNotFoundError, match="missing.tsv"):
+        load_tsv(tmp_path / "missing.tsv")
+    with pytest.raises(ValueError, match="two different column"):
+        load_tsv(ragged, source=0, target=0)
+
+
+def test_text_pairs_validate():
+    with pytest.raises(ValueError, match="2 source sentences but 1 target"):
+        TextPairs(["a", "b"], ["x"])
+    with pytest.raises(TypeError, match="Target sentence 0 is a NoneType"):
+        TextPairs(["a"], [None])
+
+
+def test_split_is_reproducible_and_keeps_sources_together():
+    pairs = TextPairs(["a", "a", "b", "c", "d", "e", "e", "f"] * 3, [str(i) for i in range(24)])
+    first, second = pairs.split(0.5, seed=3)
+    assert len(first) + len(second) == len(pairs)
+    assert not set(first.sources) & set(second.sources)
+    again, _ = pairs.split(0.5, seed=3)
+    assert again == first
+    with pytest.raises(ValueError, match="fraction"):
+        pairs.split(1.0)
+
+
+def test_dates_corpus_is_deterministic_and_correct():
+    pairs = dates(500, seed=7)
+    assert pairs == dates(500, seed=7)
+    assert pairs != dates(500, seed=8)
+    for target in pairs.targets:
+        datetime.date.fromisoformat(target)
+    assert len(set(pairs.sources)) > 400
+
+
+def test_bucketing_keeps_every_pair_once_and_pads_little(toy_pairs):
+    pairs = dates(300, seed=1)
+    model = zoo.load("gru_luong_small", train_data=pairs, **TINY)
+    sources, targets = model.preprocessor.tokenize(np.array(pairs.sources), np.array(pairs.targets))
+    expected = sorted(tuple(row) for row in sources.to_list())
+    seen = []
+    for x, y, weights in make_dataset(pairs, model.preprocessor, batch_size=16, shuffle=False):
+        ids = x["encoder_token_ids"].numpy()
+        seen += [tuple(int(i) for i in row if i != 0) for row in ids]
+        assert weights.numpy().sum() == (y.numpy() != 0).sum()
+    assert sorted(seen) == expected
+    shuffled = list(make_dataset(pairs, model.preprocessor, batch_size=16, shuffle=True))
+    assert len(shuffled) == -(-300 // 16)  # an epoch knows its length

@@ -1,0 +1,172 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from tests.conftest import TINY
+from tests.helpers import assert_keras_round_trip, pad_right
+
+
+def test_fit_lowers_the_loss(toy_pairs):
+    model = zoo.load("lstm_luong", train_data=toy_pairs, **TINY)
+    model.compile(optimizer=keras.optimizers.Adam(0.01))
+    before = model.evaluate(toy_pairs, verbose=0, return_dict=True)["loss"]
+    model.fit(toy_pairs, epochs=20, batch_size=4, verbose=0)
+    after = model.evaluate(toy_pairs, verbose=0, return_dict=True)["loss"]
+    assert after < 0.7 * before
+
+
+def test_trained_model_translates(trained_translator, toy_pairs):
+    sources, targets = toy_pairs
+    assert trained_translator.translate(sources) == targets
+    assert trained_translator.translate("hola") == "hello"
+
+
+def test_loss_and_accuracy_ignore_padding(trained_translator, toy_pairs):
+    x, y, weights = trained_translator.preprocessor(
+        tf.constant(toy_pairs[0][:4]), tf.constant(toy_pairs[1][:4])
+    )
+    logits = np.asarray(trained_translator(x), "float64")
+    y, weights = y.numpy(), weights.numpy()
+    log_probs = (
+        logits
+        - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True))
+        - logits.max(-1, keepdims=True)
+    )
+    token_loss = -np.take_along_axis(log_probs, y[..., None], -1)[..., 0]
+    expected_loss = (token_loss * weights).sum() / weights.sum()
+    expected_accuracy = ((logits.argmax(-1) == y) * weights).sum() / weights.sum()
+    dataset = tf.data.Dataset.from_tensors((x, y, weights))
+    metrics = trained_translator.evaluate(dataset, verbose=0, return_dict=True)
+    assert metrics["loss"] == pytest.approx(expected_loss, rel=1e-4)
+    assert metrics["accuracy"] == pytest.approx(expected_accuracy, rel=1e-6)
+    assert weights.min() == 0.0  # the batch really has padding
+
+
+def test_padding_changes_no_logits(trained_translator, toy_pairs):
+    x, _, _ = trained_translator.preprocessor(tf.constant(toy_pairs[0][:4]), tf.constant(toy_pairs[1][:4]))
+    x = {k: v.numpy() for k, v in x.items()}
+    logits = np.asarray(trained_translator(x))
+    padded = {k: pad_right(v, 3) for k, v in x.items()}
+    padded_logits = np.asarray(trained_translator(padded))[:, : logits.shape[1]]
+    real = x["decoder_token_ids"] != 0
+    np.testing.assert_allclose(padded_logits[real], logits[real], atol=1e-5)
+
+
+def test_backbone_keras_round_trip(trained_translator, toy_pairs, tmp_path):
+    x, _, _ = trained_translator.preprocessor(tf.constant(toy_pairs[0][:3]), tf.constant(toy_pairs[1][:3]))
+    assert_keras_round_trip(trained_translator.backbone, x, tmp_path)
+
+
+def test_translator_keras_round_trip(trained_translator, toy_pairs, tmp_path):
+    path = str(tmp_path / "translator.keras")
+    trained_translator.save(path)
+    restored = keras.saving.load_model(path)
+    assert restored.translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])
+
+
+def test_translate_details(trained_translator):
+    result = trained_translator.translate("el gato come", return_attention=True)
+    assert result.text == "the cat eats"
+    assert result.source_tokens == ["el", "gato", "come"]
+    assert result.output_tokens == ["the", "cat", "eats", "[END]"]
+    assert result.attention.shape == (4, 3)
+    np.testing.assert_allclose(result.attention.sum(-1), 1.0, atol=1e-5)
+    assert result.score < 0.0
+
+
+def test_translate_edge_cases(trained_translator):
+    assert trained_translator.translate("") == ""
+    assert trained_translator.translate(["", "   "]) == ["", ""]
+    assert trained_translator.translate([]) == []
+    assert isinstance(trained_translator.translate("zebra xylophone"), str)  # all unknown words
+    assert len(trained_translator.translate("hola", max_length=1).split()) <= 1
+
+
+def test_translate_bad_input(trained_translator):
+    with pytest.raises(TypeError, match="Source sentence 1 is a int"):
+        trained_translator.translate(["hola", 3])
+    with pytest.raises(ValueError, match="Sentence 0 has 101 tokens.*at most 100"):
+        trained_translator.translate(" ".join(["gato"] * 101))
+    with pytest.raises(ValueError, match="max_length"):
+        trained_translator.translate("hola", max_length=0)
+
+
+def test_decoding_is_traced_once(trained_translator):
+    function = trained_translator.translate_function
+    trained_translator.translate(["hola", "el gato come"])
+    count = function.experimental_get_tracing_count()
+    trained_translator.translate(["adiós", "la casa es grande", "buenos días"])
+    assert function.experimental_get_tracing_count() == count
+
+
+def test_preset_round_trip(trained_translator, toy_pairs, tmp_path):
+    path = tmp_path / "preset"
+    trained_translator.save_to_preset(path)
+    assert sorted(p.name for p in path.iterdir()) == [
+        "assets",
+        "config.json",
+        "metadata.json",
+        "model.weights.h5",
+    ]
+    metadata = json.loads((path / "metadata.json").read_text())
+    assert metadata["parameter_count"] == trained_translator.backbone.count_params()
+    restored = zoo.load(str(path))
+    x, _, _ = trained_translator.preprocessor(tf.constant(toy_pairs[0]), tf.constant(toy_pairs[1]))
+    np.testing.assert_array_equal(restored(x), trained_translator(x))
+    assert restored.translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])
+    trained_translator.save_to_preset(path)  # overwriting an existing preset works
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_broken_preset_directories(trained_translator, tmp_path):
+    path = tmp_path / "preset"
+    trained_translator.save_to_preset(path)
+    (path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="config.json: not valid JSON"):
+        zoo.load(str(path))
+    trained_translator.save_to_preset(path)
+    config = json.loads((path / "config.json").read_text())
+    config["config"]["backbone"]["class_name"] = "os.system"
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="config.json: malformed or unknown entry"):
+        zoo.load(str(path))
+    trained_translator.save_to_preset(path)
+    metadata = json.loads((path / "metadata.json").read_text())
+    (path / "metadata.json").write_text(json.dumps(dict(metadata, format_version=99)))
+    with pytest.raises(ValueError, match="format_version 99"):
+        zoo.load(str(path))
+    trained_translator.save_to_preset(path)
+    with open(path / "assets" / "target_vocabulary.txt", "a", encoding="utf-8") as f:
+        f.write("extra\n")
+    with pytest.raises(ValueError, match="vocabulary mismatch"):
+        zoo.load(str(path))
+    trained_translator.save_to_preset(path)
+    (path / "model.weights.h5").unlink()
+    with pytest.raises(ValueError, match="model.weights.h5 is missing"):
+        zoo.load(str(path))
+
+
+def test_load_errors(toy_pairs, tmp_path):
+    with pytest.raises(ValueError, match="Unknown preset: 'gru_lounge'.*gru_luong"):
+        zoo.load("gru_lounge", train_data=toy_pairs)
+    with pytest.raises(ValueError, match="train_data"):
+        zoo.load("gru_luong")
+    with pytest.raises(ValueError, match="Unknown setting 'hidden_size'.*hidden_dim"):
+        zoo.load("gru_luong", train_data=toy_pairs, hidden_size=3)
+    with pytest.raises(FileNotFoundError, match="No preset directory"):
+        zoo.load(str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match="3 source sentences but 2 target"):
+        zoo.load("gru_luong", train_data=(["a", "b", "c"], ["x", "y"]))
+
+
+@pytest.mark.parametrize("preset", sorted(zoo.PRESETS))
+def test_every_preset_trains_and_decodes(preset, toy_pairs):
+    model = zoo.load(preset, train_data=toy_pairs, **TINY)
+    weights = [w.copy() for w in model.backbone.get_weights()]
+    model.fit(toy_pairs, epochs=1, batch_size=6, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(weights, model.backbone.get_weights()))
+    assert len(model.translate(toy_pairs[0][:2])) == 2

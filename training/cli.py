@@ -172,13 +172,14 @@ def _evaluate(args):
 
 def _translate(args):
     import zoo
+    from zoo.word_tokenizer import JOINER
 
     sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
     model = zoo.load(args.model)
     for result in model.translate(sentences, max_length=args.max_length, return_attention=True):
         print(result.text)
         if args.attention:
-            pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment())
+            pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment()).replace(JOINER, "")
             print(f"  attention: {pairs}  (score {result.score:.3f})")
 
 

@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_attention.api_export import keras_attention_export
 from keras_attention.attention import get_attention_class
-from keras_attention.recurrent.rnn_types import get_rnn_class, num_states
+from keras_attention.recurrent.rnn_types import build_rnn_stack, check_stack_args, num_states
 
 
 @keras_attention_export("RecurrentDecoder")
@@ -57,15 +57,9 @@ class RecurrentDecoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        get_rnn_class(cell_type)
+        check_stack_args(cell_type, units, num_layers, dropout)
         if attention is not None:
             get_attention_class(attention)(score_mode=attention_score)  # validates both names
-        if units < 1 or num_layers < 1:
-            raise ValueError(
-                f"`units` and `num_layers` must be >= 1; received units={units}, num_layers={num_layers}."
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1), received dropout={dropout}")
         self.cell_type = cell_type
         self.units = units
         self.num_layers = num_layers
@@ -74,21 +68,10 @@ class RecurrentDecoder(keras.layers.Layer):
         self.attention_score = attention_score
 
     def build(self, inputs_shape, initial_state_shape=None, memory_shape=None):
-        rnn_class = get_rnn_class(self.cell_type)
         self.dropout_layer = keras.layers.Dropout(self.dropout)
-        self.rnn_layers = []
-        shape = tuple(inputs_shape)
-        for i in range(self.num_layers):
-            layer = rnn_class(
-                self.units,
-                return_sequences=True,
-                return_state=True,
-                dtype=self.dtype_policy,
-                name=f"{self.cell_type}_{i}",
-            )
-            layer.build(shape)
-            self.rnn_layers.append(layer)
-            shape = shape[:-1] + (self.units,)
+        self.rnn_layers, shape = build_rnn_stack(
+            self.cell_type, self.units, self.num_layers, inputs_shape, dtype=self.dtype_policy
+        )
         if self.attention is not None:
             if memory_shape is None:
                 raise ValueError(f"A decoder with attention={self.attention!r} needs `memory`.")

@@ -3,7 +3,7 @@
 import keras
 
 from keras_attention.api_export import keras_attention_export
-from keras_attention.recurrent.rnn_types import get_rnn_class, num_states
+from keras_attention.recurrent.rnn_types import build_rnn_stack, check_stack_args, num_states
 
 
 @keras_attention_export("RecurrentEncoder")
@@ -36,13 +36,7 @@ class RecurrentEncoder(keras.layers.Layer):
 
     def __init__(self, cell_type="gru", units=256, num_layers=1, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        get_rnn_class(cell_type)  # validates the name
-        if units < 1 or num_layers < 1:
-            raise ValueError(
-                f"`units` and `num_layers` must be >= 1; received units={units}, num_layers={num_layers}."
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1), received dropout={dropout}")
+        check_stack_args(cell_type, units, num_layers, dropout)
         self.cell_type = cell_type
         self.units = units
         self.num_layers = num_layers
@@ -50,21 +44,10 @@ class RecurrentEncoder(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, inputs_shape):
-        rnn_class = get_rnn_class(self.cell_type)
         self.dropout_layer = keras.layers.Dropout(self.dropout)
-        self.rnn_layers = []
-        shape = tuple(inputs_shape)
-        for i in range(self.num_layers):
-            layer = rnn_class(
-                self.units,
-                return_sequences=True,
-                return_state=True,
-                dtype=self.dtype_policy,
-                name=f"{self.cell_type}_{i}",
-            )
-            layer.build(shape)
-            self.rnn_layers.append(layer)
-            shape = shape[:-1] + (self.units,)
+        self.rnn_layers, _ = build_rnn_stack(
+            self.cell_type, self.units, self.num_layers, inputs_shape, dtype=self.dtype_policy
+        )
         self.built = True
 
     def call(self, inputs, mask=None, training=None):

@@ -12,6 +12,46 @@ def _large_negative(dtype):
     return -3e4 if dtype in ("float16",) else -1e9
 
 
+def attention_mask(query_length, key_length, query_mask=None, value_mask=None, use_causal_mask=False):
+    """Which keys each query may attend to, or `None` when all may.
+
+    Args:
+        query_length, key_length: ints or scalar tensors, `Tq` and `Tk`.
+        query_mask: optional boolean `(batch_size, Tq)`, `False` at padding.
+        value_mask: optional boolean `(batch_size, Tk)` (or `(1, Tk)`),
+            `False` at keys that may not be attended to.
+        use_causal_mask: if `True`, query `i` may see keys `<= i` only.
+
+    Returns:
+        A boolean tensor broadcastable to `(batch_size, Tq, Tk)`, or `None`.
+    """
+    allowed = None
+    if value_mask is not None:
+        allowed = ops.expand_dims(ops.cast(value_mask, "bool"), axis=1)  # (batch, 1, Tk)
+    if use_causal_mask:
+        rows = ops.expand_dims(ops.arange(query_length), 1)
+        cols = ops.expand_dims(ops.arange(key_length), 0)
+        causal = ops.expand_dims(cols <= rows, 0)  # (1, Tq, Tk)
+        allowed = causal if allowed is None else ops.logical_and(allowed, causal)
+    if query_mask is not None:
+        query_allowed = ops.expand_dims(ops.cast(query_mask, "bool"), axis=2)  # (batch, Tq, 1)
+        allowed = query_allowed if allowed is None else ops.logical_and(allowed, query_allowed)
+    return allowed
+
+
+def masked_softmax(scores, allowed=None):
+    """Softmax over the last axis with disallowed entries exactly 0.
+
+    A row with no allowed entry (a padded query, or a source that is all
+    padding) gets all-zero weights rather than a uniform distribution.
+    """
+    if allowed is None:
+        return ops.softmax(scores, axis=-1)
+    scores = ops.where(allowed, scores, _large_negative(scores.dtype))
+    weights = ops.softmax(scores, axis=-1)
+    return weights * ops.cast(allowed, weights.dtype)
+
+
 @keras_attention_export("BaseAttention")
 class BaseAttention(keras.layers.Layer):
     """Attention with the score function left to subclasses.
@@ -19,7 +59,10 @@ class BaseAttention(keras.layers.Layer):
     This layer owns what every attention shares: masking of padded keys and
     queries, an optional causal mask, the softmax, dropout on the weights,
     the weighted sum of values and returning the weights. A subclass
-    overrides `score(query, key)` (and `build` when the score has weights).
+    overrides `score(query, keys)`, and `project_keys(key)` (with `build`)
+    when part of its score depends on the keys alone: a decoder calls
+    `project_keys` once per source and `attend` at every step, so that work
+    is not repeated per output token.
 
     Args:
         dropout: float in `[0, 1)`, the fraction of attention weights dropped
@@ -56,9 +99,20 @@ class BaseAttention(keras.layers.Layer):
     def build(self, query_shape, value_shape, key_shape=None):
         self.built = True
 
-    def score(self, query, key):
-        """Unnormalized scores `(batch_size, Tq, Tk)`; subclasses override."""
-        raise NotImplementedError(f"{type(self).__name__} must implement `score(query, key)`.")
+    def project_keys(self, key):
+        """The part of the score that depends on the keys alone; identity here.
+
+        Args:
+            key: `(batch_size, Tk, dim_k)`.
+
+        Returns:
+            What `score` takes as its `keys` argument.
+        """
+        return key
+
+    def score(self, query, keys):
+        """Unnormalized scores `(batch_size, Tq, Tk)` of `query` against `project_keys(key)`."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `score(query, keys)`.")
 
     def call(
         self,
@@ -71,34 +125,40 @@ class BaseAttention(keras.layers.Layer):
         return_attention_scores=False,
         training=None,
     ):
-        key = value if key is None else key
-        scores = self.score(query, key)  # (batch, Tq, Tk)
-        weights = self._masked_softmax(scores, query_mask, value_mask, use_causal_mask)
+        keys = self.project_keys(value if key is None else key)
+        return self.attend(
+            query,
+            value,
+            keys,
+            query_mask=query_mask,
+            value_mask=value_mask,
+            use_causal_mask=use_causal_mask,
+            return_attention_scores=return_attention_scores,
+            training=training,
+        )
+
+    def attend(
+        self,
+        query,
+        value,
+        keys,
+        query_mask=None,
+        value_mask=None,
+        use_causal_mask=False,
+        return_attention_scores=False,
+        training=None,
+    ):
+        """`call` with the keys already projected by `project_keys`."""
+        scores = self.score(query, keys)  # (batch, Tq, Tk)
+        allowed = attention_mask(
+            ops.shape(scores)[1], ops.shape(scores)[2], query_mask, value_mask, use_causal_mask
+        )
+        weights = masked_softmax(scores, allowed)
         dropped = self.dropout_layer(weights, training=training)
         output = ops.matmul(dropped, ops.cast(value, dropped.dtype))  # (batch, Tq, dim_v)
         if return_attention_scores:
             return output, weights
         return output
-
-    def _masked_softmax(self, scores, query_mask, value_mask, use_causal_mask):
-        allowed = None  # boolean, broadcastable to (batch, Tq, Tk)
-        if value_mask is not None:
-            allowed = ops.expand_dims(ops.cast(value_mask, "bool"), axis=1)  # (batch, 1, Tk)
-        if use_causal_mask:
-            q_len, k_len = ops.shape(scores)[1], ops.shape(scores)[2]
-            rows = ops.expand_dims(ops.arange(q_len), 1)
-            cols = ops.expand_dims(ops.arange(k_len), 0)
-            causal = ops.expand_dims(cols <= rows, 0)  # (1, Tq, Tk)
-            allowed = causal if allowed is None else ops.logical_and(allowed, causal)
-        if query_mask is not None:
-            q_allowed = ops.expand_dims(ops.cast(query_mask, "bool"), axis=2)  # (batch, Tq, 1)
-            allowed = q_allowed if allowed is None else ops.logical_and(allowed, q_allowed)
-        if allowed is None:
-            return ops.softmax(scores, axis=-1)
-        scores = ops.where(allowed, scores, _large_negative(scores.dtype))
-        weights = ops.softmax(scores, axis=-1)
-        # Exact zeros, also for rows whose keys are all masked.
-        return weights * ops.cast(allowed, weights.dtype)
 
     def compute_mask(self, query, mask=None):
         return mask

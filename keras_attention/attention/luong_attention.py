@@ -3,20 +3,29 @@
 from keras import ops
 
 from keras_attention.api_export import keras_attention_export
+from keras_attention.attention.bahdanau_attention import additive_score
 from keras_attention.attention.base_attention import BaseAttention
 
-# The score functions of Luong et al. (2015), eq. 8. `general` and `concat`
-# join in a later change; the name is checked against this tuple.
-SCORE_MODES = ("dot",)
+# The score functions of Luong et al. (2015), eq. 8.
+SCORE_MODES = ("dot", "general", "concat")
 
 
 @keras_attention_export("LuongAttention")
 class LuongAttention(BaseAttention):
     """Luong global attention.
 
-    `score(h_t, h_s) = h_t . h_s` for `score_mode="dot"` (Luong et al. 2015,
-    eq. 8). Masking, softmax, dropout and returning the weights come from
-    `BaseAttention`; see it for the call arguments.
+    The score of a target state `h_t` (the query) against a source state
+    `h_s` (the key), Luong et al. (2015), eq. 8:
+
+    - `"dot"`: `h_t . h_s`; queries and keys must have the same size.
+    - `"general"`: `h_t . (W_a h_s)`.
+    - `"concat"`: `v_a . tanh(W_a [h_t; h_s])`, with `W_a` of shape
+      `(dim_q + dim_k, dim_q)`.
+
+    The part of the score that depends on the source alone (`W_a h_s`) is
+    computed once per source by `project_keys`. Masking, softmax, dropout and
+    returning the weights come from `BaseAttention`; see it for the call
+    arguments.
 
     Args:
         score_mode: one of `SCORE_MODES`.
@@ -25,7 +34,7 @@ class LuongAttention(BaseAttention):
 
     Example:
 
-    >>> layer = LuongAttention()
+    >>> layer = LuongAttention(score_mode="general")
     >>> query = np.ones((2, 3, 8), "float32")   # (batch, Tq, dim)
     >>> value = np.ones((2, 5, 8), "float32")   # (batch, Tk, dim)
     >>> layer(query, value).shape
@@ -35,6 +44,8 @@ class LuongAttention(BaseAttention):
         Luong, Pham, Manning. "Effective Approaches to Attention-based
         Neural Machine Translation", EMNLP 2015.
     """
+
+    SCORE_MODES = SCORE_MODES  # the first is the default
 
     def __init__(self, score_mode="dot", dropout=0.0, **kwargs):
         super().__init__(dropout=dropout, **kwargs)
@@ -47,17 +58,34 @@ class LuongAttention(BaseAttention):
 
     def build(self, query_shape, value_shape, key_shape=None):
         key_shape = value_shape if key_shape is None else key_shape
-        if query_shape[-1] is not None and key_shape[-1] is not None:
-            if query_shape[-1] != key_shape[-1]:
-                raise ValueError(
-                    "Luong `dot` attention needs queries and keys of the same "
-                    f"size; received query dim {query_shape[-1]} and key dim "
-                    f"{key_shape[-1]}."
-                )
+        query_dim, key_dim = query_shape[-1], key_shape[-1]
+        if self.score_mode == "dot" and None not in (query_dim, key_dim) and query_dim != key_dim:
+            raise ValueError(
+                "Luong `dot` attention needs queries and keys of the same "
+                f"size; received query dim {query_dim} and key dim {key_dim}. "
+                "Use score_mode='general' or 'concat' for different sizes."
+            )
+        if self.score_mode == "general":
+            self.kernel = self.add_weight(name="kernel", shape=(key_dim, query_dim))  # W_a
+        elif self.score_mode == "concat":
+            self.kernel = self.add_weight(name="kernel", shape=(query_dim + key_dim, query_dim))  # W_a
+            self.v = self.add_weight(name="v", shape=(query_dim,))
         self.built = True
 
-    def score(self, query, key):
-        return ops.matmul(query, ops.transpose(key, (0, 2, 1)))  # (batch, Tq, Tk)
+    def project_keys(self, key):
+        if self.score_mode == "general":
+            return ops.matmul(key, self.kernel)  # (batch, Tk, dim_q)
+        if self.score_mode == "concat":
+            query_dim = self.kernel.shape[1]
+            return ops.matmul(key, self.kernel[query_dim:])  # (batch, Tk, dim_q)
+        return key
+
+    def score(self, query, keys):
+        if self.score_mode == "concat":
+            # W_a [h_t; h_s] = W_a[:dim_q] h_t + W_a[dim_q:] h_s
+            query_dim = self.kernel.shape[1]
+            return additive_score(ops.matmul(query, self.kernel[:query_dim]), keys, self.v)
+        return ops.matmul(query, ops.transpose(keys, (0, 2, 1)))  # (batch, Tq, Tk)
 
     def get_config(self):
         config = super().get_config()

@@ -2,6 +2,6 @@
 
 from keras_attention.recurrent.recurrent_decoder import RecurrentDecoder
 from keras_attention.recurrent.recurrent_encoder import RecurrentEncoder
-from keras_attention.recurrent.rnn_types import RNN_TYPES, get_rnn_class, num_states
+from keras_attention.recurrent.rnn_types import MERGE_MODES, RNN_TYPES, get_rnn_class, num_states
 
-__all__ = ["RNN_TYPES", "RecurrentDecoder", "RecurrentEncoder", "get_rnn_class", "num_states"]
+__all__ = ["MERGE_MODES", "RNN_TYPES", "RecurrentDecoder", "RecurrentEncoder", "get_rnn_class", "num_states"]

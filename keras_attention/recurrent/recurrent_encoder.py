@@ -1,6 +1,7 @@
 """A stack of recurrent layers of any cell type, for encoding a sequence."""
 
 import keras
+from keras import ops
 
 from keras_attention.api_export import keras_attention_export
 from keras_attention.recurrent.rnn_types import build_rnn_stack, check_stack_args, num_states
@@ -8,45 +9,82 @@ from keras_attention.recurrent.rnn_types import build_rnn_stack, check_stack_arg
 
 @keras_attention_export("RecurrentEncoder")
 class RecurrentEncoder(keras.layers.Layer):
-    """Stacked recurrent encoder for any cell type.
+    """Stacked recurrent encoder for any cell type, uni- or bidirectional.
 
     Runs `num_layers` recurrent layers of `cell_type` over an embedded
     sequence and returns the top layer's outputs together with every layer's
     final state, ready to initialize a `RecurrentDecoder` of the same shape.
 
+    Bidirectional layers read the sequence both ways and merge the two
+    directions into `units` features: `merge_mode="concat"` gives each
+    direction `units // 2` and concatenates their outputs and their final
+    states (`[h_forward; h_backward]`, and the same for an LSTM's `c`);
+    `merge_mode="sum"` gives each `units` and adds them. The forward final
+    state is after the last real token, the backward one after the first.
+
     Args:
         cell_type: `"rnn"`, `"lstm"` or `"gru"` (see `RNN_TYPES`).
-        units: int, the hidden size of every layer.
+        units: int, the output size of every layer (both directions merged).
         num_layers: int, how many layers are stacked.
         dropout: float in `[0, 1)`, dropout between stacked layers.
+        bidirectional: bool, whether every layer reads both ways.
+        merge_mode: `"concat"` or `"sum"`, how directions are merged.
+        residual: bool, whether layers after the first add their input to
+            their output (Wu et al. 2016), which helps deep stacks train.
         **kwargs: passed on to `keras.layers.Layer`.
 
     Call arguments:
         inputs: `(batch_size, T, dim)`.
         mask: optional boolean `(batch_size, T)`, `False` at padding. Padding
             must be on the right; a padded step leaves the state unchanged,
-            so the final state is the one after the last real token.
+            so outputs and final states do not depend on the padding.
         training: whether dropout is active.
 
     Returns:
         `(outputs, states)`: outputs `(batch_size, T, units)` and a list with
         one list of state tensors `(batch_size, units)` per layer (`[h]`, or
         `[h, c]` for LSTM).
+
+    Example:
+
+    >>> encoder = RecurrentEncoder("lstm", units=8, num_layers=2, bidirectional=True)
+    >>> outputs, states = encoder(np.ones((2, 5, 4), "float32"))
+    >>> outputs.shape, [[s.shape for s in layer] for layer in states]
+    ((2, 5, 8), [[(2, 8), (2, 8)], [(2, 8), (2, 8)]])
     """
 
-    def __init__(self, cell_type="gru", units=256, num_layers=1, dropout=0.0, **kwargs):
+    def __init__(
+        self,
+        cell_type="gru",
+        units=256,
+        num_layers=1,
+        dropout=0.0,
+        bidirectional=False,
+        merge_mode="concat",
+        residual=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        check_stack_args(cell_type, units, num_layers, dropout)
+        check_stack_args(cell_type, units, num_layers, dropout, bidirectional, merge_mode)
         self.cell_type = cell_type
         self.units = units
         self.num_layers = num_layers
         self.dropout = dropout
+        self.bidirectional = bidirectional
+        self.merge_mode = merge_mode
+        self.residual = residual
         self.supports_masking = True
 
     def build(self, inputs_shape):
         self.dropout_layer = keras.layers.Dropout(self.dropout)
         self.rnn_layers, _ = build_rnn_stack(
-            self.cell_type, self.units, self.num_layers, inputs_shape, dtype=self.dtype_policy
+            self.cell_type,
+            self.units,
+            self.num_layers,
+            inputs_shape,
+            bidirectional=self.bidirectional,
+            merge_mode=self.merge_mode,
+            dtype=self.dtype_policy,
         )
         self.built = True
 
@@ -54,11 +92,23 @@ class RecurrentEncoder(keras.layers.Layer):
         x = inputs
         states = []
         for i, layer in enumerate(self.rnn_layers):
+            layer_inputs = x
             if i > 0:
                 x = self.dropout_layer(x, training=training)
             x, *layer_states = layer(x, mask=mask, training=training)
-            states.append(layer_states)
+            if self.residual and i > 0:
+                x = x + layer_inputs
+            states.append(self._merge_directions(layer_states))
         return x, states
+
+    def _merge_directions(self, layer_states):
+        if not self.bidirectional:
+            return layer_states
+        n = num_states(self.cell_type)
+        forward, backward = layer_states[:n], layer_states[n:]  # Keras: forward states first
+        if self.merge_mode == "sum":
+            return [f + b for f, b in zip(forward, backward)]
+        return [ops.concatenate([f, b], axis=-1) for f, b in zip(forward, backward)]
 
     def compute_mask(self, inputs, mask=None):
         return mask, None
@@ -76,6 +126,9 @@ class RecurrentEncoder(keras.layers.Layer):
                 "units": self.units,
                 "num_layers": self.num_layers,
                 "dropout": self.dropout,
+                "bidirectional": self.bidirectional,
+                "merge_mode": self.merge_mode,
+                "residual": self.residual,
             }
         )
         return config

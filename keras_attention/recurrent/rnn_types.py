@@ -25,9 +25,26 @@ def num_states(cell_type):
     return 2 if get_rnn_class(cell_type) is keras.layers.LSTM else 1
 
 
-def check_stack_args(cell_type, units, num_layers, dropout):
+# How a bidirectional layer merges its two directions (outputs and final
+# states alike): "concat" gives each direction `units // 2` and concatenates
+# them (OpenNMT's `brnn`), "sum" gives each `units` and adds them (the
+# TensorFlow NMT tutorial). Either way the merged size is `units`, the size
+# of a decoder layer.
+MERGE_MODES = ("concat", "sum")
+
+
+def check_stack_args(cell_type, units, num_layers, dropout, bidirectional=False, merge_mode="concat"):
     """Validate the arguments every recurrent stack takes; `ValueError` naming the bad one."""
     get_rnn_class(cell_type)
+    if merge_mode not in MERGE_MODES:
+        raise ValueError(
+            f"Unknown `merge_mode`: {merge_mode!r}. Expected one of {', '.join(map(repr, MERGE_MODES))}."
+        )
+    if bidirectional and merge_mode == "concat" and units % 2:
+        raise ValueError(
+            f"A bidirectional stack with merge_mode='concat' gives each direction units // 2, "
+            f"so `units` must be even; received units={units}."
+        )
     if units < 1 or num_layers < 1:
         raise ValueError(
             f"`units` and `num_layers` must be >= 1; received units={units}, num_layers={num_layers}."
@@ -36,18 +53,28 @@ def check_stack_args(cell_type, units, num_layers, dropout):
         raise ValueError(f"`dropout` must be in [0, 1), received dropout={dropout}")
 
 
-def build_rnn_stack(cell_type, units, num_layers, inputs_shape, dtype=None):
+def build_rnn_stack(
+    cell_type, units, num_layers, inputs_shape, bidirectional=False, merge_mode="concat", dtype=None
+):
     """`num_layers` built recurrent layers returning sequences and states.
+
+    With `bidirectional=True` each layer is a `keras.layers.Bidirectional`
+    whose merged output has `units` features (see `MERGE_MODES`).
 
     Returns the layers and the output shape of the top one.
     """
     rnn_class = get_rnn_class(cell_type)
+    direction_units = units // 2 if bidirectional and merge_mode == "concat" else units
     layers = []
     shape = tuple(inputs_shape)
     for i in range(num_layers):
         layer = rnn_class(
-            units, return_sequences=True, return_state=True, dtype=dtype, name=f"{cell_type}_{i}"
+            direction_units, return_sequences=True, return_state=True, dtype=dtype, name=f"{cell_type}_{i}"
         )
+        if bidirectional:
+            layer = keras.layers.Bidirectional(
+                layer, merge_mode=merge_mode, dtype=dtype, name=f"bidirectional_{cell_type}_{i}"
+            )
         layer.build(shape)
         layers.append(layer)
         shape = shape[:-1] + (units,)

@@ -1,20 +1,28 @@
-import keras
 import numpy as np
 import pytest
 
 from keras_attention import LuongAttention
-from tests.helpers import assert_config_round_trip, assert_keras_round_trip
+from tests.helpers import check_layer, numpy_attention
 
 
-def numpy_attention(query, value, value_mask=None):
-    """Luong et al. eq. 7-8 (dot score) in NumPy: weights and context."""
-    scores = np.einsum("bqd,bkd->bqk", query, value)
-    if value_mask is not None:
-        scores = np.where(value_mask[:, None, :], scores, -np.inf)
-    scores = scores - scores.max(axis=-1, keepdims=True)
-    weights = np.exp(scores)
-    weights = weights / weights.sum(axis=-1, keepdims=True)
-    return weights @ value, weights
+def numpy_luong_scores(layer, query, key):
+    """Luong et al. (2015) eq. 8, written as in the paper, with the layer's weights."""
+    if layer.score_mode == "dot":
+        return np.einsum("bqd,bkd->bqk", query, key)
+    kernel = np.asarray(layer.kernel)
+    if layer.score_mode == "general":
+        w_a = kernel.T  # (dim_q, dim_k): h_t^T W_a h_s
+        return np.einsum("bqi,ij,bkj->bqk", query, w_a, key)
+    # concat: v_a^T tanh(W_a [h_t; h_s])
+    batch, tq, tk = query.shape[0], query.shape[1], key.shape[1]
+    pairs = np.concatenate(
+        [
+            np.broadcast_to(query[:, :, None], (batch, tq, tk, query.shape[-1])),
+            np.broadcast_to(key[:, None], (batch, tq, tk, key.shape[-1])),
+        ],
+        axis=-1,
+    )
+    return np.tanh(pairs @ kernel) @ np.asarray(layer.v)
 
 
 @pytest.fixture
@@ -26,12 +34,35 @@ def data():
     return query, value, mask
 
 
-def test_matches_numpy(data):
+@pytest.mark.parametrize("score_mode", LuongAttention.SCORE_MODES)
+def test_matches_numpy(score_mode, data):
     query, value, mask = data
-    output, weights = LuongAttention()(query, value, value_mask=mask, return_attention_scores=True)
-    expected_output, expected_weights = numpy_attention(query, value, mask)
+    layer = LuongAttention(score_mode)
+    output, weights = layer(query, value, value_mask=mask, return_attention_scores=True)
+    expected_output, expected_weights = numpy_attention(
+        numpy_luong_scores(layer, query, value), value, mask[:, None, :]
+    )
     np.testing.assert_allclose(weights, expected_weights, atol=1e-6)
     np.testing.assert_allclose(output, expected_output, atol=1e-5)
+
+
+@pytest.mark.parametrize("score_mode", LuongAttention.SCORE_MODES)
+def test_shared_round_trips(score_mode, data, tmp_path):
+    query, value, mask = data
+    check_layer(
+        lambda: LuongAttention(score_mode, dropout=0.1),
+        {"query": query, "value": value, "value_mask": mask},
+        tmp_path,
+        padded=("value", "value_mask"),
+        call_kwargs={"return_attention_scores": True},
+    )
+
+
+def test_general_and_concat_take_different_sizes():
+    query = np.ones((1, 2, 4), "float32")
+    value = np.ones((1, 3, 6), "float32")
+    for mode in ("general", "concat"):
+        assert LuongAttention(mode)(query, value).shape == (1, 2, 6)
 
 
 def test_hand_checkable_weights():
@@ -49,15 +80,6 @@ def test_masked_keys_get_exactly_zero_and_rows_sum_to_one(data):
     weights = np.asarray(weights)
     assert np.all(weights[0, :, 3:] == 0.0)
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-6)
-
-
-def test_padding_keys_changes_nothing(data):
-    query, value, mask = data
-    layer = LuongAttention()
-    output = layer(query, value, value_mask=mask)
-    padded_value = np.concatenate([value, np.full((2, 3, 4), 9.0, "float32")], axis=1)
-    padded_mask = np.concatenate([mask, np.zeros((2, 3), bool)], axis=1)
-    np.testing.assert_allclose(layer(query, padded_value, value_mask=padded_mask), output, atol=1e-6)
 
 
 def test_query_mask_zeroes_padded_queries(data):
@@ -93,19 +115,18 @@ def test_dropout_only_in_training(data):
     assert not np.allclose(layer(query, value, training=True), layer(query, value, training=False))
 
 
+def test_projected_keys_give_the_same_result(data):
+    query, value, mask = data
+    layer = LuongAttention("concat")
+    expected = layer(query, value, value_mask=mask)
+    output = layer.attend(query, value, layer.project_keys(value), value_mask=mask)
+    np.testing.assert_allclose(output, expected, atol=1e-6)
+
+
 def test_errors():
-    with pytest.raises(ValueError, match="score_mode.*'cosine'.*'dot'"):
+    with pytest.raises(ValueError, match="score_mode.*'cosine'.*'dot', 'general', 'concat'"):
         LuongAttention(score_mode="cosine")
     with pytest.raises(ValueError, match="dropout"):
         LuongAttention(dropout=1.5)
-    with pytest.raises(ValueError, match="same size.*4.*6"):
+    with pytest.raises(ValueError, match="same size.*4.*6.*general"):
         LuongAttention()(np.ones((1, 2, 4), "float32"), np.ones((1, 3, 6), "float32"))
-
-
-def test_round_trips(data, tmp_path):
-    query, value, mask = data
-    assert_config_round_trip(LuongAttention(dropout=0.1, name="luong"))
-    q = keras.Input((None, 4))
-    v = keras.Input((None, 4))
-    model = keras.Model([q, v], LuongAttention()(q, v))
-    assert_keras_round_trip(model, [query, value], tmp_path)

@@ -42,6 +42,16 @@ TOY_TARGETS = [
     "goodbye",
 ]
 TINY = {"hidden_dim": 16, "embedding_dim": 8}
+# Tiny sizes for every backbone: each preset takes the keys it has.
+TINY_ANY = {**TINY, "intermediate_dim": 32, "num_heads": 2, "num_layers": 1}
+
+
+def tiny(preset):
+    """Overrides that shrink the built-in `preset` for a fast test."""
+    import zoo
+
+    config = zoo.get_preset(preset)["backbone"]["config"]
+    return {key: value for key, value in TINY_ANY.items() if key in config}
 
 
 @pytest.fixture(scope="session")

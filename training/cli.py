@@ -117,7 +117,7 @@ def _parser():
     p.add_argument(
         "--vocabulary-size",
         type=int,
-        default=8000,
+        default=5000,
         help="vocabulary size per side for the parameter counts (default: %(default)s)",
     )
     p.set_defaults(run=_presets)
@@ -193,18 +193,19 @@ def _export(args):
 def _presets(args):
     import zoo
 
-    rows = []
-    for name, spec in zoo.PRESETS.items():
-        config = dict(spec["backbone"]["config"])
-        backbone = zoo.RecurrentSeq2Seq(args.vocabulary_size, args.vocabulary_size, **config)
-        attention = config["attention"] or "none (fixed context)"
-        rows.append(
-            (name, config["cell_type"], attention, f"{backbone.count_params():,}", spec["description"])
+    header = ("preset", "architecture", f"params@{args.vocabulary_size}", "description")
+    rows = [
+        (
+            name,
+            zoo.architecture(name),
+            f"{zoo.parameter_count(name, args.vocabulary_size):,}",
+            spec["description"],
         )
-    header = ("preset", "cell", "attention", f"params@{args.vocabulary_size}", "description")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
+        for name, spec in zoo.PRESETS.items()
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
     for row in [header, *rows]:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[3])
 
 
 if __name__ == "__main__":

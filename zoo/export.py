@@ -24,8 +24,7 @@ def export_translator(translator, path, max_length=None):
         max_length: most tokens generated per sentence; the preprocessor's
             `max_target_length` + 1 by default.
     """
-    if max_length is None:
-        max_length = translator.preprocessor.max_target_length + 1
+    max_length = translator.check_max_length(max_length)
     module = tf.Module()
     # Attributes make TensorFlow track the variables and vocabulary tables.
     module.backbone = translator.backbone

@@ -22,6 +22,7 @@ from zoo.atomic import atomic_directory
 from zoo.presets import get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+from zoo.transformer_seq2seq import TransformerSeq2Seq
 from zoo.translator import Translator, check_texts
 from zoo.word_tokenizer import WordTokenizer
 
@@ -33,7 +34,7 @@ SOURCE_VOCABULARY_FILE = os.path.join("assets", "source_vocabulary.txt")
 TARGET_VOCABULARY_FILE = os.path.join("assets", "target_vocabulary.txt")
 
 # The classes a config may name; nothing else is ever constructed.
-BACKBONE_CLASSES = {"RecurrentSeq2Seq": RecurrentSeq2Seq}
+BACKBONE_CLASSES = {"RecurrentSeq2Seq": RecurrentSeq2Seq, "TransformerSeq2Seq": TransformerSeq2Seq}
 TASK_CLASSES = {"Translator": Translator}
 
 
@@ -91,6 +92,30 @@ def load(preset, train_data=None, **overrides):
     )
     preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer, **preprocessor_config)
     return Translator(backbone, preprocessor)
+
+
+def parameter_count(preset, vocabulary_size=5000):
+    """The parameter count of the built-in `preset` with `vocabulary_size` words per side."""
+    spec = get_preset(preset)["backbone"]
+    backbone = BACKBONE_CLASSES[spec["class_name"]](vocabulary_size, vocabulary_size, **spec["config"])
+    return int(backbone.count_params())
+
+
+def architecture(preset):
+    """A short description of the built-in `preset`'s architecture, for tables."""
+    config = get_preset(preset)["backbone"]["config"]
+    if "cell_type" not in config:
+        return f"transformer, {config['num_layers']}+{config['num_layers']} blocks"
+    parts = [config["cell_type"]]
+    if config["bidirectional"]:
+        parts.append("bidirectional")
+    if config["attention"] is None:
+        parts.append("no attention")
+    else:
+        parts.append(f"{config['attention']} {config['attention_score']}")
+    if config["input_feeding"]:
+        parts.append("input feeding")
+    return ", ".join(parts)
 
 
 def _texts_of(train_data):

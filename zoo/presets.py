@@ -3,18 +3,29 @@
 Each preset names a backbone class and its settings; the vocabulary is
 learned from the training data when the preset is loaded. Parameter counts
 depend on the vocabulary sizes, so `zoo presets` computes them for a given
-size instead of storing numbers that could go stale.
+size (`--vocabulary-size`, 5,000 by default) instead of storing numbers that
+could go stale; the README's table is its output.
 
-Every decoder here attends in parallel over the whole target during
-training (Luong global attention without input feeding), the fast path;
-step-wise attention (Bahdanau, input feeding) comes with those presets.
+Which decoders run in parallel over the target during training (the fast
+path) and which step through it: no attention and Luong without input
+feeding run in parallel; Luong with input feeding and Bahdanau attend inside
+the recurrence and run a compiled step loop (see `RecurrentDecoder`).
 """
 
 _VOCABULARY = {"max_size": 8000, "min_frequency": 1}
 _LENGTHS = {"max_source_length": 100, "max_target_length": 100}
 
 
-def _recurrent(cell_type, attention, hidden_dim=256, embedding_dim=128, dropout=0.1):
+def _recurrent(
+    cell_type,
+    attention=None,
+    attention_score=None,
+    bidirectional=False,
+    input_feeding=False,
+    hidden_dim=256,
+    embedding_dim=128,
+    dropout=0.1,
+):
     return {
         "class_name": "RecurrentSeq2Seq",
         "config": {
@@ -23,36 +34,90 @@ def _recurrent(cell_type, attention, hidden_dim=256, embedding_dim=128, dropout=
             "hidden_dim": hidden_dim,
             "num_layers": 1,
             "dropout": dropout,
+            "bidirectional": bidirectional,
+            "merge_mode": "concat",
+            "residual": False,
             "attention": attention,
-            "attention_score": "dot",
+            "attention_score": attention_score,
+            "input_feeding": input_feeding,
         },
     }
 
 
+def _transformer(num_layers=3, hidden_dim=256, num_heads=4, intermediate_dim=1024, dropout=0.1):
+    return {
+        "class_name": "TransformerSeq2Seq",
+        "config": {
+            "num_layers": num_layers,
+            "hidden_dim": hidden_dim,
+            "num_heads": num_heads,
+            "intermediate_dim": intermediate_dim,
+            "dropout": dropout,
+            "position_embedding": "sinusoidal",
+            "max_sequence_length": 512,
+            "normalize_first": True,
+        },
+    }
+
+
+_SMALL = {"hidden_dim": 64, "embedding_dim": 32, "dropout": 0.0}
+
 PRESETS = {
+    # --- A fixed context vector: the encoder's final state is all the decoder sees.
     "rnn_seq2seq": {
-        "description": "Simple RNN encoder-decoder, no attention: the final encoder state is the only context.",
-        "backbone": _recurrent("rnn", None),
+        "description": "Simple RNN encoder-decoder without attention.",
+        "backbone": _recurrent("rnn"),
     },
     "lstm_seq2seq": {
-        "description": "LSTM encoder-decoder, no attention (Sutskever et al. 2014): a fixed context vector.",
-        "backbone": _recurrent("lstm", None),
+        "description": "LSTM encoder-decoder without attention (Sutskever et al. 2014).",
+        "backbone": _recurrent("lstm"),
     },
     "gru_seq2seq": {
-        "description": "GRU encoder-decoder, no attention (Cho et al. 2014): a fixed context vector.",
-        "backbone": _recurrent("gru", None),
+        "description": "GRU encoder-decoder without attention (Cho et al. 2014).",
+        "backbone": _recurrent("gru"),
     },
+    "gru_seq2seq_small": {
+        "description": "A small gru_seq2seq (64 units) for quick experiments.",
+        "backbone": _recurrent("gru", **_SMALL),
+    },
+    # --- Luong global attention after the recurrence; parallel in training.
     "gru_luong": {
-        "description": "GRU encoder-decoder with Luong dot attention over all encoder outputs.",
-        "backbone": _recurrent("gru", "luong"),
+        "description": "GRU with Luong attention after the recurrence (attention_score: dot, general, concat).",
+        "backbone": _recurrent("gru", "luong", "dot"),
     },
     "lstm_luong": {
-        "description": "LSTM encoder-decoder with Luong dot attention over all encoder outputs.",
-        "backbone": _recurrent("lstm", "luong"),
+        "description": "LSTM with Luong attention after the recurrence (attention_score: dot, general, concat).",
+        "backbone": _recurrent("lstm", "luong", "dot"),
+    },
+    "lstm_luong_input_feeding": {
+        "description": "LSTM with Luong general attention and input feeding (Luong et al. 2015); step-wise.",
+        "backbone": _recurrent("lstm", "luong", "general", input_feeding=True),
     },
     "gru_luong_small": {
-        "description": "A small gru_luong (64 units) for quick experiments and tests.",
-        "backbone": _recurrent("gru", "luong", hidden_dim=64, embedding_dim=32, dropout=0.0),
+        "description": "A small gru_luong (64 units) for quick experiments.",
+        "backbone": _recurrent("gru", "luong", "dot", **_SMALL),
+    },
+    # --- Bahdanau attention inside the recurrence, bidirectional encoder: RNNsearch.
+    "gru_bahdanau": {
+        "description": "RNNsearch (Bahdanau et al. 2014): bidirectional GRU encoder, additive attention.",
+        "backbone": _recurrent("gru", "bahdanau", "additive", bidirectional=True),
+    },
+    "lstm_bahdanau": {
+        "description": "RNNsearch with LSTMs: bidirectional LSTM encoder, additive attention.",
+        "backbone": _recurrent("lstm", "bahdanau", "additive", bidirectional=True),
+    },
+    "gru_bahdanau_small": {
+        "description": "A small gru_bahdanau (64 units) for quick experiments.",
+        "backbone": _recurrent("gru", "bahdanau", "additive", bidirectional=True, **_SMALL),
+    },
+    # --- Attention only.
+    "transformer": {
+        "description": "Transformer (Vaswani et al. 2017): 3+3 pre-norm blocks, 256 wide, 4 heads.",
+        "backbone": _transformer(),
+    },
+    "transformer_small": {
+        "description": "A small transformer (2+2 blocks, 64 wide, 2 heads) for quick experiments.",
+        "backbone": _transformer(num_layers=2, hidden_dim=64, num_heads=2, intermediate_dim=128, dropout=0.0),
     },
 }
 for _preset in PRESETS.values():

@@ -12,10 +12,11 @@ class RecurrentSeq2Seq(keras.Model):
     """An RNN/LSTM/GRU encoder-decoder, with or without attention.
 
     A functional model inside a subclass (the KerasHub backbone layout). The
-    encoder's final states initialize the decoder layer by layer; with
-    `attention=None` they are the only context the decoder gets (a fixed
-    context vector), with `attention="luong"` the decoder also attends over
-    every encoder output.
+    encoder's final states (both directions merged when bidirectional)
+    initialize the decoder layer by layer; with `attention=None` they are the
+    only context the decoder gets (a fixed context vector), otherwise the
+    decoder also attends over every encoder output (see `RecurrentDecoder`
+    for where each attention sits and which run in parallel).
 
     Args:
         source_vocabulary_size: int, rows of the source embedding.
@@ -26,8 +27,14 @@ class RecurrentSeq2Seq(keras.Model):
         hidden_dim: int, hidden size of every recurrent layer.
         num_layers: int, layers in the encoder and in the decoder.
         dropout: float in `[0, 1)`, on embeddings and between layers.
-        attention: `None` or `"luong"`.
-        attention_score: score function of the attention (`"dot"`).
+        bidirectional: bool, whether the encoder reads both ways.
+        merge_mode: `"concat"` or `"sum"`, how a bidirectional encoder
+            merges its directions (see `RecurrentEncoder`).
+        residual: bool, residual connections between stacked layers.
+        attention: `None`, `"luong"`, `"bahdanau"` or `"scaled_dot_product"`.
+        attention_score: the attention's score function (Luong: `"dot"`,
+            `"general"`, `"concat"`; Bahdanau: `"additive"`, `"normalized"`).
+        input_feeding: bool, Luong's input feeding.
 
     Inputs (a dict):
         encoder_token_ids: int `(batch_size, Ts)`, 0 is padding.
@@ -46,8 +53,12 @@ class RecurrentSeq2Seq(keras.Model):
         hidden_dim=256,
         num_layers=1,
         dropout=0.0,
+        bidirectional=False,
+        merge_mode="concat",
+        residual=False,
         attention=None,
-        attention_score="dot",
+        attention_score=None,
+        input_feeding=False,
         dtype=None,
         **kwargs,
     ):
@@ -61,15 +72,25 @@ class RecurrentSeq2Seq(keras.Model):
         )
         self.embedding_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embedding_dropout")
         self.encoder = RecurrentEncoder(
-            cell_type, hidden_dim, num_layers, dropout, dtype=dtype, name="encoder"
+            cell_type,
+            hidden_dim,
+            num_layers,
+            dropout,
+            bidirectional=bidirectional,
+            merge_mode=merge_mode,
+            residual=residual,
+            dtype=dtype,
+            name="encoder",
         )
         self.decoder = RecurrentDecoder(
             cell_type,
             hidden_dim,
             num_layers,
             dropout,
+            residual=residual,
             attention=attention,
             attention_score=attention_score,
+            input_feeding=input_feeding,
             dtype=dtype,
             name="decoder",
         )
@@ -104,25 +125,40 @@ class RecurrentSeq2Seq(keras.Model):
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
         self.dropout = dropout
+        self.bidirectional = bidirectional
+        self.merge_mode = merge_mode
+        self.residual = residual
         self.attention = attention
-        self.attention_score = attention_score
+        self.attention_score = self.decoder.attention_score  # the default resolved
+        self.input_feeding = input_feeding
 
-    def encode(self, encoder_token_ids):
+    def encode(self, encoder_token_ids, max_length=None):
         """Run the encoder once and return the decoding cache.
 
         Args:
             encoder_token_ids: int `(batch_size, Ts)`, 0 is padding.
+            max_length: unused; an RNN's cache does not grow with the output.
 
         Returns:
             The cache for `next`: a dict with the decoder `states` (one list
-            per layer), the encoder outputs `memory` `(batch_size, Ts,
-            hidden_dim)`, its boolean `memory_mask` `(batch_size, Ts)` and the
-            last step's `attention` `(batch_size, Ts)`.
+            per layer), the last `output` `(batch_size, hidden_dim)` (for
+            input feeding), the last step's `attention` `(batch_size, Ts)`,
+            and with attention the encoder outputs `memory`, their
+            `memory_keys` (projected once here, not at every step) and
+            `memory_mask` `(batch_size, Ts)`.
         """
+        del max_length
         mask = ops.not_equal(encoder_token_ids, 0)
         memory, states = self.encoder(self.source_embedding(encoder_token_ids), mask=mask)
-        attention = ops.zeros(ops.shape(mask), dtype=memory.dtype)
-        return {"states": states, "memory": memory, "memory_mask": mask, "attention": attention}
+        batch_size = ops.shape(encoder_token_ids)[0]
+        cache = {
+            "states": states,
+            "output": ops.zeros((batch_size, self.hidden_dim), dtype=memory.dtype),
+            "attention": ops.zeros(ops.shape(mask), dtype=memory.dtype),
+        }
+        if self.attention is not None:
+            cache.update(memory=memory, memory_keys=self.decoder.project_memory(memory), memory_mask=mask)
+        return cache
 
     def next(self, tokens, cache, step):
         """One decoding step: the interface every generation strategy drives.
@@ -140,8 +176,15 @@ class RecurrentSeq2Seq(keras.Model):
         """
         del step
         x = self.target_embedding(tokens)  # (batch, embedding_dim)
-        output, states, weights = self.decoder.step(x, cache["states"], cache["memory"], cache["memory_mask"])
-        cache = dict(cache, states=states)
+        output, states, weights = self.decoder.step(
+            x,
+            cache["states"],
+            cache["output"],
+            cache.get("memory"),
+            cache.get("memory_keys"),
+            cache.get("memory_mask"),
+        )
+        cache = dict(cache, states=states, output=output)
         if weights is not None:
             cache["attention"] = weights
         return self.output_projection(output), cache
@@ -157,8 +200,12 @@ class RecurrentSeq2Seq(keras.Model):
             "hidden_dim": self.hidden_dim,
             "num_layers": self.num_layers,
             "dropout": self.dropout,
+            "bidirectional": self.bidirectional,
+            "merge_mode": self.merge_mode,
+            "residual": self.residual,
             "attention": self.attention,
             "attention_score": self.attention_score,
+            "input_feeding": self.input_feeding,
         }
 
     @classmethod

@@ -22,7 +22,7 @@ class Translator(keras.Model):
     cross-entropy, masked accuracy and Adam, so `fit` needs no `compile`.
 
     Args:
-        backbone: a model with `encode(ids) -> cache` and
+        backbone: a model with `encode(ids, max_length) -> cache` and
             `next(tokens, cache, step) -> (logits, cache)`, such as
             `RecurrentSeq2Seq`.
         preprocessor: a `Seq2SeqPreprocessor`.
@@ -38,6 +38,14 @@ class Translator(keras.Model):
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
+        limit = getattr(backbone, "max_sequence_length", None)
+        longest = max(preprocessor.max_source_length, preprocessor.max_target_length + 1)
+        if limit is not None and longest > limit:
+            raise ValueError(
+                f"The backbone reads at most max_sequence_length={limit} positions, but the "
+                f"preprocessor allows {longest} (max_source_length={preprocessor.max_source_length}, "
+                f"max_target_length={preprocessor.max_target_length} plus [START])."
+            )
 
         # === Functional Model ===
         inputs = {
@@ -148,10 +156,7 @@ class Translator(keras.Model):
         """
         single = isinstance(sentences, str)
         sentences = check_texts([sentences] if single else sentences, "source")
-        if max_length is None:
-            max_length = self.preprocessor.max_target_length + 1
-        if not isinstance(max_length, (int, np.integer)) or max_length < 1:
-            raise ValueError(f"`max_length` must be a positive int, received {max_length!r}.")
+        max_length = self.check_max_length(max_length)
         if not sentences:
             return []
         source_ids = self.preprocessor.source_tokenizer.tokenize(tf.constant(sentences))
@@ -168,6 +173,20 @@ class Translator(keras.Model):
         if return_attention:
             texts = self._details(texts, source_ids, outputs)
         return texts[0] if single else texts
+
+    def check_max_length(self, max_length):
+        """`max_length`, or the default when `None`; `ValueError` if the model cannot produce it."""
+        if max_length is None:
+            return self.preprocessor.max_target_length + 1
+        if not isinstance(max_length, (int, np.integer)) or max_length < 1:
+            raise ValueError(f"`max_length` must be a positive int, received {max_length!r}.")
+        limit = getattr(self.backbone, "max_sequence_length", None)
+        if limit is not None and max_length > limit:
+            raise ValueError(
+                f"`max_length` is {max_length}, but this model has positions for at most "
+                f"{limit} output tokens (max_sequence_length)."
+            )
+        return int(max_length)
 
     @property
     def translate_function(self):
@@ -194,7 +213,7 @@ class Translator(keras.Model):
         # One padding column at least, so a batch of empty sentences still
         # has a time axis; padding changes no output.
         source_ids = tf.pad(source_ids.to_tensor(PAD_ID), [[0, 0], [0, 1]])  # (batch, Ts + 1)
-        cache = self.backbone.encode(source_ids)
+        cache = self.backbone.encode(source_ids, max_length)
         batch_size = tf.shape(texts)[0]
         tokens, scores, attention = greedy_search(
             self.backbone.next,

@@ -5,6 +5,8 @@ import textwrap
 
 import pytest
 
+from tests.conftest import tiny
+
 SENTENCES = ["el gato come", "", "¿dónde está el gato?", "zebra", "la casa es pequeña"]
 
 # Loads the SavedModel with TensorFlow and tensorflow-text alone: importing
@@ -33,10 +35,9 @@ SERVE = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
-def test_export_serves_the_same_strings_in_a_fresh_process(trained_translator, tmp_path):
+def _export_and_serve(model, tmp_path):
     path = tmp_path / "exported"
-    trained_translator.export(str(path))
+    model.export(str(path))
     result = subprocess.run(
         [sys.executable, "-c", SERVE, str(path), json.dumps(SENTENCES)],
         capture_output=True,
@@ -45,8 +46,28 @@ def test_export_serves_the_same_strings_in_a_fresh_process(trained_translator, t
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    served = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_export_serves_the_same_strings_in_a_fresh_process(trained_translator, tmp_path):
+    served = _export_and_serve(trained_translator, tmp_path)
     live = trained_translator.translate(SENTENCES)
     assert live[0] == "the cat eats" and live[1] == ""
+    for size, translations in served.items():
+        assert translations == live[: int(size)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["gru_bahdanau_small", "transformer_small"])
+def test_other_families_export(preset, toy_pairs, tmp_path):
+    # The step-wise recurrent decoder and the Transformer's key/value cache
+    # inside the exported loop; untrained, so the strings are arbitrary but
+    # must match the live model's.
+    import zoo
+
+    model = zoo.load(preset, train_data=toy_pairs, **tiny(preset))
+    served = _export_and_serve(model, tmp_path)
+    live = model.translate(SENTENCES, max_length=model.preprocessor.max_target_length + 1)
     for size, translations in served.items():
         assert translations == live[: int(size)]

@@ -5,10 +5,11 @@ from keras import ops
 
 from keras_attention import RecurrentDecoder, RecurrentEncoder
 from zoo.api_export import zoo_export
+from zoo.seq2seq_backbone import Seq2SeqBackbone
 
 
 @zoo_export("RecurrentSeq2Seq")
-class RecurrentSeq2Seq(keras.Model):
+class RecurrentSeq2Seq(Seq2SeqBackbone):
     """An RNN/LSTM/GRU encoder-decoder, with or without attention.
 
     A functional model inside a subclass (the KerasHub backbone layout). The
@@ -190,24 +191,20 @@ class RecurrentSeq2Seq(keras.Model):
         return self.output_projection(output), cache
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "source_vocabulary_size": self.source_vocabulary_size,
-            "target_vocabulary_size": self.target_vocabulary_size,
-            "cell_type": self.cell_type,
-            "embedding_dim": self.embedding_dim,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout,
-            "bidirectional": self.bidirectional,
-            "merge_mode": self.merge_mode,
-            "residual": self.residual,
-            "attention": self.attention,
-            "attention_score": self.attention_score,
-            "input_feeding": self.input_feeding,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        config = super().get_config()
+        config.update(
+            {
+                "cell_type": self.cell_type,
+                "embedding_dim": self.embedding_dim,
+                "hidden_dim": self.hidden_dim,
+                "num_layers": self.num_layers,
+                "dropout": self.dropout,
+                "bidirectional": self.bidirectional,
+                "merge_mode": self.merge_mode,
+                "residual": self.residual,
+                "attention": self.attention,
+                "attention_score": self.attention_score,
+                "input_feeding": self.input_feeding,
+            }
+        )
+        return config

@@ -5,10 +5,11 @@ from keras import ops
 
 from keras_attention import TokenAndPositionEmbedding, TransformerDecoderBlock, TransformerEncoderBlock
 from zoo.api_export import zoo_export
+from zoo.seq2seq_backbone import Seq2SeqBackbone
 
 
 @zoo_export("TransformerSeq2Seq")
-class TransformerSeq2Seq(keras.Model):
+class TransformerSeq2Seq(Seq2SeqBackbone):
     """An attention-only encoder-decoder (Vaswani et al. 2017).
 
     A functional model inside a subclass, like `RecurrentSeq2Seq`, with the
@@ -184,24 +185,20 @@ class TransformerSeq2Seq(keras.Model):
         return logits, dict(cache, self_keys=self_keys, self_values=self_values, attention=attention)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "source_vocabulary_size": self.source_vocabulary_size,
-            "target_vocabulary_size": self.target_vocabulary_size,
-            "num_layers": self.num_layers,
-            "hidden_dim": self.hidden_dim,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "position_embedding": self.position_embedding,
-            "max_sequence_length": self.max_sequence_length,
-            "normalize_first": self.normalize_first,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        config = super().get_config()
+        config.update(
+            {
+                "num_layers": self.num_layers,
+                "hidden_dim": self.hidden_dim,
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "position_embedding": self.position_embedding,
+                "max_sequence_length": self.max_sequence_length,
+                "normalize_first": self.normalize_first,
+            }
+        )
+        return config
 
 
 def _final_norm(kind, dtype, name):

@@ -22,7 +22,7 @@ class Translator(keras.Model):
     cross-entropy, masked accuracy and Adam, so `fit` needs no `compile`.
 
     Args:
-        backbone: a model with `encode(ids, max_length) -> cache` and
+        backbone: a `Seq2SeqBackbone`: a model with `encode(ids, max_length) -> cache` and
             `next(tokens, cache, step) -> (logits, cache)`, such as
             `RecurrentSeq2Seq`.
         preprocessor: a `Seq2SeqPreprocessor`.

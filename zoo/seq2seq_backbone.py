@@ -1,0 +1,39 @@
+"""The base of every encoder-decoder backbone: its inputs and its decoding interface."""
+
+import keras
+
+
+class Seq2SeqBackbone(keras.Model):
+    """Token ids in, logits out, and the interface every generation strategy drives.
+
+    Subclasses are functional models inside a subclass (the KerasHub
+    layout) with two named int inputs, `encoder_token_ids` and
+    `decoder_token_ids` (0 is padding, `[START]` first on the decoder side),
+    and logits `(batch_size, Tt, target_vocabulary_size)` out. They
+    implement:
+
+    - `encode(encoder_token_ids, max_length) -> cache`: run the encoder once
+      per input and return any nested structure of tensors, including
+      `attention` `(batch_size, Ts)`;
+    - `next(tokens, cache, step) -> (logits, cache)`: one decoding step,
+      logits `(batch_size, target_vocabulary_size)`, with this step's
+      weights over the source in the cache's `attention`.
+    """
+
+    def encode(self, encoder_token_ids, max_length):
+        raise NotImplementedError(f"{type(self).__name__} must implement `encode`.")
+
+    def next(self, tokens, cache, step):
+        raise NotImplementedError(f"{type(self).__name__} must implement `next`.")
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "source_vocabulary_size": self.source_vocabulary_size,
+            "target_vocabulary_size": self.target_vocabulary_size,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

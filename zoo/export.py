@@ -30,7 +30,7 @@ def export_translator(translator, path, max_length=None):
     module.backbone = translator.backbone
     module.preprocessor = translator.preprocessor
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")], autograph=False)
     def serve(text):
         outputs = translator.translate_graph(text, tf.constant(max_length, tf.int32))
         return {"translation": outputs["translation"], "score": outputs["score"]}

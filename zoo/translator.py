@@ -192,8 +192,11 @@ class Translator(keras.Model):
     def translate_function(self):
         """The compiled `(strings (batch,), max_length) -> dict` graph, traced once."""
         if self._translate_function is None:
+            # No autograph: the loop is an explicit tf.while_loop, and
+            # autograph would re-read (and could misread) the source files.
             self._translate_function = tf.function(
                 self.translate_graph,
+                autograph=False,
                 input_signature=[
                     tf.TensorSpec([None], tf.string, name="text"),
                     tf.TensorSpec([], tf.int32, name="max_length"),

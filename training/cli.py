@@ -85,13 +85,21 @@ def _parser():
     p.set_defaults(run=_train)
 
     p = commands.add_parser(
-        "evaluate", help="loss, token accuracy and exact match of a saved model on a TSV file"
+        "evaluate",
+        help="BLEU, chrF, exact match, loss and perplexity of a saved model on a TSV file",
+        description="Decode the source side of a TSV file and score it against the target side: "
+        "BLEU and chrF (sacrebleu), exact match, and BLEU by source length; plus the "
+        "teacher-forced loss, perplexity and token accuracy.",
     )
     p.add_argument("model", help="a saved preset directory (OUT/preset of `zoo train`)")
     p.add_argument("--data", required=True, help="TSV file of sentence pairs")
-    p.add_argument("--source-column", type=int, default=0)
-    p.add_argument("--target-column", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--source-column", type=int, default=0, help="source column, from 0 (default: %(default)s)"
+    )
+    p.add_argument("--target-column", type=int, default=1, help="target column (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default: %(default)s)")
+    p.add_argument("--max-sentences", type=int, help="decode only the first N pairs")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     p.set_defaults(run=_evaluate)
 
     p = commands.add_parser(
@@ -144,7 +152,7 @@ def _train(args):
     )
     result = train(config)
     print(
-        f"\nheld-out exact-match accuracy: {result.exact_match:.1%} "
+        f"\nheld-out exact-match accuracy: {result.exact_match:.1%}, BLEU {result.bleu:.2f} "
         f"(token accuracy {result.valid_accuracy:.1%}, loss {result.valid_loss:.3f})"
     )
     for source, reference, translation in result.samples:
@@ -156,18 +164,16 @@ def _train(args):
 
 
 def _evaluate(args):
+    import json
+
     import zoo
-    from training.metrics import exact_match
+    from training.evaluation import evaluate
     from training.readers import load_tsv
 
     pairs = load_tsv(args.data, source=args.source_column, target=args.target_column)
     model = zoo.load(args.model)
-    metrics = model.evaluate(pairs, batch_size=args.batch_size, verbose=0, return_dict=True)
-    accuracy = exact_match(model.translate(list(pairs.sources)), pairs.targets)
-    print(f"pairs: {len(pairs)}")
-    print(f"loss: {metrics['loss']:.4f}")
-    print(f"token accuracy: {metrics['accuracy']:.4f}")
-    print(f"exact match: {accuracy:.4f}")
+    report = evaluate(model, pairs, batch_size=args.batch_size, max_sentences=args.max_sentences)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
 
 
 def _translate(args):

@@ -9,7 +9,7 @@ import keras
 
 import zoo
 from training.corpora import load_corpus
-from training.metrics import exact_match
+from training.evaluation import evaluate
 from training.readers import load_tsv
 
 
@@ -25,7 +25,7 @@ class TrainConfig:
     epochs: int = 8  # passes over the training pairs
     batch_size: int = 64  # pairs per training step
     steps_per_epoch: int | None = None  # cut each epoch short (smoke tests); None = all
-    eval_samples: int = 1000  # held-out pairs decoded for exact-match accuracy
+    eval_samples: int = 1000  # held-out pairs decoded for BLEU and exact match
     out: str = "zoo-run"  # directory for the preset, the export and the checkpoint
     seed: int = 0  # seeds data generation, the split, shuffling and initialization
     verbose: int = 1  # 1: progress bar, 2: one line per epoch, 0: silent
@@ -34,8 +34,10 @@ class TrainConfig:
 @dataclasses.dataclass
 class TrainResult:
     exact_match: float  # on up to `eval_samples` held-out pairs
-    valid_loss: float  # masked cross-entropy on the held-out pairs
-    valid_accuracy: float  # masked token accuracy on the held-out pairs
+    bleu: float  # sacrebleu corpus BLEU on the same pairs
+    valid_loss: float  # masked cross-entropy on the same pairs
+    valid_accuracy: float  # masked token accuracy on the same pairs
+    report: object  # the full `training.evaluation.EvaluationReport`
     samples: list  # (source, reference, translation) triples
     preset_dir: str
     export_dir: str
@@ -79,19 +81,19 @@ def train(config):
         callbacks=[keras.callbacks.BackupAndRestore(checkpoint_dir, delete_checkpoint=True)],
         verbose=config.verbose,
     )
-    metrics = model.evaluate(valid_pairs, batch_size=config.batch_size, verbose=0, return_dict=True)
+    report = evaluate(model, valid_pairs, batch_size=config.batch_size, max_sentences=config.eval_samples)
     held_out = valid_pairs[: config.eval_samples]
-    translations = model.translate(list(held_out.sources))
-    accuracy = exact_match(translations, held_out.targets)
     preset_dir = os.path.join(config.out, "preset")
     export_dir = os.path.join(config.out, "exported")
     model.save_to_preset(preset_dir)
     model.export(export_dir)
-    samples = list(zip(held_out.sources[:5], held_out.targets[:5], translations[:5]))
+    samples = list(zip(held_out.sources[:5], held_out.targets[:5], report.translations[:5]))
     return TrainResult(
-        exact_match=accuracy,
-        valid_loss=float(metrics["loss"]),
-        valid_accuracy=float(metrics["accuracy"]),
+        exact_match=report.exact_match,
+        bleu=report.bleu,
+        valid_loss=report.loss,
+        valid_accuracy=report.accuracy,
+        report=report,
         samples=samples,
         preset_dir=preset_dir,
         export_dir=export_dir,

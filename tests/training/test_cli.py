@@ -1,3 +1,6 @@
+import json
+import math
+
 import pytest
 
 from training.cli import main
@@ -67,7 +70,13 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     data = tmp_path / "dates.tsv"
     data.write_text("March 3, 2021\t2021-03-03\n4 May 1999\t1999-05-04\n", encoding="utf-8")
     assert main(["evaluate", preset, "--data", str(data)]) == 0
-    assert "exact match:" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "BLEU" in output and "exact match" in output and "perplexity" in output
+    assert main(["evaluate", preset, "--data", str(data), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["count"] == 2 and 0.0 <= figures["bleu"] <= 100.0
+    assert figures["perplexity"] == pytest.approx(math.exp(figures["loss"]))
+    assert [b["count"] for b in figures["by_length"]] == [2, 0, 0, 0, 0]
     assert main(["export", preset, str(tmp_path / "exported")]) == 0
     assert (tmp_path / "exported" / "saved_model.pb").is_file()
 

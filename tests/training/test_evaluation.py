@@ -1,0 +1,56 @@
+import math
+
+import pytest
+import sacrebleu
+
+from training.datasets import TextPairs
+from training.evaluation import evaluate, score_translations
+
+SOURCES = ["uno", "dos tres cuatro cinco seis siete", "a b c d e f g h i j k l"]
+REFERENCES = ["The cat sat on the mat.", "It is raining today.", "Where is the station?"]
+HYPOTHESES = ["the cat is on the mat.", "it is raining today.", "where is station?"]
+
+
+def test_bleu_and_chrf_are_sacrebleus_own_figures():
+    report = score_translations(HYPOTHESES, REFERENCES, SOURCES)
+    expected_bleu = sacrebleu.corpus_bleu(HYPOTHESES, [REFERENCES], lowercase=True).score
+    expected_chrf = sacrebleu.corpus_chrf(HYPOTHESES, [REFERENCES]).score
+    assert report.bleu == pytest.approx(expected_bleu)
+    assert report.chrf == pytest.approx(expected_chrf)
+    assert report.exact_match == pytest.approx(1 / 3)  # case is standardized away, wording is not
+    assert "13a" in report.signature and "lc" in report.signature
+
+
+def test_a_perfect_translation_scores_100():
+    report = score_translations(REFERENCES, REFERENCES, SOURCES)
+    assert report.bleu == pytest.approx(100.0) and report.exact_match == 1.0
+
+
+def test_length_buckets_split_by_source_words():
+    report = score_translations(HYPOTHESES, REFERENCES, SOURCES)
+    counts = {bucket.label: bucket.count for bucket in report.by_length}
+    assert counts == {"1-5": 1, "6-10": 1, "11-15": 1, "16-20": 0, "21+": 0}
+    middle = report.by_length[1]
+    assert middle.bleu == pytest.approx(
+        sacrebleu.corpus_bleu(HYPOTHESES[1:2], [REFERENCES[1:2]], lowercase=True).score
+    )
+    assert report.by_length[3].bleu is None and report.by_length[3].exact_match is None
+    assert "16-20" in report.summary()
+
+
+def test_misaligned_input_is_an_error():
+    with pytest.raises(ValueError, match="2 hypotheses, 3 references and 3 sources"):
+        score_translations(HYPOTHESES[:2], REFERENCES, SOURCES)
+    with pytest.raises(ValueError, match="no sentences"):
+        score_translations([], [], [])
+
+
+def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
+    sources, targets = toy_pairs
+    long_source = " ".join(["gato"] * 101)  # over max_source_length: left out and counted
+    report = evaluate(trained_translator, TextPairs([*sources, long_source], [*targets, "x"]), batch_size=5)
+    assert report.count == len(sources) and report.skipped == 1
+    assert report.translations == targets
+    assert report.bleu == pytest.approx(100.0) and report.exact_match == 1.0
+    assert report.perplexity == pytest.approx(math.exp(report.loss))
+    assert report.to_dict()["skipped"] == 1 and "translations" not in report.to_dict()

@@ -1,0 +1,161 @@
+"""Evaluation that decodes: BLEU, chrF and exact match, overall and by source length."""
+
+import dataclasses
+import math
+
+import sacrebleu
+import tensorflow as tf
+
+from training.metrics import exact_match
+
+# Source-length buckets in words, as in Bahdanau et al. (2014), Figure 2:
+# (first, last) inclusive; None means no upper bound.
+LENGTH_BUCKETS = ((1, 5), (6, 10), (11, 15), (16, 20), (21, None))
+
+
+@dataclasses.dataclass
+class BucketScore:
+    first: int  # shortest source length in the bucket, in words
+    last: int | None  # longest, or None for "and longer"
+    count: int  # sentences in the bucket
+    bleu: float | None  # corpus BLEU of the bucket; None when it is empty
+    exact_match: float | None  # fraction of exact translations; None when empty
+
+    @property
+    def label(self):
+        return f"{self.first}+" if self.last is None else f"{self.first}-{self.last}"
+
+
+@dataclasses.dataclass
+class EvaluationReport:
+    count: int  # sentences decoded
+    bleu: float  # sacrebleu corpus BLEU, 13a tokenization, lowercased
+    chrf: float  # sacrebleu chrF
+    exact_match: float  # fraction equal to the reference after standardization
+    by_length: list  # one BucketScore per source-length bucket
+    loss: float | None = None  # masked cross-entropy (teacher forcing), when computed
+    accuracy: float | None = None  # masked token accuracy, when computed
+    signature: str = ""  # sacrebleu's signature of the BLEU settings, for reporting
+    skipped: int = 0  # sources longer than the model reads, left out
+    translations: list = dataclasses.field(default_factory=list, repr=False)  # the decoded text
+
+    @property
+    def perplexity(self):
+        """`exp(loss)`, the per-token perplexity; None without a loss."""
+        return None if self.loss is None else math.exp(min(self.loss, 700.0))
+
+    def to_dict(self):
+        """The figures as plain data (for JSON), without the translations."""
+        data = dataclasses.asdict(self)
+        del data["translations"]
+        data["perplexity"] = self.perplexity
+        return data
+
+    def summary(self):
+        """A few lines for people: the headline figures and the length table."""
+        lines = [
+            f"BLEU {self.bleu:.2f}  chrF {self.chrf:.2f}  exact match {self.exact_match:.1%}  ({self.count} sentences)"
+        ]
+        if self.loss is not None:
+            lines.append(
+                f"loss {self.loss:.4f}  perplexity {self.perplexity:.2f}  token accuracy {self.accuracy:.1%}"
+            )
+        lines.append("source words  sentences  BLEU    exact")
+        for bucket in self.by_length:
+            bleu = "-" if bucket.bleu is None else f"{bucket.bleu:6.2f}"
+            exact = "-" if bucket.exact_match is None else f"{bucket.exact_match:.1%}"
+            lines.append(f"{bucket.label:>12}  {bucket.count:>9}  {bleu:>6}  {exact:>6}")
+        if self.skipped:
+            lines.append(f"{self.skipped} sentence(s) longer than the model reads were left out")
+        lines.append(f"({self.signature})")
+        return "\n".join(lines)
+
+
+def score_translations(hypotheses, references, sources, buckets=LENGTH_BUCKETS):
+    """Score decoded text against references, overall and by source length.
+
+    BLEU and chrF come from sacrebleu (corpus level; BLEU with its default
+    13a tokenization and lowercased, because the zoo's word tokenizer
+    lowercases its output). Exact match compares after the tokenizer's
+    standardization.
+
+    Args:
+        hypotheses: the model's translations, strings.
+        references: one reference string per hypothesis.
+        sources: the source sentences, for the length buckets.
+        buckets: `(first, last)` source lengths in words; `last` None is open.
+
+    Returns:
+        `EvaluationReport` (without loss and accuracy).
+    """
+    hypotheses, references, sources = list(hypotheses), list(references), list(sources)
+    if not len(hypotheses) == len(references) == len(sources):
+        raise ValueError(
+            f"Got {len(hypotheses)} hypotheses, {len(references)} references and "
+            f"{len(sources)} sources; they must be aligned."
+        )
+    if not references:
+        raise ValueError("Nothing to score: no sentences.")
+    bleu = sacrebleu.BLEU(lowercase=True)
+    by_length = []
+    for first, last in buckets:
+        members = [
+            i
+            for i, s in enumerate(sources)
+            if first <= len(s.split()) and (last is None or len(s.split()) <= last)
+        ]
+        hyp = [hypotheses[i] for i in members]
+        ref = [references[i] for i in members]
+        by_length.append(
+            BucketScore(
+                first=first,
+                last=last,
+                count=len(members),
+                bleu=bleu.corpus_score(hyp, [ref]).score if members else None,
+                exact_match=exact_match(hyp, ref) if members else None,
+            )
+        )
+    return EvaluationReport(
+        count=len(references),
+        bleu=bleu.corpus_score(hypotheses, [references]).score,
+        chrf=sacrebleu.CHRF().corpus_score(hypotheses, [references]).score,
+        exact_match=exact_match(hypotheses, references),
+        by_length=by_length,
+        translations=hypotheses,
+        signature=str(bleu.get_signature()),
+    )
+
+
+def evaluate(model, pairs, batch_size=64, max_sentences=None, buckets=LENGTH_BUCKETS):
+    """Decode `pairs` with `model` and score the result; also loss and token accuracy.
+
+    Sources longer than the model's `max_source_length` are left out and
+    counted in the report's `skipped`.
+
+    Args:
+        model: a `zoo.Translator`.
+        pairs: `training.TextPairs` (or anything with `sources` and `targets`).
+        batch_size: sentences per decoding call and per loss batch.
+        max_sentences: decode at most this many (the first ones); all when None.
+        buckets: see `score_translations`.
+
+    Returns:
+        `EvaluationReport`.
+    """
+    sources, targets = list(pairs.sources), list(pairs.targets)
+    if max_sentences is not None:
+        sources, targets = sources[:max_sentences], targets[:max_sentences]
+    limit = model.preprocessor.max_source_length
+    lengths = model.preprocessor.source_tokenizer.tokenize(tf.constant(sources)).row_lengths().numpy()
+    kept = [i for i, n in enumerate(lengths) if n <= limit]
+    skipped = len(sources) - len(kept)
+    sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
+    hypotheses = []
+    for start in range(0, len(sources), batch_size):
+        hypotheses.extend(model.translate(sources[start : start + batch_size]))
+    report = score_translations(hypotheses, targets, sources, buckets)
+    report.translations = hypotheses
+    metrics = model.evaluate((sources, targets), batch_size=batch_size, verbose=0, return_dict=True)
+    report.loss, report.accuracy = float(metrics["loss"]), float(metrics["accuracy"])
+    report.skipped = skipped
+    return report

@@ -37,24 +37,12 @@ def _parser():
     p = commands.add_parser(
         "train",
         help="train a preset, then save and export it",
-        description="Train a preset on a TSV file or the built-in corpus; save the model to "
+        description="Train a preset on a TSV/CSV file, two aligned files or the built-in corpus; save the model to "
         "OUT/preset and the SavedModel to OUT/exported. Rerun the same command after an "
         "interruption to resume from the last finished epoch.",
     )
     p.add_argument("--preset", default=defaults.preset, help="built-in preset name (default: %(default)s)")
-    p.add_argument("--data", help="TSV file of sentence pairs (default: the built-in corpus)")
-    p.add_argument(
-        "--source-column",
-        type=int,
-        default=defaults.source_column,
-        help="source column in --data, from 0 (default: %(default)s)",
-    )
-    p.add_argument(
-        "--target-column",
-        type=int,
-        default=defaults.target_column,
-        help="target column in --data (default: %(default)s)",
-    )
+    _add_data_arguments(p, required=False)
     p.add_argument(
         "--corpus", default=defaults.corpus, help="built-in corpus without --data (default: %(default)s)"
     )
@@ -86,17 +74,13 @@ def _parser():
 
     p = commands.add_parser(
         "evaluate",
-        help="BLEU, chrF, exact match, loss and perplexity of a saved model on a TSV file",
-        description="Decode the source side of a TSV file and score it against the target side: "
+        help="BLEU, chrF, exact match, loss and perplexity of a saved model on held-out pairs",
+        description="Decode the source side of the pairs and score it against the target side: "
         "BLEU and chrF (sacrebleu), exact match, and BLEU by source length; plus the "
         "teacher-forced loss, perplexity and token accuracy.",
     )
     p.add_argument("model", help="a saved preset directory (OUT/preset of `zoo train`)")
-    p.add_argument("--data", required=True, help="TSV file of sentence pairs")
-    p.add_argument(
-        "--source-column", type=int, default=0, help="source column, from 0 (default: %(default)s)"
-    )
-    p.add_argument("--target-column", type=int, default=1, help="target column (default: %(default)s)")
+    _add_data_arguments(p, required=True)
     p.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default: %(default)s)")
     p.add_argument("--max-sentences", type=int, help="decode only the first N pairs")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
@@ -132,12 +116,39 @@ def _parser():
     return parser
 
 
+def _add_data_arguments(parser, required):
+    default = "" if required else " (default: the built-in corpus)"
+    parser.add_argument(
+        "--data",
+        required=required,
+        help=f"sentence pairs: a TSV file, a .csv file, or the source side of aligned files{default}",
+    )
+    parser.add_argument(
+        "--target-data",
+        help="the target side when --data and this are two aligned files, one sentence per line",
+    )
+    parser.add_argument(
+        "--source-column",
+        type=int,
+        default=0,
+        help="source column of a TSV/CSV file, from 0 (default: %(default)s)",
+    )
+    parser.add_argument("--target-column", type=int, default=1, help="target column (default: %(default)s)")
+    parser.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="leave malformed lines out (and say how many) instead of stopping at the first",
+    )
+
+
 def _train(args):
     from training.train import TrainConfig, train
 
     config = TrainConfig(
         preset=args.preset,
         data=args.data,
+        target_data=args.target_data,
+        skip_bad_lines=args.skip_bad_lines,
         source_column=args.source_column,
         target_column=args.target_column,
         corpus=args.corpus,
@@ -168,9 +179,15 @@ def _evaluate(args):
 
     import zoo
     from training.evaluation import evaluate
-    from training.readers import load_tsv
+    from training.readers import read_pairs
 
-    pairs = load_tsv(args.data, source=args.source_column, target=args.target_column)
+    pairs = read_pairs(
+        args.data,
+        args.target_data,
+        source=args.source_column,
+        target=args.target_column,
+        errors="skip" if args.skip_bad_lines else "raise",
+    )
     model = zoo.load(args.model)
     report = evaluate(model, pairs, batch_size=args.batch_size, max_sentences=args.max_sentences)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())

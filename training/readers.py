@@ -1,6 +1,14 @@
-"""Readers that turn files and lists into `TextPairs`."""
+"""Readers that turn files and lists into `TextPairs`.
 
+Every reader reports a bad line with the file and the line number, and takes
+`errors="raise"` (stop there) or `errors="skip"` (leave the line out, and
+warn once with the count).
+"""
+
+import csv
+import itertools
 import os
+import warnings
 
 from training.text_pairs import TextPairs
 
@@ -8,7 +16,7 @@ ERROR_MODES = ("raise", "skip")
 
 
 def load_tsv(path, source=0, target=1, delimiter="\t", errors="raise"):
-    """Read text pairs from a delimited file, one pair per line.
+    """Read text pairs from a delimited file, one pair per line, no quoting.
 
     The Anki `spa.txt` layout (`english<TAB>spanish<TAB>attribution`) reads
     Spanish -> English with `source=1, target=0`. Blank lines are ignored.
@@ -19,7 +27,7 @@ def load_tsv(path, source=0, target=1, delimiter="\t", errors="raise"):
         target: column index of the target sentence.
         delimiter: the column separator.
         errors: `"raise"` to stop at the first bad line (missing column,
-            empty side), `"skip"` to leave such lines out.
+            empty side, bad UTF-8), `"skip"` to leave such lines out.
 
     Returns:
         `TextPairs`.
@@ -28,47 +36,144 @@ def load_tsv(path, source=0, target=1, delimiter="\t", errors="raise"):
         FileNotFoundError: no file at `path`.
         ValueError: a bad line (with its number) or a file with no pairs.
     """
-    if errors not in ERROR_MODES:
-        raise ValueError(f"`errors` must be one of {ERROR_MODES}, received {errors!r}.")
+    _check_columns(source, target)
+    rows = ((number, line.split(delimiter)) for number, line in _lines(path, errors) if line.strip())
+    return _collect(path, rows, source, target, errors)
+
+
+def load_csv(path, source=0, target=1, header=False, delimiter=",", errors="raise"):
+    """Read text pairs from a CSV file (RFC 4180 quoting, via Python's `csv`).
+
+    Args:
+        path: the file, UTF-8.
+        source, target: column indices from 0, or column names when
+            `header=True`.
+        header: whether the first row names the columns.
+        delimiter: the column separator.
+        errors: `"raise"` or `"skip"` (see `load_tsv`).
+
+    Returns:
+        `TextPairs`.
+    """
+    lines = _lines(path, errors)
+    if header:
+        names = next(csv.reader(line for _, line in itertools.islice(lines, 1)), None)
+        if names is None:
+            raise ValueError(f"{path}: the file is empty; expected a header row.")
+        source, target = (_column_index(path, names, column) for column in (source, target))
+    _check_columns(source, target)
+    numbered = list(lines)
+    reader = csv.reader((line for _, line in numbered), delimiter=delimiter)
+    # csv.reader may join quoted lines; line_num says where a row ended.
+    offset = numbered[0][0] - 1 if numbered else 0
+    rows = ((offset + reader.line_num, row) for row in reader if any(cell.strip() for cell in row))
+    return _collect(path, rows, source, target, errors)
+
+
+def load_aligned(source_path, target_path, errors="raise"):
+    """Read two aligned files: line `i` of the target translates line `i` of the source.
+
+    Args:
+        source_path, target_path: UTF-8 files, one sentence per line.
+        errors: `"raise"` or `"skip"` for lines with an empty side or bad
+            UTF-8. Files of different lengths are always an error: the
+            alignment would be wrong from the first missing line on.
+
+    Returns:
+        `TextPairs`.
+    """
+    source_lines = list(_lines(source_path, errors))
+    target_lines = list(_lines(target_path, errors))
+    if len(source_lines) != len(target_lines):
+        raise ValueError(
+            f"{source_path} has {len(source_lines)} lines but {target_path} has "
+            f"{len(target_lines)}; aligned files need one line per sentence on both sides."
+        )
+    rows = ((number, [s, t]) for (number, s), (_, t) in zip(source_lines, target_lines))
+    return _collect(f"{source_path} / {target_path}", rows, 0, 1, errors)
+
+
+def read_pairs(data, target_data=None, source=0, target=1, errors="raise"):
+    """The reader a path asks for: aligned files, CSV (`.csv`) or TSV (anything else).
+
+    Args:
+        data: a TSV or CSV file of pairs, or with `target_data` the source
+            side of two aligned files.
+        target_data: the target side of two aligned files, or None.
+        source, target: column indices for TSV/CSV.
+        errors: `"raise"` or `"skip"`.
+    """
+    if target_data is not None:
+        return load_aligned(data, target_data, errors=errors)
+    if str(data).lower().endswith(".csv"):
+        return load_csv(data, source=source, target=target, errors=errors)
+    return load_tsv(data, source=source, target=target, errors=errors)
+
+
+def from_lists(sources, targets):
+    """`TextPairs` from two aligned lists of strings."""
+    return TextPairs(sources, targets)
+
+
+def _check_columns(source, target):
     if min(source, target) < 0 or source == target:
         raise ValueError(
             f"`source` and `target` must be two different column indices >= 0; "
             f"received source={source}, target={target}."
         )
+
+
+def _column_index(path, names, column):
+    if isinstance(column, int):
+        return column
+    if column not in names:
+        raise ValueError(f"{path}: no column named {column!r}; the header has {names}.")
+    return names.index(column)
+
+
+def _lines(path, errors):
+    """`(line number, text)` for each line, decoded one by one so an error names its line."""
+    if errors not in ERROR_MODES:
+        raise ValueError(f"`errors` must be one of {ERROR_MODES}, received {errors!r}.")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such data file: {path}")
-    sources, targets = [], []
-    needed = max(source, target) + 1
+    skipped = 0
     with open(path, "rb") as f:
         for number, raw in enumerate(f, start=1):
-            # Decoded line by line, so an encoding error names its line.
             try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+                yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
             except UnicodeDecodeError as e:
-                raise ValueError(f"{path}, line {number}: not valid UTF-8 ({e.reason}).") from None
-            if not line.strip():
-                continue
-            columns = line.split(delimiter)
-            problem = None
-            if len(columns) < needed:
-                problem = (
-                    f"has {len(columns)} column(s), needs at least {needed} "
-                    f"(source column {source}, target column {target})"
-                )
-            elif not columns[source].strip() or not columns[target].strip():
-                side = "source" if not columns[source].strip() else "target"
-                problem = f"has an empty {side} sentence"
-            if problem:
                 if errors == "raise":
-                    raise ValueError(f"{path}, line {number}: the line {problem}: {line[:80]!r}")
-                continue
-            sources.append(columns[source].strip())
-            targets.append(columns[target].strip())
+                    raise ValueError(f"{path}, line {number}: not valid UTF-8 ({e.reason}).") from None
+                skipped += 1
+    if skipped:
+        warnings.warn(f"{path}: skipped {skipped} line(s) that are not valid UTF-8.", stacklevel=3)
+
+
+def _collect(path, rows, source, target, errors):
+    """`TextPairs` from `(line number, columns)` rows; bad rows raise or are skipped."""
+    sources, targets, skipped = [], [], 0
+    needed = max(source, target) + 1
+    for number, columns in rows:
+        problem = None
+        if len(columns) < needed:
+            problem = (
+                f"has {len(columns)} column(s), needs at least {needed} "
+                f"(source column {source}, target column {target})"
+            )
+        elif not columns[source].strip() or not columns[target].strip():
+            side = "source" if not columns[source].strip() else "target"
+            problem = f"has an empty {side} sentence"
+        if problem:
+            if errors == "raise":
+                shown = "\t".join(columns)[:80]
+                raise ValueError(f"{path}, line {number}: the line {problem}: {shown!r}")
+            skipped += 1
+            continue
+        sources.append(columns[source].strip())
+        targets.append(columns[target].strip())
+    if skipped:
+        warnings.warn(f"{path}: skipped {skipped} malformed line(s).", stacklevel=3)
     if not sources:
         raise ValueError(f"{path}: no text pairs found (the file is empty or every line was skipped).")
-    return TextPairs(sources, targets)
-
-
-def from_lists(sources, targets):
-    """`TextPairs` from two aligned lists of strings."""
     return TextPairs(sources, targets)

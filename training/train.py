@@ -10,13 +10,14 @@ import keras
 import zoo
 from training.corpora import load_corpus
 from training.evaluation import evaluate
-from training.readers import load_tsv
+from training.readers import read_pairs
 
 
 @dataclasses.dataclass
 class TrainConfig:
     preset: str = "gru_luong"  # a built-in preset name (see `zoo presets`)
-    data: str | None = None  # a TSV file of pairs; None trains on the built-in corpus
+    data: str | None = None  # a TSV or .csv file of pairs (or aligned source side); None: built-in corpus
+    target_data: str | None = None  # with `data`, the target side of two aligned files
     source_column: int = 0  # column of the source sentence in `data` (from 0)
     target_column: int = 1  # column of the target sentence in `data`
     corpus: str = "dates"  # the built-in corpus used when `data` is None
@@ -27,6 +28,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None  # cut each epoch short (smoke tests); None = all
     eval_samples: int = 1000  # held-out pairs decoded for BLEU and exact match
     out: str = "zoo-run"  # directory for the preset, the export and the checkpoint
+    skip_bad_lines: bool = False  # leave malformed lines of `data` out (with a warning) instead of stopping
     seed: int = 0  # seeds data generation, the split, shuffling and initialization
     verbose: int = 1  # 1: progress bar, 2: one line per epoch, 0: silent
 
@@ -54,11 +56,21 @@ def train(config):
     """
     started = time.perf_counter()
     zoo.get_preset(config.preset)  # an unknown name fails before any work
+    if config.target_data is not None and config.data is None:
+        raise ValueError(
+            "--target-data names the target side of aligned files; give the source side as --data."
+        )
     keras.utils.set_random_seed(config.seed)
     if config.data is None:
         pairs = load_corpus(config.corpus, num_pairs=config.num_pairs, seed=config.seed)
     else:
-        pairs = load_tsv(config.data, source=config.source_column, target=config.target_column)
+        pairs = read_pairs(
+            config.data,
+            config.target_data,
+            source=config.source_column,
+            target=config.target_column,
+            errors="skip" if config.skip_bad_lines else "raise",
+        )
     train_pairs, valid_pairs = pairs.split(1.0 - config.valid_fraction, seed=config.seed)
     if len(train_pairs) == 0 or len(valid_pairs) == 0:
         raise ValueError(

@@ -77,6 +77,18 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     assert figures["count"] == 2 and 0.0 <= figures["bleu"] <= 100.0
     assert figures["perplexity"] == pytest.approx(math.exp(figures["loss"]))
     assert [b["count"] for b in figures["by_length"]] == [2, 0, 0, 0, 0]
+    # The same pairs as CSV and as two aligned files give the same figures.
+    (tmp_path / "dates.csv").write_text(
+        '"March 3, 2021",2021-03-03\n4 May 1999,1999-05-04\n', encoding="utf-8"
+    )
+    (tmp_path / "dates.src").write_text("March 3, 2021\n4 May 1999\n", encoding="utf-8")
+    (tmp_path / "dates.tgt").write_text("2021-03-03\n1999-05-04\n", encoding="utf-8")
+    for data in (
+        ["--data", str(tmp_path / "dates.csv")],
+        ["--data", str(tmp_path / "dates.src"), "--target-data", str(tmp_path / "dates.tgt")],
+    ):
+        assert main(["evaluate", preset, *data, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["bleu"] == pytest.approx(figures["bleu"])
     assert main(["export", preset, str(tmp_path / "exported")]) == 0
     assert (tmp_path / "exported" / "saved_model.pb").is_file()
 
@@ -103,3 +115,5 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert main(["translate", str(tmp_path / "no-model"), "hola"]) == 2
     assert "No preset directory" in capsys.readouterr().err
     assert empty.exists()  # a failed run leaves the user's files alone
+    assert main(["train", "--target-data", str(empty), "--out", str(tmp_path)]) == 2
+    assert "give the source side as --data" in capsys.readouterr().err

@@ -25,7 +25,8 @@ def test_load_tsv_bad_input(tmp_path):
     ragged.write_text("a\tb\nc\n", encoding="utf-8")
     with pytest.raises(ValueError, match="ragged.tsv, line 2: the line has 1 column"):
         load_tsv(ragged)
-    assert load_tsv(ragged, errors="skip").sources == ("a",)
+    with pytest.warns(UserWarning, match="skipped 1 malformed"):
+        assert load_tsv(ragged, errors="skip").sources == ("a",)
     blank_side = tmp_path / "blank.tsv"
     blank_side.write_text("a\t \n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 1: the line has an empty target"):

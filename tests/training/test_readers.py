@@ -1,0 +1,74 @@
+import pytest
+
+from training.readers import load_aligned, load_csv, load_tsv
+
+
+def test_csv_with_quotes_and_header(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text(
+        'english,spanish,note\n"Hello, friend.","Hola, amigo.",x\n"She said ""no"".","Ella dijo ""no"".",y\n',
+        encoding="utf-8",
+    )
+    pairs = load_csv(path, source="spanish", target="english", header=True)
+    assert pairs.sources == ("Hola, amigo.", 'Ella dijo "no".')
+    assert pairs.targets == ("Hello, friend.", 'She said "no".')
+    assert load_csv(path, source=1, target=0).sources[0] == "spanish"  # no header: the first row is data
+
+
+def test_csv_bad_input(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\nc\n,d\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.csv, line 2: the line has 1 column"):
+        load_csv(path)
+    with pytest.warns(UserWarning, match="skipped 2 malformed"):
+        assert load_csv(path, errors="skip").sources == ("a",)
+    with pytest.raises(ValueError, match="no column named 'french'.*'a', 'b'"):
+        load_csv(path, source="french", target="b", header=True)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="empty; expected a header"):
+        load_csv(empty, header=True)
+
+
+def test_csv_line_numbers_follow_quoted_newlines(tmp_path):
+    path = tmp_path / "multi.csv"
+    path.write_text('src,tgt\n"one\ntwo",x\nonly\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="line 4: the line has 1 column"):
+        load_csv(path, source="src", target="tgt", header=True)
+
+
+def test_aligned_files(tmp_path):
+    source, target = tmp_path / "train.es", tmp_path / "train.en"
+    source.write_text("Hola.\nAdiós.\n", encoding="utf-8")
+    target.write_text("Hello.\nGoodbye.\n", encoding="utf-8")
+    pairs = load_aligned(source, target)
+    assert pairs.sources == ("Hola.", "Adiós.") and pairs.targets == ("Hello.", "Goodbye.")
+
+
+def test_aligned_files_bad_input(tmp_path):
+    source, target = tmp_path / "a.es", tmp_path / "a.en"
+    source.write_text("uno\ndos\ntres\n", encoding="utf-8")
+    target.write_text("one\ntwo\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="a.es has 3 lines but .*a.en has 2"):
+        load_aligned(source, target)
+    target.write_text("one\n\nthree\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2: the line has an empty target sentence"):
+        load_aligned(source, target)
+    with pytest.warns(UserWarning, match="skipped 1 malformed"):
+        assert load_aligned(source, target, errors="skip").targets == ("one", "three")
+    target.write_bytes("one\ntwo\n\xf1\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="a.en, line 3: not valid UTF-8"):
+        load_aligned(source, target)
+    with pytest.raises(FileNotFoundError, match="nowhere.en"):
+        load_aligned(source, tmp_path / "nowhere.en")
+
+
+def test_skip_warns_with_the_count(tmp_path):
+    path = tmp_path / "mixed.tsv"
+    path.write_bytes("a\tb\n\xf1\tc\nd\n".encode("latin-1"))
+    with pytest.warns(UserWarning) as record:
+        assert load_tsv(path, errors="skip").sources == ("a",)
+    messages = " ".join(str(w.message) for w in record)
+    assert "1 line(s) that are not valid UTF-8" in messages and "1 malformed" in messages
+    with pytest.raises(ValueError, match="`errors` must be one of"):
+        load_tsv(path, errors="ignore")

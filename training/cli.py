@@ -31,6 +31,7 @@ def _parser():
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from training.corpora import CORPORA
     from training.train import TrainConfig
 
     defaults = TrainConfig()
@@ -44,7 +45,11 @@ def _parser():
     p.add_argument("--preset", default=defaults.preset, help="built-in preset name (default: %(default)s)")
     _add_data_arguments(p, required=False)
     p.add_argument(
-        "--corpus", default=defaults.corpus, help="built-in corpus without --data (default: %(default)s)"
+        "--corpus",
+        default=defaults.corpus,
+        choices=sorted(CORPORA),
+        help="built-in corpus without --data: dates (formats -> ISO), numbers (digits -> words), "
+        "copy and reverse (symbol sequences) (default: %(default)s)",
     )
     p.add_argument(
         "--num-pairs",

@@ -81,3 +81,38 @@ def test_bucketing_keeps_every_pair_once_and_pads_little(toy_pairs):
     assert sorted(seen) == expected
     shuffled = list(make_dataset(pairs, model.preprocessor, batch_size=16, shuffle=True))
     assert len(shuffled) == -(-300 // 16)  # an epoch knows its length
+
+
+def test_numbers_corpus():
+    from training.corpora import number_to_words, numbers
+
+    assert number_to_words(0) == "zero"
+    assert number_to_words(4021) == "four thousand twenty-one"
+    assert number_to_words(1_000_001) == "one million one"
+    assert number_to_words(110) == "one hundred ten"
+    pairs = numbers(200, seed=4, max_digits=7)
+    assert pairs == numbers(200, seed=4, max_digits=7) and pairs != numbers(200, seed=5, max_digits=7)
+    for source, target in zip(pairs.sources, pairs.targets):
+        assert number_to_words(int(source.replace(" ", ""))) == target
+        assert all(len(group) <= 3 for group in source.split())
+    assert max(len(s.replace(" ", "")) for s in pairs.sources) == 7
+    with pytest.raises(ValueError, match="max_digits"):
+        numbers(10, max_digits=13)
+
+
+def test_copy_and_reverse_corpora():
+    from training.corpora import copy, load_corpus, reverse
+
+    copied = copy(300, seed=1, min_length=5, max_length=60, num_symbols=10)
+    assert copied.sources == copied.targets
+    lengths = [len(s.split()) for s in copied.sources]
+    assert min(lengths) >= 5 and max(lengths) <= 60 and max(lengths) > 50
+    assert len({w for s in copied.sources for w in s.split()}) == 10
+    reversed_pairs = reverse(50, seed=1)
+    assert all(t.split() == s.split()[::-1] for s, t in zip(reversed_pairs.sources, reversed_pairs.targets))
+    assert load_corpus("reverse", num_pairs=50, seed=1) == reversed_pairs
+    assert load_corpus("copy", num_pairs=20, max_length=3).sources[0].count(" ") <= 2
+    with pytest.raises(ValueError, match="min_length <= max_length"):
+        copy(10, min_length=4, max_length=2)
+    with pytest.raises(ValueError, match="Unknown corpus: 'dates2'.*'numbers', 'copy', 'reverse'"):
+        load_corpus("dates2")

@@ -10,6 +10,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+import zoo
+
 
 def assert_config_round_trip(layer):
     """`from_config(get_config())` rebuilds a layer with the same config."""
@@ -124,8 +126,6 @@ def check_preset(model, pairs, tmp_path):
 
     translations = model.translate(sources[:3])
     assert len(translations) == 3 and all(isinstance(t, str) for t in translations)
-
-    import zoo
 
     model.save_to_preset(tmp_path / "preset")
     restored = zoo.load(str(tmp_path / "preset"))

@@ -68,11 +68,7 @@ class BahdanauAttention(BaseAttention):
 
     def __init__(self, units=None, score_mode="additive", dropout=0.0, **kwargs):
         super().__init__(dropout=dropout, **kwargs)
-        if score_mode not in SCORE_MODES:
-            raise ValueError(
-                f"Unknown Bahdanau `score_mode`: {score_mode!r}. "
-                f"Expected one of {', '.join(map(repr, SCORE_MODES))}."
-            )
+        self.check_score_mode(score_mode)
         if units is not None and units < 1:
             raise ValueError(f"`units` must be >= 1 or None, received units={units}")
         self.units = units

@@ -88,6 +88,19 @@ class BaseAttention(keras.layers.Layer):
         `(batch_size, Tq, Tk)`, each unmasked row summing to 1.
     """
 
+    # The score functions a subclass offers; the first is its default.
+    SCORE_MODES = ()
+
+    @classmethod
+    def check_score_mode(cls, score_mode):
+        """`ValueError` naming the valid modes unless `score_mode` is one of `SCORE_MODES`."""
+        if score_mode not in cls.SCORE_MODES:
+            name = cls.__name__.removesuffix("Attention")
+            raise ValueError(
+                f"Unknown {name} `score_mode`: {score_mode!r}. "
+                f"Expected one of {', '.join(map(repr, cls.SCORE_MODES))}."
+            )
+
     def __init__(self, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= dropout < 1.0:

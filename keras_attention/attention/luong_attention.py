@@ -49,11 +49,7 @@ class LuongAttention(BaseAttention):
 
     def __init__(self, score_mode="dot", dropout=0.0, **kwargs):
         super().__init__(dropout=dropout, **kwargs)
-        if score_mode not in SCORE_MODES:
-            raise ValueError(
-                f"Unknown Luong `score_mode`: {score_mode!r}. "
-                f"Expected one of {', '.join(map(repr, SCORE_MODES))}."
-            )
+        self.check_score_mode(score_mode)
         self.score_mode = score_mode
 
     def build(self, query_shape, value_shape, key_shape=None):

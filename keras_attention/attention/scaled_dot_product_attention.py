@@ -39,10 +39,7 @@ class ScaledDotProductAttention(BaseAttention):
 
     def __init__(self, score_mode="scaled_dot", dropout=0.0, **kwargs):
         super().__init__(dropout=dropout, **kwargs)
-        if score_mode not in SCORE_MODES:
-            raise ValueError(
-                f"Unknown scaled dot-product `score_mode`: {score_mode!r}. Expected 'scaled_dot'."
-            )
+        self.check_score_mode(score_mode)
         self.score_mode = score_mode
 
     def build(self, query_shape, value_shape, key_shape=None):

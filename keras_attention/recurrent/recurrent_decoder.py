@@ -89,7 +89,7 @@ class RecurrentDecoder(keras.layers.Layer):
         else:
             attention_class = get_attention_class(attention)
             attention_score = attention_score or attention_class.SCORE_MODES[0]
-            attention_class(score_mode=attention_score)  # validates the score name
+            attention_class.check_score_mode(attention_score)
             if input_feeding and attention == "bahdanau":
                 raise ValueError(
                     "Bahdanau attention already feeds its context into the recurrence; "

@@ -39,8 +39,10 @@ def _parser():
         "train",
         help="train a preset, then save and export it",
         description="Train a preset on a TSV/CSV file, two aligned files or the built-in corpus; save the model to "
-        "OUT/preset and the SavedModel to OUT/exported. Rerun the same command after an "
-        "interruption to resume from the last finished epoch.",
+        "OUT/preset, the best epoch's model to OUT/checkpoint/best and the SavedModel to OUT/exported. "
+        "The training state is saved every --save-every steps: after an interruption, rerun the same "
+        "command and training continues at the step after the last save, with the same result as an "
+        "uninterrupted run. Watch it with `tensorboard --logdir OUT/logs`.",
     )
     p.add_argument("--preset", default=defaults.preset, help="built-in preset name (default: %(default)s)")
     _add_data_arguments(p, required=False)
@@ -66,7 +68,53 @@ def _parser():
         default=defaults.valid_fraction,
         help="held-out share (default: %(default)s)",
     )
-    p.add_argument("--out", default=defaults.out, help="output directory (default: %(default)s)")
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        help="peak learning rate (default: the preset's, 1e-3 for all built-ins)",
+    )
+    p.add_argument(
+        "--schedule",
+        choices=("constant", "cosine", "inverse_sqrt"),
+        help="learning-rate schedule after warm-up (default: the preset's, cosine)",
+    )
+    p.add_argument(
+        "--warmup-steps",
+        type=int,
+        help="steps of linear warm-up from 0 (default: the preset's: 400 for Transformers, 0 otherwise)",
+    )
+    p.add_argument(
+        "--label-smoothing",
+        type=float,
+        help="share of the target probability spread over the vocabulary "
+        "(default: the preset's: 0.1 for Transformers, 0 otherwise)",
+    )
+    p.add_argument(
+        "--monitor",
+        choices=("val_loss", "val_bleu"),
+        default=defaults.monitor,
+        help="what picks OUT/checkpoint/best and drives --patience; val_bleu decodes "
+        "--bleu-samples held-out pairs after every epoch (default: %(default)s)",
+    )
+    p.add_argument("--patience", type=int, help="stop after this many epochs without a better --monitor")
+    p.add_argument(
+        "--bleu-samples",
+        type=int,
+        default=defaults.bleu_samples,
+        help="held-out pairs decoded per epoch for --monitor val_bleu (default: %(default)s)",
+    )
+    p.add_argument(
+        "--save-every",
+        type=int,
+        default=defaults.save_every,
+        help="steps between checkpoints within an epoch (default: %(default)s)",
+    )
+    p.add_argument(
+        "--out",
+        default=defaults.out,
+        help="output directory: preset/, exported/, checkpoint/{latest,best}/, logs/ "
+        "(TensorBoard, history.csv, training_curves.png) (default: %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
     p.add_argument(
         "--verbose",
@@ -101,6 +149,12 @@ def _parser():
     p.add_argument("--max-length", type=int, help="most tokens generated per sentence")
     p.add_argument(
         "--attention", action="store_true", help="also print which source word each output word attended to"
+    )
+    p.add_argument(
+        "--plot-attention",
+        metavar="PNG",
+        help="save each translation's attention weights as a heat map (source across, output down); "
+        "with several sentences, PNG gets a number per sentence",
     )
     p.set_defaults(run=_translate)
 
@@ -162,6 +216,14 @@ def _train(args):
         epochs=args.epochs,
         batch_size=args.batch_size,
         steps_per_epoch=args.steps_per_epoch,
+        learning_rate=args.learning_rate,
+        schedule=args.schedule,
+        warmup_steps=args.warmup_steps,
+        label_smoothing=args.label_smoothing,
+        monitor=args.monitor,
+        patience=args.patience,
+        bleu_samples=args.bleu_samples,
+        save_every=args.save_every,
         out=args.out,
         seed=args.seed,
         verbose=args.verbose,
@@ -200,15 +262,23 @@ def _evaluate(args):
 
 def _translate(args):
     import zoo
-    from zoo.word_tokenizer import JOINER
+    from zoo.tokenizer import JOINER
 
     sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
     model = zoo.load(args.model)
-    for result in model.translate(sentences, max_length=args.max_length, return_attention=True):
+    results = model.translate(sentences, max_length=args.max_length, return_attention=True)
+    for number, result in enumerate(results, start=1):
         print(result.text)
         if args.attention:
             pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment()).replace(JOINER, "")
             print(f"  attention: {pairs}  (score {result.score:.3f})")
+        if args.plot_attention:
+            from training.plots import plot_attention
+
+            stem, extension = os.path.splitext(args.plot_attention)
+            path = args.plot_attention if len(results) == 1 else f"{stem}-{number}{extension or '.png'}"
+            plot_attention(result, path)
+            print(f"  attention plot: {path}")
 
 
 def _export(args):

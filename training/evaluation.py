@@ -126,7 +126,7 @@ def score_translations(hypotheses, references, sources, buckets=LENGTH_BUCKETS):
     )
 
 
-def evaluate(model, pairs, batch_size=64, max_sentences=None, buckets=LENGTH_BUCKETS):
+def evaluate(model, pairs, batch_size=64, max_sentences=None, buckets=LENGTH_BUCKETS, loss=True):
     """Decode `pairs` with `model` and score the result; also loss and token accuracy.
 
     Sources longer than the model's `max_source_length` are left out and
@@ -138,6 +138,7 @@ def evaluate(model, pairs, batch_size=64, max_sentences=None, buckets=LENGTH_BUC
         batch_size: sentences per decoding call and per loss batch.
         max_sentences: decode at most this many (the first ones); all when None.
         buckets: see `score_translations`.
+        loss: also run the teacher-forced loss, perplexity and token accuracy.
 
     Returns:
         `EvaluationReport`.
@@ -155,7 +156,8 @@ def evaluate(model, pairs, batch_size=64, max_sentences=None, buckets=LENGTH_BUC
         hypotheses.extend(model.translate(sources[start : start + batch_size]))
     report = score_translations(hypotheses, targets, sources, buckets)
     report.translations = hypotheses
-    metrics = model.evaluate((sources, targets), batch_size=batch_size, verbose=0, return_dict=True)
-    report.loss, report.accuracy = float(metrics["loss"]), float(metrics["accuracy"])
+    if loss and sources:
+        metrics = model.evaluate((sources, targets), batch_size=batch_size, verbose=0, return_dict=True)
+        report.loss, report.accuracy = float(metrics["loss"]), float(metrics["accuracy"])
     report.skipped = skipped
     return report

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from zoo.word_tokenizer import standardize
+from zoo.tokenizer import standardize
 
 
 def exact_match(hypotheses, references):

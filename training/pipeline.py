@@ -1,28 +1,76 @@
-"""The tf.data pipeline from text pairs to padded, length-bucketed batches."""
+"""The tf.data pipeline from text pairs to padded, length-bucketed batches.
 
-import math
+Training batches form one endless, deterministic stream: epoch `k` is the
+pairs in the order `stateless_shuffle(seed=[seed, k])`, bucketed by length,
+each pair exactly once. Where the stream starts is read from `start_step`
+(the optimizer's step counter) when an iterator is made, so a run restored
+from a checkpoint reads exactly the batches that the interrupted run would
+have read next.
+"""
+
+import dataclasses
 
 import numpy as np
 import tensorflow as tf
 
+from zoo.tokenizer import PAD_ID
+
 TOKENIZE_CHUNK = 4096  # sentences tokenized per call when the data is prepared
 
 
-def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0):
+@dataclasses.dataclass
+class BatchReport:
+    """What batching did to a set of pairs (`describe_batches`)."""
+
+    pairs: int  # pairs batched
+    batches_per_epoch: int
+    truncated_sources: int  # sources over max_source_length, cut to it
+    truncated_targets: int  # targets over max_target_length, cut to it
+    source_padding: float  # share of source positions that are padding, with bucketing
+    target_padding: float  # the same for the target positions the loss reads
+    source_padding_unbucketed: float  # the source share if batches were drawn at random
+    target_padding_unbucketed: float  # the target share if batches were drawn at random
+
+    def summary(self):
+        return (
+            f"{self.pairs} pairs in {self.batches_per_epoch} batches per epoch; padding "
+            f"{self.source_padding:.1%} of source and {self.target_padding:.1%} of target positions "
+            f"(random batches: {self.source_padding_unbucketed:.1%} and {self.target_padding_unbucketed:.1%}); "
+            "truncated: "
+            f"{self.truncated_sources} sources, {self.truncated_targets} targets"
+        )
+
+
+@dataclasses.dataclass
+class _Columns:
+    sources: np.ndarray  # int32 (pairs, Ts), padded
+    source_lengths: np.ndarray  # int64 (pairs,), after truncation
+    targets: np.ndarray  # int32 (pairs, Tt), [START] ... [END], padded
+    target_lengths: np.ndarray
+    truncated_sources: int
+    truncated_targets: int
+
+
+def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start_step=0):
     """Tokenize once, then shuffle, bucket by length, pad and prefetch.
 
     The pairs are tokenized when the dataset is made, not once per epoch.
     Sentences of similar length are batched together, so batches carry
-    little padding. An epoch is `ceil(len(pairs) / batch_size)` batches drawn
-    from an endless reshuffled stream, so `fit` knows its length.
+    little padding.
 
     Args:
         pairs: `TextPairs`.
         preprocessor: the model's `Seq2SeqPreprocessor`.
-        batch_size: int, pairs per batch.
-        shuffle: reshuffle the pairs every epoch (seeded); without it every
-            pair appears exactly once, in bucket order.
+        batch_size: int, pairs per batch (the last batch of each length
+            bucket in an epoch may be smaller).
+        shuffle: `True` for training: an endless stream of reshuffled
+            epochs (`batches_per_epoch` batches each; pass that as
+            `steps_per_epoch`). `False`: every pair exactly once, in bucket
+            order, with a known length.
         seed: int, the shuffle seed.
+        start_step: int or scalar integer variable: the batch of the stream
+            to start at, read whenever an iterator is made. `Translator.fit`
+            passes the optimizer's step counter.
 
     Returns:
         A `tf.data.Dataset` of `(x, y, sample_weight)` batches.
@@ -31,45 +79,135 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0):
         raise ValueError(f"`batch_size` must be >= 1, received {batch_size}.")
     if len(pairs) == 0:
         raise ValueError("No text pairs to make batches from.")
-    columns = tokenize_pairs(pairs, preprocessor)
-    dataset = tf.data.Dataset.from_tensor_slices(columns).map(
-        lambda s, s_len, t, t_len: (s[:s_len], t[:t_len])  # one 1-D id tensor per side
-    )
-    if shuffle:
-        dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+    columns = _tokenize(pairs, preprocessor)
     boundaries = _bucket_boundaries(preprocessor)
-    dataset = dataset.bucket_by_sequence_length(
-        lambda source, target: tf.maximum(tf.shape(source)[0], tf.shape(target)[0]),
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-    )
-    if shuffle:
-        dataset = dataset.repeat().take(math.ceil(len(pairs) / batch_size))
+    per_epoch = _count_batches(columns, boundaries, batch_size)
+    sources, targets = tf.constant(columns.sources), tf.constant(columns.targets)
+    source_lengths, target_lengths = tf.constant(columns.source_lengths), tf.constant(columns.target_lengths)
+
+    def example(i):  # one 1-D id tensor per side
+        return sources[i, : source_lengths[i]], targets[i, : target_lengths[i]]
+
+    def epoch(order):
+        return (
+            tf.data.Dataset.from_tensor_slices(order)
+            .map(example)
+            .bucket_by_sequence_length(
+                lambda source, target: tf.maximum(tf.shape(source)[0], tf.shape(target)[0]),
+                bucket_boundaries=boundaries,
+                bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            )
+        )
+
+    if not shuffle:
+        dataset = epoch(tf.range(len(pairs), dtype=tf.int64))
+        # Knowing the count lets Keras show progress and not warn that the data ran out.
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(per_epoch))
     else:
-        # Each bucket ends in one partial batch; knowing the count lets
-        # Keras show progress and not warn that the data ran out.
-        lengths = np.maximum(columns[1], columns[3])
-        per_bucket = np.bincount(np.digitize(lengths, boundaries), minlength=len(boundaries) + 1)
-        num_batches = int(np.sum(np.ceil(per_bucket / batch_size)))
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
+        size = len(pairs)
+
+        def shuffled_epoch(k, skip):
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(size, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), k])
+            )
+            return epoch(order).skip(skip)
+
+        def stream_from(step):
+            first = step // per_epoch
+            return tf.data.Dataset.range(first, tf.int64.max).flat_map(
+                lambda k: shuffled_epoch(k, tf.where(k == first, step - first * per_epoch, 0))
+            )
+
+        position = tf.data.Dataset.from_tensors(0).map(
+            lambda _: tf.cast(tf.convert_to_tensor(start_step), tf.int64)
+        )
+        dataset = position.flat_map(stream_from)
     return dataset.map(preprocessor.pack, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def tokenize_pairs(pairs, preprocessor):
-    """Padded id arrays and lengths `(sources, source_lengths, targets, target_lengths)`."""
+def batches_per_epoch(pairs, preprocessor, batch_size=64):
+    """How many batches one epoch of `pairs` makes: each length bucket ends in a partial batch."""
+    return _count_batches(_tokenize(pairs, preprocessor), _bucket_boundaries(preprocessor), batch_size)
+
+
+def describe_batches(pairs, preprocessor, batch_size=64, seed=0):
+    """A `BatchReport`: truncation counts and the padding share of the first training epoch.
+
+    The padding shares are exact for epoch 0 of `make_dataset(..., seed=seed)`
+    (the same shuffle and bucketing, replayed in NumPy); other epochs differ
+    only by the order of the shuffle.
+    """
+    columns = _tokenize(pairs, preprocessor)
+    boundaries = _bucket_boundaries(preprocessor)
+    order = tf.random.experimental.stateless_shuffle(
+        tf.range(len(pairs), dtype=tf.int64), seed=tf.constant([seed, 0], tf.int64)
+    ).numpy()
+    sources, targets = columns.source_lengths[order], columns.target_lengths[order] - 1  # y = target[1:]
+    bucket_of = np.digitize(np.maximum(sources, targets + 1), boundaries)
+    open_buckets, batches = {}, []
+    for i, bucket in enumerate(bucket_of):
+        members = open_buckets.setdefault(bucket, [])
+        members.append(i)
+        if len(members) == batch_size:
+            batches.append(open_buckets.pop(bucket))
+    batches.extend(open_buckets.values())
+    unbucketed = [
+        range(start, min(start + batch_size, len(order))) for start in range(0, len(order), batch_size)
+    ]
+    return BatchReport(
+        pairs=len(pairs),
+        batches_per_epoch=len(batches),
+        truncated_sources=columns.truncated_sources,
+        truncated_targets=columns.truncated_targets,
+        source_padding=_padding(sources, batches),
+        target_padding=_padding(targets, batches),
+        source_padding_unbucketed=_padding(sources, unbucketed),
+        target_padding_unbucketed=_padding(targets, unbucketed),
+    )
+
+
+def _padding(lengths, batches):
+    real = sum(int(lengths[list(b)].sum()) for b in batches)
+    padded = sum(int(lengths[list(b)].max()) * len(b) for b in batches)
+    return 1.0 - real / padded if padded else 0.0
+
+
+_CACHE = []  # [(pairs, preprocessor, columns)]: fit asks for the count and the dataset of the same pairs
+
+
+def _tokenize(pairs, preprocessor):
+    for cached_pairs, cached_preprocessor, columns in _CACHE:
+        if cached_pairs is pairs and cached_preprocessor is preprocessor:
+            return columns
     parts = [[], [], [], []]
+    truncated = [0, 0]
     for start in range(0, len(pairs), TOKENIZE_CHUNK):
         chunk = pairs[start : start + TOKENIZE_CHUNK]
-        source_ids, target_ids = preprocessor.tokenize(
-            tf.constant(chunk.sources, tf.string), tf.constant(chunk.targets, tf.string)
-        )
+        source_ids = preprocessor.source_tokenizer.tokenize(tf.constant(chunk.sources, tf.string))
+        target_ids = preprocessor.target_tokenizer.tokenize(tf.constant(chunk.targets, tf.string))
+        truncated[0] += int(np.sum(source_ids.row_lengths().numpy() > preprocessor.max_source_length))
+        truncated[1] += int(np.sum(target_ids.row_lengths().numpy() > preprocessor.max_target_length))
+        source_ids, target_ids = preprocessor.truncate_and_wrap(source_ids, target_ids)
         for i, ragged in ((0, source_ids), (2, target_ids)):
-            parts[i].append(ragged.to_tensor().numpy())
+            parts[i].append(ragged.to_tensor(PAD_ID).numpy())
             parts[i + 1].append(ragged.row_lengths().numpy())
     width = [max(a.shape[1] for a in parts[i]) for i in (0, 2)]
-    sources = np.concatenate([np.pad(a, [(0, 0), (0, width[0] - a.shape[1])]) for a in parts[0]])
-    targets = np.concatenate([np.pad(a, [(0, 0), (0, width[1] - a.shape[1])]) for a in parts[2]])
-    return sources, np.concatenate(parts[1]), targets, np.concatenate(parts[3])
+    columns = _Columns(
+        sources=np.concatenate([np.pad(a, [(0, 0), (0, width[0] - a.shape[1])]) for a in parts[0]]),
+        source_lengths=np.concatenate(parts[1]),
+        targets=np.concatenate([np.pad(a, [(0, 0), (0, width[1] - a.shape[1])]) for a in parts[2]]),
+        target_lengths=np.concatenate(parts[3]),
+        truncated_sources=truncated[0],
+        truncated_targets=truncated[1],
+    )
+    _CACHE[:] = [*_CACHE[-1:], (pairs, preprocessor, columns)]
+    return columns
+
+
+def _count_batches(columns, boundaries, batch_size):
+    lengths = np.maximum(columns.source_lengths, columns.target_lengths)
+    per_bucket = np.bincount(np.digitize(lengths, boundaries), minlength=len(boundaries) + 1)
+    return int(np.sum(np.ceil(per_bucket / batch_size)))
 
 
 def _bucket_boundaries(preprocessor):

@@ -61,8 +61,16 @@ class TextPairs:
     def _select(self, indices):
         return TextPairs([self.sources[i] for i in indices], [self.targets[i] for i in indices])
 
-    def to_tf_dataset(self, preprocessor, batch_size=64, shuffle=True, seed=0):
+    def to_tf_dataset(self, preprocessor, batch_size=64, shuffle=True, seed=0, start_step=0):
         """Batches for `fit`; see `training.pipeline.make_dataset`."""
         from training.pipeline import make_dataset
 
-        return make_dataset(self, preprocessor, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        return make_dataset(
+            self, preprocessor, batch_size=batch_size, shuffle=shuffle, seed=seed, start_step=start_step
+        )
+
+    def batches_per_epoch(self, preprocessor, batch_size=64):
+        """Batches in one epoch of `to_tf_dataset`: `fit`'s default `steps_per_epoch`."""
+        from training.pipeline import batches_per_epoch
+
+        return batches_per_epoch(self, preprocessor, batch_size=batch_size)

@@ -1,16 +1,21 @@
 """Training as a plain function: the main job behind `zoo train`."""
 
 import dataclasses
-import math
 import os
 import time
 
 import keras
 
 import zoo
+from training.checkpoint import TrainingCheckpoint
 from training.corpora import load_corpus
 from training.evaluation import evaluate
+from training.pipeline import describe_batches
+from training.plots import plot_history
+from training.progress import TokensPerSecond
 from training.readers import read_pairs
+from training.schedules import learning_rate_schedule
+from training.validation_bleu import ValidationBleu
 
 
 @dataclasses.dataclass
@@ -26,8 +31,16 @@ class TrainConfig:
     epochs: int = 8  # passes over the training pairs
     batch_size: int = 64  # pairs per training step
     steps_per_epoch: int | None = None  # cut each epoch short (smoke tests); None = all
+    learning_rate: float | None = None  # peak rate; None: the preset's (see `zoo.PRESETS[...]["training"]`)
+    schedule: str | None = None  # "constant", "cosine" or "inverse_sqrt"; None: the preset's
+    warmup_steps: int | None = None  # steps of linear warm-up from 0; None: the preset's
+    label_smoothing: float | None = None  # 0 is plain cross-entropy; None: the preset's
+    monitor: str = "val_loss"  # picks the best checkpoint and early stopping: "val_loss" or "val_bleu"
+    patience: int | None = None  # stop after this many epochs without a better `monitor`; None: never
+    save_every: int = 200  # steps between checkpoints within an epoch (and one at every epoch end)
     eval_samples: int = 1000  # held-out pairs decoded for BLEU and exact match
-    out: str = "zoo-run"  # directory for the preset, the export and the checkpoint
+    bleu_samples: int = 200  # held-out pairs decoded after each epoch when monitor is "val_bleu"
+    out: str = "zoo-run"  # directory for the preset, the export, checkpoints, logs and plots
     skip_bad_lines: bool = False  # leave malformed lines of `data` out (with a warning) instead of stopping
     seed: int = 0  # seeds data generation, the split, shuffling and initialization
     verbose: int = 1  # 1: progress bar, 2: one line per epoch, 0: silent
@@ -40,6 +53,8 @@ class TrainResult:
     valid_loss: float  # masked cross-entropy on the same pairs
     valid_accuracy: float  # masked token accuracy on the same pairs
     report: object  # the full `training.evaluation.EvaluationReport`
+    batches: object  # `training.pipeline.BatchReport`: padding and truncation
+    history: dict  # per-epoch logs: loss, accuracy, perplexity, tokens_per_second, val_*
     samples: list  # (source, reference, translation) triples
     preset_dir: str
     export_dir: str
@@ -49,17 +64,29 @@ class TrainResult:
 def train(config):
     """Train `config.preset` on the configured data; save and export the result.
 
-    Writes `<out>/preset` (reload with `zoo.load`), `<out>/exported` (the
-    SavedModel) and, while training, `<out>/checkpoint`: an interrupted run
-    started again with the same command resumes from its last finished
-    epoch.
+    Writes to `config.out`:
+
+    - `preset/`: the final model (reload with `zoo.load`), and
+      `checkpoint/best/`: the model of the best epoch by `config.monitor`;
+    - `exported/`: the SavedModel;
+    - `logs/`: TensorBoard logs, `history.csv` and `training_curves.png`.
+
+    While training, `checkpoint/latest/` holds the full training state,
+    saved every `config.save_every` steps: an interrupted run started again
+    with the same command resumes at the step after the last save, with the
+    same data order, and ends with the weights an uninterrupted run would
+    have.
     """
     started = time.perf_counter()
-    zoo.get_preset(config.preset)  # an unknown name fails before any work
+    preset = zoo.get_preset(config.preset)  # an unknown name fails before any work
     if config.target_data is not None and config.data is None:
         raise ValueError(
             "--target-data names the target side of aligned files; give the source side as --data."
         )
+    if config.monitor not in ("val_loss", "val_bleu"):
+        raise ValueError(f"`monitor` must be 'val_loss' or 'val_bleu', received {config.monitor!r}.")
+    settings = {key: getattr(config, key) for key in preset["training"]}
+    settings = {key: preset["training"][key] if value is None else value for key, value in settings.items()}
     keras.utils.set_random_seed(config.seed)
     if config.data is None:
         pairs = load_corpus(config.corpus, num_pairs=config.num_pairs, seed=config.seed)
@@ -79,20 +106,55 @@ def train(config):
         )
     _log(config, f"{len(train_pairs)} training pairs, {len(valid_pairs)} held out; preset {config.preset}")
     model = zoo.load(config.preset, train_data=train_pairs)
-    steps = config.steps_per_epoch or math.ceil(len(train_pairs) / config.batch_size)
-    # Decaying the rate avoids the late loss spikes of a constant 1e-3.
-    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=config.epochs * steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0))
-    checkpoint_dir = os.path.join(config.out, "checkpoint")
-    model.fit(
+    batches = describe_batches(train_pairs, model.preprocessor, batch_size=config.batch_size)
+    _log(config, batches.summary())
+    steps = config.steps_per_epoch or batches.batches_per_epoch
+    schedule = learning_rate_schedule(
+        settings["schedule"],
+        settings["learning_rate"],
+        settings["warmup_steps"],
+        total_steps=config.epochs * steps,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0), label_smoothing=settings["label_smoothing"]
+    )
+    logs_dir = os.path.join(config.out, "logs")
+    callbacks = [TokensPerSecond()]
+    if config.monitor == "val_bleu":
+        callbacks.append(
+            ValidationBleu(valid_pairs, max_sentences=config.bleu_samples, batch_size=config.batch_size)
+        )
+    callbacks.append(
+        TrainingCheckpoint(
+            os.path.join(config.out, "checkpoint"),
+            save_every=config.save_every,
+            monitor=config.monitor,
+            verbose=config.verbose,
+        )
+    )
+    if config.patience is not None:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=config.monitor,
+                mode="max" if config.monitor == "val_bleu" else "min",
+                patience=config.patience,
+                verbose=config.verbose,
+            )
+        )
+    os.makedirs(logs_dir, exist_ok=True)
+    resuming = os.path.isdir(os.path.join(config.out, "checkpoint", "latest"))
+    callbacks.append(keras.callbacks.CSVLogger(os.path.join(logs_dir, "history.csv"), append=resuming))
+    callbacks.append(keras.callbacks.TensorBoard(logs_dir, update_freq="epoch", write_graph=False))
+    history = model.fit(
         train_pairs,
         validation_data=valid_pairs,
         epochs=config.epochs,
         batch_size=config.batch_size,
-        steps_per_epoch=config.steps_per_epoch,
-        callbacks=[keras.callbacks.BackupAndRestore(checkpoint_dir, delete_checkpoint=True)],
+        steps_per_epoch=steps,
+        callbacks=callbacks,
         verbose=config.verbose,
     )
+    plot_history(os.path.join(logs_dir, "history.csv"), os.path.join(logs_dir, "training_curves.png"))
     report = evaluate(model, valid_pairs, batch_size=config.batch_size, max_sentences=config.eval_samples)
     held_out = valid_pairs[: config.eval_samples]
     preset_dir = os.path.join(config.out, "preset")
@@ -106,6 +168,8 @@ def train(config):
         valid_loss=report.loss,
         valid_accuracy=report.accuracy,
         report=report,
+        batches=batches,
+        history=history.history,
         samples=samples,
         preset_dir=preset_dir,
         export_dir=export_dir,

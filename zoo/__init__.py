@@ -4,25 +4,33 @@
 never `training`.
 """
 
+from zoo.character_tokenizer import CharacterTokenizer
 from zoo.export import export_translator
 from zoo.preset_io import architecture, load, parameter_count, save_to_preset
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_backbone import Seq2SeqBackbone
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+from zoo.tokenizer import Tokenizer
+from zoo.tokenizers import TOKENIZERS
 from zoo.transformer_seq2seq import TransformerSeq2Seq
 from zoo.translation import Translation
 from zoo.translator import Translator
 from zoo.word_tokenizer import WordTokenizer
+from zoo.wordpiece_tokenizer import WordPieceTokenizer
 
 __all__ = [
     "PRESETS",
+    "TOKENIZERS",
+    "CharacterTokenizer",
     "RecurrentSeq2Seq",
     "Seq2SeqBackbone",
     "Seq2SeqPreprocessor",
     "TransformerSeq2Seq",
+    "Tokenizer",
     "Translation",
     "Translator",
+    "WordPieceTokenizer",
     "WordTokenizer",
     "architecture",
     "export_translator",

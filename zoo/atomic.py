@@ -34,3 +34,20 @@ def atomic_directory(path):
     os.rename(staging, path)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """Yield a temporary file path that replaces `path` when the block succeeds."""
+    path = os.path.abspath(os.fspath(path))
+    parent, name = os.path.split(path)
+    os.makedirs(parent, exist_ok=True)
+    descriptor, staging = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=parent)
+    os.close(descriptor)
+    try:
+        yield staging
+        os.replace(staging, path)
+    except BaseException:
+        if os.path.exists(staging):
+            os.remove(staging)
+        raise

@@ -22,9 +22,9 @@ from zoo.atomic import atomic_directory
 from zoo.presets import get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+from zoo.tokenizers import get_tokenizer_class, learn_tokenizers, tokenizer_name
 from zoo.transformer_seq2seq import TransformerSeq2Seq
 from zoo.translator import Translator, check_texts
-from zoo.word_tokenizer import WordTokenizer
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -83,8 +83,7 @@ def load(preset, train_data=None, **overrides):
         else:
             valid = sorted([*backbone_config, *preprocessor_config, *vocabulary_config])
             raise ValueError(f"Unknown setting {key!r} for preset {preset!r}. Expected one of {valid}.")
-    source_tokenizer = WordTokenizer.from_texts(sources, **vocabulary_config)
-    target_tokenizer = WordTokenizer.from_texts(targets, **vocabulary_config)
+    source_tokenizer, target_tokenizer = learn_tokenizers(sources, targets, **vocabulary_config)
     backbone = BACKBONE_CLASSES[spec["backbone"]["class_name"]](
         source_vocabulary_size=source_tokenizer.vocabulary_size,
         target_vocabulary_size=target_tokenizer.vocabulary_size,
@@ -148,6 +147,7 @@ def save_to_preset(model, path):
                     "config": model.backbone.get_config(),
                 },
                 "preprocessor": model.preprocessor.get_config(),
+                "tokenizer": tokenizer_name(model.preprocessor.source_tokenizer),
             },
         }
         metadata = {
@@ -184,13 +184,16 @@ def load_preset_directory(path):
         backbone_spec = config["config"]["backbone"]
         backbone_class = BACKBONE_CLASSES[backbone_spec["class_name"]]
         preprocessor_config = config["config"]["preprocessor"]
+        tokenizer_class = get_tokenizer_class(config["config"].get("tokenizer", "word"))
     except (KeyError, TypeError) as e:
         raise ValueError(
             f"{config_path}: malformed or unknown entry {e}. Known model classes: "
             f"{sorted(TASK_CLASSES)}; known backbones: {sorted(BACKBONE_CLASSES)}."
         ) from None
-    source_tokenizer = WordTokenizer.load_vocabulary(os.path.join(path, SOURCE_VOCABULARY_FILE))
-    target_tokenizer = WordTokenizer.load_vocabulary(os.path.join(path, TARGET_VOCABULARY_FILE))
+    except ValueError as e:
+        raise ValueError(f"{config_path}: {e}") from None
+    source_tokenizer = tokenizer_class.load_vocabulary(os.path.join(path, SOURCE_VOCABULARY_FILE))
+    target_tokenizer = tokenizer_class.load_vocabulary(os.path.join(path, TARGET_VOCABULARY_FILE))
     try:
         backbone = backbone_class.from_config(backbone_spec["config"])
         preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer, **preprocessor_config)

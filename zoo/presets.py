@@ -12,8 +12,17 @@ feeding run in parallel; Luong with input feeding and Bahdanau attend inside
 the recurrence and run a compiled step loop (see `RecurrentDecoder`).
 """
 
-_VOCABULARY = {"max_size": 8000, "min_frequency": 1}
+# tokenizer: "word", "wordpiece" or "character" (see `zoo.tokenizers`).
+_VOCABULARY = {"tokenizer": "word", "shared_vocabulary": False, "max_size": 8000, "min_frequency": 1}
 _LENGTHS = {"max_source_length": 100, "max_target_length": 100}
+# What `zoo train` uses unless told otherwise (see `training.train.TrainConfig`).
+_RECURRENT_TRAINING = {"learning_rate": 1e-3, "schedule": "cosine", "warmup_steps": 0, "label_smoothing": 0.0}
+_TRANSFORMER_TRAINING = {
+    "learning_rate": 1e-3,
+    "schedule": "cosine",
+    "warmup_steps": 400,
+    "label_smoothing": 0.1,
+}
 
 
 def _recurrent(
@@ -121,6 +130,10 @@ PRESETS = {
     },
 }
 for _preset in PRESETS.values():
+    _transformer_preset = _preset["backbone"]["class_name"] == "TransformerSeq2Seq"
+    _preset.setdefault(
+        "training", dict(_TRANSFORMER_TRAINING if _transformer_preset else _RECURRENT_TRAINING)
+    )
     _preset.setdefault("vocabulary", dict(_VOCABULARY))
     _preset.setdefault("preprocessor", dict(_LENGTHS))
 

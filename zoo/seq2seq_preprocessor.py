@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from zoo.word_tokenizer import END_ID, PAD_ID, START_ID
+from zoo.tokenizer import END_ID, PAD_ID, START_ID
 
 
 class Seq2SeqPreprocessor(tf.Module):
@@ -13,8 +13,11 @@ class Seq2SeqPreprocessor(tf.Module):
     target tokens (`[START]`/`[END]` not counted).
 
     Args:
-        source_tokenizer: a `WordTokenizer` for the source language.
-        target_tokenizer: a `WordTokenizer` for the target language.
+        source_tokenizer: a `zoo.Tokenizer` (word, WordPiece or character)
+            for the source language.
+        target_tokenizer: a tokenizer of the same kind for the target
+            language; may be the source tokenizer itself (a shared
+            vocabulary).
         max_source_length: int, most source tokens kept.
         max_target_length: int, most target tokens kept; also the default
             bound on a generated translation.
@@ -28,6 +31,11 @@ class Seq2SeqPreprocessor(tf.Module):
         ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive int, received {value!r}.")
+        if type(source_tokenizer) is not type(target_tokenizer):
+            raise ValueError(
+                "Both sides must use the same kind of tokenizer; received "
+                f"{type(source_tokenizer).__name__} and {type(target_tokenizer).__name__}."
+            )
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_source_length = max_source_length
@@ -35,9 +43,15 @@ class Seq2SeqPreprocessor(tf.Module):
 
     def tokenize(self, sources, targets):
         """Ragged ids of string batches `(batch,)`: sources, and targets wrapped in `[START]`/`[END]`."""
-        source_ids = self.source_tokenizer.tokenize(sources)[:, : self.max_source_length]
-        target_ids = self.target_tokenizer.tokenize(targets)[:, : self.max_target_length]
-        batch = tf.shape(sources)[:1]
+        return self.truncate_and_wrap(
+            self.source_tokenizer.tokenize(sources), self.target_tokenizer.tokenize(targets)
+        )
+
+    def truncate_and_wrap(self, source_ids, target_ids):
+        """Cut ragged ids to the maximum lengths and wrap the targets in `[START]`/`[END]`."""
+        source_ids = source_ids[:, : self.max_source_length]
+        target_ids = target_ids[:, : self.max_target_length]
+        batch = tf.reshape(tf.cast(target_ids.nrows(), tf.int64), [1])
         start = tf.fill(tf.concat([batch, [1]], 0), START_ID)
         end = tf.fill(tf.concat([batch, [1]], 0), END_ID)
         return source_ids, tf.concat([start, target_ids, end], axis=1)

@@ -6,9 +6,13 @@ import tensorflow as tf
 
 from zoo.api_export import zoo_export
 from zoo.generation import greedy_search
+from zoo.perplexity import Perplexity
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+from zoo.sequence_cross_entropy import SequenceCrossEntropy
+from zoo.target_tokens import TargetTokens
+from zoo.tokenizer import END, END_ID, PAD_ID, START_ID
+from zoo.tokenizers import get_tokenizer_class, tokenizer_name
 from zoo.translation import Translation
-from zoo.word_tokenizer import END, END_ID, PAD_ID, START_ID, WordTokenizer
 
 
 @zoo_export("Translator")
@@ -56,21 +60,27 @@ class Translator(keras.Model):
         self._translate_function = None
         self.compile()
 
-    def compile(self, optimizer="auto", loss="auto", weighted_metrics="auto", **kwargs):
+    def compile(self, optimizer="auto", loss="auto", weighted_metrics="auto", label_smoothing=0.0, **kwargs):
         """`keras.Model.compile` with defaults for translation.
 
         `"auto"` means Adam (learning rate 1e-3, gradient norm clipped to
-        1), cross-entropy averaged over real target tokens, and accuracy
-        over real target tokens. Padding is weighted 0 by the preprocessor.
+        1); `SequenceCrossEntropy` averaged over real target tokens, with
+        `label_smoothing`; and, over real target tokens, accuracy,
+        perplexity and the token count behind the tokens/s figure. Padding
+        is weighted 0 by the preprocessor.
         """
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0)
         if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(
-                from_logits=True, reduction="mean_with_sample_weight"
-            )
+            loss = SequenceCrossEntropy(label_smoothing=label_smoothing)
+        elif label_smoothing:
+            raise ValueError("`label_smoothing` applies to the default loss only; pass loss='auto'.")
         if weighted_metrics == "auto":
-            weighted_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+            weighted_metrics = [
+                keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+                Perplexity(),
+                TargetTokens(),
+            ]
         super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)
 
     def get_compile_config(self):
@@ -85,13 +95,23 @@ class Translator(keras.Model):
 
         `x` (and `validation_data`) may be a `(sources, targets)` pair of
         string lists, an object with `to_tf_dataset(preprocessor, ...)`
-        (such as `training.TextPairs`, which adds length bucketing), a
+        (such as `training.TextPairs`, which adds length bucketing and an
+        exactly resumable data order; see `training.pipeline`), a
         `tf.data.Dataset` of `(source, target)` strings, batched or not, or
         a dataset that is already tokenized.
         """
         if y is not None:
             raise ValueError("Pass text pairs as `x=(sources, targets)`, not as `x` and `y`.")
-        x = self._as_dataset(x, batch_size, shuffle)
+        if hasattr(x, "to_tf_dataset") and shuffle:
+            # An endless stream of reshuffled epochs that starts at the
+            # optimizer's step: a run restored from a checkpoint continues
+            # with exactly the batches the interrupted run would have read.
+            kwargs.setdefault("steps_per_epoch", x.batches_per_epoch(self.preprocessor, batch_size))
+            x = x.to_tf_dataset(
+                self.preprocessor, batch_size=batch_size, shuffle=True, start_step=self.optimizer.iterations
+            )
+        else:
+            x = self._as_dataset(x, batch_size, shuffle)
         if validation_data is not None:
             validation_data = self._as_dataset(validation_data, batch_size, False)
         # The data is shuffled above; Keras cannot shuffle a dataset.
@@ -269,6 +289,7 @@ class Translator(keras.Model):
             "name": self.name,
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "preprocessor": self.preprocessor.get_config(),
+            "tokenizer": tokenizer_name(self.preprocessor.source_tokenizer),
             "source_vocabulary": list(self.preprocessor.source_tokenizer.vocabulary),
             "target_vocabulary": list(self.preprocessor.target_tokenizer.vocabulary),
         }
@@ -277,9 +298,10 @@ class Translator(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         backbone = keras.saving.deserialize_keras_object(config.pop("backbone"))
+        tokenizer_class = get_tokenizer_class(config.pop("tokenizer", "word"))
         preprocessor = Seq2SeqPreprocessor(
-            WordTokenizer(config.pop("source_vocabulary")),
-            WordTokenizer(config.pop("target_vocabulary")),
+            tokenizer_class(config.pop("source_vocabulary")),
+            tokenizer_class(config.pop("target_vocabulary")),
             **config.pop("preprocessor"),
         )
         return cls(backbone, preprocessor, **config)

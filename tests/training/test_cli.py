@@ -22,6 +22,16 @@ def trained_run(tmp_path_factory):
             "3",
             "--out",
             str(out),
+            "--monitor",
+            "val_bleu",
+            "--bleu-samples",
+            "8",
+            "--patience",
+            "2",
+            "--label-smoothing",
+            "0.1",
+            "--warmup-steps",
+            "2",
             "--verbose",
             "0",
         ]
@@ -34,7 +44,12 @@ def trained_run(tmp_path_factory):
 def test_train_saves_and_exports(trained_run, capsys):
     assert (trained_run / "preset" / "config.json").is_file()
     assert (trained_run / "exported" / "saved_model.pb").is_file()
-    assert not (trained_run / "checkpoint").exists()  # removed once training finished
+    assert not (trained_run / "checkpoint" / "latest").exists()  # removed once training finished
+    assert (trained_run / "checkpoint" / "best" / "config.json").is_file()  # the best epoch by val_bleu
+    assert (trained_run / "logs" / "training_curves.png").read_bytes().startswith(b"\x89PNG")
+    history = (trained_run / "logs" / "history.csv").read_text().splitlines()
+    assert len(history) == 2 and "val_bleu" in history[0] and "tokens_per_second" in history[0]
+    assert list((trained_run / "logs" / "train").glob("events.out.tfevents.*"))  # TensorBoard
 
 
 @pytest.mark.slow
@@ -67,6 +82,13 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     assert main(["translate", preset, "March 3, 2021", "", "--attention"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4 and lines[1].startswith("  attention:")
+    plot = tmp_path / "attention.png"
+    assert (
+        main(["translate", preset, "March 3, 2021", "--max-length", "4", "--plot-attention", str(plot)]) == 0
+    )
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert main(["translate", preset, "", "--plot-attention", str(plot)]) == 2  # nothing to plot
+    assert "no attention weights" in capsys.readouterr().err
     data = tmp_path / "dates.tsv"
     data.write_text("March 3, 2021\t2021-03-03\n4 May 1999\t1999-05-04\n", encoding="utf-8")
     assert main(["evaluate", preset, "--data", str(data)]) == 0

@@ -2,11 +2,13 @@ import datetime
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import zoo
 from tests.conftest import TINY
 from training import TextPairs, dates, load_tsv
-from training.pipeline import make_dataset
+from training.datasets import copy
+from training.pipeline import batches_per_epoch, describe_batches, make_dataset
 
 
 def test_load_tsv_columns(tmp_path):
@@ -68,19 +70,58 @@ def test_dates_corpus_is_deterministic_and_correct():
     assert len(set(pairs.sources)) > 400
 
 
-def test_bucketing_keeps_every_pair_once_and_pads_little(toy_pairs):
-    pairs = dates(300, seed=1)
+def _source_rows(batches):
+    return [
+        tuple(int(i) for i in row if i != 0) for x, _, _ in batches for row in x["encoder_token_ids"].numpy()
+    ]
+
+
+def test_bucketing_keeps_every_pair_once_and_pads_little():
+    pairs = copy(300, seed=1, min_length=1, max_length=30)
     model = zoo.load("gru_luong_small", train_data=pairs, **TINY)
-    sources, targets = model.preprocessor.tokenize(np.array(pairs.sources), np.array(pairs.targets))
+    sources, _ = model.preprocessor.tokenize(np.array(pairs.sources), np.array(pairs.targets))
     expected = sorted(tuple(row) for row in sources.to_list())
-    seen = []
-    for x, y, weights in make_dataset(pairs, model.preprocessor, batch_size=16, shuffle=False):
-        ids = x["encoder_token_ids"].numpy()
-        seen += [tuple(int(i) for i in row if i != 0) for row in ids]
+    batches = list(make_dataset(pairs, model.preprocessor, batch_size=16, shuffle=False))
+    for _, y, weights in batches:
         assert weights.numpy().sum() == (y.numpy() != 0).sum()
-    assert sorted(seen) == expected
-    shuffled = list(make_dataset(pairs, model.preprocessor, batch_size=16, shuffle=True))
-    assert len(shuffled) == -(-300 // 16)  # an epoch knows its length
+    assert sorted(_source_rows(batches)) == expected
+    per_epoch = batches_per_epoch(pairs, model.preprocessor, batch_size=16)
+    assert len(batches) == per_epoch
+    # The training stream: every epoch holds every pair exactly once, in a new order.
+    stream = make_dataset(pairs, model.preprocessor, batch_size=16, shuffle=True, seed=3)
+    iterator = iter(stream)
+    first = [next(iterator) for _ in range(per_epoch)]
+    second = [next(iterator) for _ in range(per_epoch)]
+    assert sorted(_source_rows(first)) == expected and sorted(_source_rows(second)) == expected
+    assert _source_rows(first) != _source_rows(second)
+    report = describe_batches(pairs, model.preprocessor, batch_size=16, seed=3)
+    assert report.batches_per_epoch == per_epoch
+    real = sum(float(w.numpy().sum()) for _, _, w in first)
+    positions = sum(w.numpy().size for _, _, w in first)
+    assert report.target_padding == pytest.approx(1 - real / positions)
+    assert report.source_padding < report.source_padding_unbucketed
+
+
+def test_stream_starts_at_a_given_step_and_repeats_for_a_seed():
+    pairs = dates(100, seed=2)
+    model = zoo.load("gru_luong_small", train_data=pairs, **TINY)
+    per_epoch = batches_per_epoch(pairs, model.preprocessor, batch_size=8)
+    whole = list(make_dataset(pairs, model.preprocessor, batch_size=8, seed=5).take(2 * per_epoch + 3))
+    again = list(make_dataset(pairs, model.preprocessor, batch_size=8, seed=5).take(2 * per_epoch + 3))
+    assert _source_rows(whole) == _source_rows(again)
+    step = tf.Variable(per_epoch + 2, dtype=tf.int64)  # read when the iterator is made
+    resumed = make_dataset(pairs, model.preprocessor, batch_size=8, seed=5, start_step=step)
+    step.assign(per_epoch + 5)
+    tail = list(resumed.take(len(whole) - per_epoch - 5))
+    assert _source_rows(tail) == _source_rows(whole[per_epoch + 5 :])
+
+
+def test_truncation_is_counted():
+    pairs = TextPairs(["a b c d e", "a b", "a b c"], ["x y z", "x", "x y z w"])
+    model = zoo.load("gru_luong_small", train_data=pairs, max_source_length=2, max_target_length=3, **TINY)
+    report = describe_batches(pairs, model.preprocessor, batch_size=2)
+    assert (report.truncated_sources, report.truncated_targets) == (2, 1)
+    assert "truncated: 2 sources, 1 targets" in report.summary()
 
 
 def test_numbers_corpus():

@@ -59,14 +59,22 @@ def test_export_serves_the_same_strings_in_a_fresh_process(trained_translator, t
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", ["gru_bahdanau_small", "transformer_small"])
-def test_other_families_export(preset, toy_pairs, tmp_path):
-    # The step-wise recurrent decoder and the Transformer's key/value cache
-    # inside the exported loop; untrained, so the strings are arbitrary but
-    # must match the live model's.
+@pytest.mark.parametrize(
+    "preset, options",
+    [
+        ("gru_bahdanau_small", {}),
+        ("transformer_small", {}),
+        ("gru_luong_small", {"tokenizer": "wordpiece", "max_size": 60}),
+        ("gru_luong_small", {"tokenizer": "character", "shared_vocabulary": True}),
+    ],
+)
+def test_other_families_export(preset, options, toy_pairs, tmp_path):
+    # The step-wise recurrent decoder, the Transformer's key/value cache and
+    # the other tokenizers inside the exported loop; untrained, so the
+    # strings are arbitrary but must match the live model's.
     import zoo
 
-    model = zoo.load(preset, train_data=toy_pairs, **tiny(preset))
+    model = zoo.load(preset, train_data=toy_pairs, **tiny(preset), **options)
     served = _export_and_serve(model, tmp_path)
     live = model.translate(SENTENCES, max_length=model.preprocessor.max_target_length + 1)
     for size, translations in served.items():

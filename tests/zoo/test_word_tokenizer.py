@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.word_tokenizer import END_ID, PAD_ID, RESERVED_TOKENS, START_ID, UNK_ID, WordTokenizer
+from zoo.tokenizer import END_ID, PAD_ID, RESERVED_TOKENS, START_ID, UNK_ID
+from zoo.word_tokenizer import WordTokenizer
 
 TEXTS = ["¿Todavía está en casa?", "It is 2021-03-04.", 'He\'s "lying"... ok!', "Straße  5"]
 

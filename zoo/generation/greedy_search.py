@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from zoo.word_tokenizer import PAD_ID
+from zoo.tokenizer import PAD_ID
 
 
 def greedy_search(next_fn, cache, start_tokens, end_id, max_length, done=None):

@@ -1,0 +1,90 @@
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from tests.conftest import TINY
+from training.checkpoint import TrainingCheckpoint
+from training.datasets import dates
+from training.schedules import learning_rate_schedule
+
+
+class Crash(keras.callbacks.Callback):
+    """Stands in for a kill: raises after the given number of steps."""
+
+    def __init__(self, after_steps):
+        super().__init__()
+        self.after_steps = after_steps
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if self.steps == self.after_steps:
+            raise KeyboardInterrupt
+
+
+def _fit(pairs, directory, epochs, extra_callbacks=()):
+    keras.utils.set_random_seed(0)
+    # Dropout on, so the restored random state matters too.
+    model = zoo.load("gru_luong_small", train_data=pairs, dropout=0.2, **TINY)
+    steps = pairs.batches_per_epoch(model.preprocessor, batch_size=8)
+    schedule = learning_rate_schedule("cosine", 1e-2, warmup_steps=3, total_steps=epochs * steps)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0))
+    checkpoint = TrainingCheckpoint(directory, save_every=2, verbose=0)
+    history = model.fit(
+        pairs,
+        validation_data=pairs[:16],
+        epochs=epochs,
+        batch_size=8,
+        callbacks=[checkpoint, *extra_callbacks],
+        verbose=0,
+    )
+    return model, history, steps
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
+    pairs = dates(120, seed=3)
+    expected, expected_history, steps = _fit(pairs, tmp_path / "a", epochs=3)
+
+    crash_after = steps + 2 * (steps // 4) + 1  # mid-epoch 2, one step after a save
+    with pytest.raises(KeyboardInterrupt):
+        _fit(pairs, tmp_path / "b", epochs=3, extra_callbacks=[Crash(crash_after)])
+    with open(tmp_path / "b" / "latest" / "state.json") as f:
+        state = json.load(f)
+    assert (state["epoch"], state["optimizer_step"]) == (1, crash_after - 1)
+
+    resumed, history, _ = _fit(pairs, tmp_path / "b", epochs=3)
+    assert int(resumed.optimizer.iterations.numpy()) == 3 * steps  # no step lost or repeated
+    assert len(history.history["loss"]) == 2  # the rest of epoch 2, then epoch 3
+    for want, got in zip(expected.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        history.history["val_loss"], expected_history.history["val_loss"][1:], rtol=1e-5
+    )
+    assert not os.path.exists(tmp_path / "b" / "latest")  # a finished run starts afresh next time
+    best = zoo.load(tmp_path / "b" / "best")  # the best epoch, as a preset directory
+    assert best.translate(pairs.sources[0]) == zoo.load(tmp_path / "a" / "best").translate(pairs.sources[0])
+
+
+def test_a_checkpoint_from_other_settings_is_refused(tmp_path):
+    pairs = dates(120, seed=3)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(pairs, tmp_path, epochs=2, extra_callbacks=[Crash(5)])
+    keras.utils.set_random_seed(0)
+    model = zoo.load("gru_luong_small", train_data=pairs, **TINY)
+    with pytest.raises(ValueError, match="steps per epoch"):
+        model.fit(pairs, epochs=1, batch_size=4, callbacks=[TrainingCheckpoint(tmp_path)], verbose=0)
+    (tmp_path / "latest" / "state.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        model.fit(pairs, epochs=1, batch_size=8, callbacks=[TrainingCheckpoint(tmp_path)], verbose=0)
+
+
+def test_checkpoint_arguments_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="save_every"):
+        TrainingCheckpoint(tmp_path, save_every=0)
+    with pytest.raises(ValueError, match="mode"):
+        TrainingCheckpoint(tmp_path, mode="up")
+    assert TrainingCheckpoint(tmp_path, monitor="val_bleu").mode == "max"

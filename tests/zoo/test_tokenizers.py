@@ -1,0 +1,81 @@
+import pytest
+import tensorflow as tf
+
+import zoo
+from tests.conftest import TINY
+from zoo.character_tokenizer import SPACE, CharacterTokenizer
+from zoo.tokenizer import RESERVED_TOKENS, UNK_ID
+from zoo.tokenizers import TOKENIZERS, get_tokenizer_class, learn_tokenizers
+from zoo.wordpiece_tokenizer import WordPieceTokenizer
+
+TEXTS = ["¿Todavía está en casa?", "It is 2021-03-04.", "The cats are sleeping.", "The cat sleeps!"]
+STANDARDIZED = ["¿todavía está en casa?", "it is 2021-03-04.", "the cats are sleeping.", "the cat sleeps!"]
+
+
+def _texts(tensor):
+    return [t.decode("utf-8") for t in tensor.numpy()]
+
+
+@pytest.mark.parametrize("name", sorted(TOKENIZERS))
+def test_round_trip_unknowns_and_vocabulary_file(name, tmp_path):
+    tokenizer = TOKENIZERS[name].from_texts(TEXTS)
+    assert tokenizer.vocabulary[:4] == RESERVED_TOKENS
+    assert _texts(tokenizer.detokenize(tokenizer.tokenize(tf.constant(TEXTS)))) == STANDARDIZED
+    # Unseen text never fails: it maps to [UNK] somewhere, and empty text to nothing.
+    ids = tokenizer.tokenize(tf.constant(["zzz qqq", ""])).to_list()
+    assert UNK_ID in ids[0] and ids[1] == []
+    path = tmp_path / "vocabulary.txt"
+    tokenizer.save_vocabulary(path)
+    again = TOKENIZERS[name].load_vocabulary(path)
+    assert again.vocabulary == tokenizer.vocabulary
+    assert again.tokenize(tf.constant(TEXTS)).to_list() == tokenizer.tokenize(tf.constant(TEXTS)).to_list()
+
+
+def test_wordpiece_splits_a_rare_word_into_known_pieces():
+    tokenizer = WordPieceTokenizer.from_texts(TEXTS * 3, max_size=60)
+    ids = tokenizer.tokenize(tf.constant(["the sleeper"])).to_list()[0]
+    pieces = [tokenizer.vocabulary[i] for i in ids]
+    assert UNK_ID not in ids and len(pieces) > 2 and any(p.startswith("##") for p in pieces)
+    assert _texts(tokenizer.detokenize(tf.ragged.constant([ids]))) == ["the sleeper"]
+    assert tokenizer.vocabulary_size < WordPieceTokenizer.from_texts(TEXTS * 3, max_size=8000).vocabulary_size
+
+
+def test_character_tokenizer_reads_digits_and_spaces():
+    tokenizer = CharacterTokenizer.from_texts(["12 345", "Hola"])
+    ids = tokenizer.tokenize(tf.constant(["54  321"])).to_list()[0]
+    assert [tokenizer.vocabulary[i] for i in ids] == ["5", "4", SPACE, "3", "2", "1"]  # spaces collapsed
+    assert _texts(tokenizer.detokenize(tf.ragged.constant([ids]))) == ["54 321"]
+
+
+def test_learning_settings_and_errors():
+    with pytest.raises(
+        ValueError, match="Unknown tokenizer 'bpe'. Expected one of word, wordpiece, character"
+    ):
+        get_tokenizer_class("bpe")
+    with pytest.raises(ValueError, match="min_frequency"):
+        CharacterTokenizer.from_texts(TEXTS, min_frequency=0)
+    with pytest.raises(ValueError, match="at least one text"):
+        CharacterTokenizer.from_texts([])
+    assert len(CharacterTokenizer.from_texts(["aab"], min_frequency=2).vocabulary) == 5
+    source, target = learn_tokenizers(["a b"], ["c d"], tokenizer="word", shared_vocabulary=True)
+    assert source is target and set(source.vocabulary[4:]) == {"a", "b", "c", "d"}
+
+
+@pytest.mark.parametrize(
+    "options", [{"tokenizer": "wordpiece"}, {"tokenizer": "character", "shared_vocabulary": True}]
+)
+def test_a_model_keeps_its_tokenizer_in_preset_directories(options, toy_pairs, tmp_path):
+    model = zoo.load("gru_luong_small", train_data=toy_pairs, **TINY, **options)
+    kind = TOKENIZERS[options["tokenizer"]]
+    assert type(model.preprocessor.source_tokenizer) is kind
+    model.save_to_preset(tmp_path / "preset")
+    restored = zoo.load(tmp_path / "preset")
+    assert type(restored.preprocessor.target_tokenizer) is kind
+    assert restored.preprocessor.source_tokenizer.vocabulary == model.preprocessor.source_tokenizer.vocabulary
+    assert restored.translate(toy_pairs[0][:3], max_length=6) == model.translate(
+        toy_pairs[0][:3], max_length=6
+    )
+    config = (tmp_path / "preset" / "config.json").read_text()
+    (tmp_path / "preset" / "config.json").write_text(config.replace(f'"{options["tokenizer"]}"', '"bpe"'))
+    with pytest.raises(ValueError, match="config.json: Unknown tokenizer 'bpe'"):
+        zoo.load(tmp_path / "preset")

@@ -1,0 +1,195 @@
+"""Checkpoints that resume an interrupted `fit` exactly, and keep the best model."""
+
+import glob
+import json
+import math
+import os
+import shutil
+
+import keras
+import numpy as np
+
+from zoo.atomic import atomic_directory
+
+LATEST = "latest"
+BEST = "best"
+STATE_FILE = "state.json"
+WEIGHTS_FILE = "training.weights.h5"
+
+
+class TrainingCheckpoint(keras.callbacks.Callback):
+    """Save the training state often; restore it when `fit` starts again.
+
+    `<directory>/latest` holds the model and optimizer weights, the random
+    state of every dropout layer and the position in the run (epoch, step).
+    It is written atomically every `save_every` steps and at the end of each
+    epoch. When `fit` starts and a `latest` checkpoint exists, the state is
+    restored and training continues at the step after it: the first epoch
+    runs only its remaining steps. With the data of `training.TextPairs`
+    (whose batch order is a function of the optimizer's step) the resumed
+    run reads the same batches as an uninterrupted one, and its final
+    weights match it.
+
+    `<directory>/best` is a preset directory (`zoo.load` reads it) of the
+    model with the best `monitor` value so far, written at epoch ends.
+
+    Args:
+        directory: where `latest` and `best` are written.
+        save_every: int, steps between saves of `latest` within an epoch;
+            `None` saves at epoch ends only.
+        monitor: the epoch log to rank models by, such as `"val_loss"` or
+            `"val_bleu"`; `None` keeps no best model.
+        mode: `"min"`, `"max"` or `"auto"` (max for names with "bleu",
+            "accuracy" or "match", min otherwise).
+        delete_latest: remove `latest` when `fit` ends normally, so that the
+            next `fit` starts afresh.
+        verbose: 1 prints a line on restore and on a new best model.
+
+    Example:
+
+    >>> model.fit(train, validation_data=valid, epochs=10,
+    ...           callbacks=[TrainingCheckpoint("run/checkpoint", save_every=200)])
+    """
+
+    def __init__(
+        self, directory, save_every=None, monitor="val_loss", mode="auto", delete_latest=True, verbose=1
+    ):
+        super().__init__()
+        if save_every is not None and (not isinstance(save_every, int) or save_every < 1):
+            raise ValueError(f"`save_every` must be a positive int or None, received {save_every!r}.")
+        if mode == "auto":
+            mode = "max" if monitor and any(w in monitor for w in ("bleu", "accuracy", "match")) else "min"
+        if mode not in ("min", "max"):
+            raise ValueError(f"`mode` must be 'min', 'max' or 'auto', received {mode!r}.")
+        self.directory = os.fspath(directory)
+        self.save_every = save_every
+        self.monitor = monitor
+        self.mode = mode
+        self.delete_latest = delete_latest
+        self.verbose = verbose
+        self.best = None
+        self._epoch = 0
+        self._step = 0  # steps done in the current epoch
+        self._since_save = 0
+        self._stop_epoch_at = None  # the resumed epoch ends early, where the original would have
+
+    @property
+    def latest_path(self):
+        return os.path.join(self.directory, LATEST)
+
+    @property
+    def best_path(self):
+        return os.path.join(self.directory, BEST)
+
+    def on_train_begin(self, logs=None):
+        path = _existing(self.latest_path)
+        if path is None:
+            return
+        state = _read_state(path)
+        steps = self.params.get("steps")
+        if state["steps_per_epoch"] != steps:
+            raise ValueError(
+                f"The checkpoint in {path} was written with {state['steps_per_epoch']} steps per epoch, "
+                f"but this run has {steps}. Resume with the same data, batch size and steps per epoch, "
+                f"or delete {path} to start afresh."
+            )
+        if not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        try:
+            self.model.load_weights(os.path.join(path, WEIGHTS_FILE))
+        except Exception as e:  # h5py and Keras raise several types for a bad file
+            raise ValueError(
+                f"{path}: cannot restore the checkpoint ({e}); delete it to start afresh."
+            ) from None
+        for generator, value in zip(_seed_generators(self.model), state["seed_states"]):
+            generator.state.assign(np.asarray(value, dtype=generator.state.dtype))
+        self.best = state.get("best")
+        self._epoch, self._step = state["epoch"], state["step"]
+        self.model._initial_epoch = self._epoch
+        if self._step:
+            self._stop_epoch_at = steps
+        if self.verbose:
+            print(f"Resuming from {path}: epoch {self._epoch + 1}, step {self._step} of {steps}.", flush=True)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if self._stop_epoch_at is None:
+            self._step = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        self._since_save += 1
+        if self.save_every is not None and self._since_save >= self.save_every:
+            self._save_latest()
+        if self._stop_epoch_at is not None and self._step >= self._stop_epoch_at:
+            self.model.stop_training = True  # ends this epoch; on_epoch_end lets training go on
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._stop_epoch_at is not None:
+            self._stop_epoch_at = None
+            self.model.stop_training = False
+        self._epoch, self._step = epoch + 1, 0
+        value = (logs or {}).get(self.monitor) if self.monitor else None
+        if value is not None and math.isfinite(value) and self._improves(value):
+            self.best = {"monitor": self.monitor, "value": float(value), "epoch": epoch + 1}
+            self.model.save_to_preset(self.best_path)
+            if self.verbose:
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} {value:.4f} is the best so far; saved {self.best_path}"
+                )
+        self._save_latest()
+
+    def on_train_end(self, logs=None):
+        self.model._initial_epoch = None
+        if self.delete_latest:
+            shutil.rmtree(self.latest_path, ignore_errors=True)
+
+    def _improves(self, value):
+        if self.best is None:
+            return True
+        return value < self.best["value"] if self.mode == "min" else value > self.best["value"]
+
+    def _save_latest(self):
+        self._since_save = 0
+        state = {
+            "epoch": self._epoch,
+            "step": self._step,
+            "steps_per_epoch": self.params.get("steps"),
+            "optimizer_step": int(self.model.optimizer.iterations.numpy()),
+            "seed_states": [generator.state.numpy().tolist() for generator in _seed_generators(self.model)],
+            "best": self.best,
+        }
+        with atomic_directory(self.latest_path) as staging:
+            self.model.save_weights(os.path.join(staging, WEIGHTS_FILE))
+            with open(os.path.join(staging, STATE_FILE), "w", encoding="utf-8") as f:
+                json.dump(state, f, indent=2)
+
+
+def _seed_generators(model):
+    """Every layer's random state (dropout masks), in a fixed order."""
+    return [
+        generator for layer in model._flatten_layers() for generator in getattr(layer, "_seed_generators", [])
+    ]
+
+
+def _existing(path):
+    """`path`, or the copy `atomic_directory` moved aside if a kill came between its two renames."""
+    if os.path.isdir(path):
+        return path
+    parent, name = os.path.split(os.path.abspath(path))
+    moved = sorted(glob.glob(os.path.join(parent, f".{name}.old-*")), key=os.path.getmtime)
+    return moved[-1] if moved else None
+
+
+def _read_state(path):
+    state_path = os.path.join(path, STATE_FILE)
+    try:
+        with open(state_path, encoding="utf-8") as f:
+            state = json.load(f)
+        for key in ("epoch", "step", "steps_per_epoch", "seed_states"):
+            state[key]  # noqa: B018 - a missing key is a malformed file
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(
+            f"{state_path}: not a readable checkpoint state ({e!r}); delete {path} to start afresh."
+        ) from None
+    return state

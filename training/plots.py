@@ -1,0 +1,111 @@
+"""PNG plots with matplotlib: attention weights and training curves."""
+
+import csv
+import os
+
+import numpy as np
+
+from zoo.atomic import atomic_file
+from zoo.tokenizer import JOINER
+
+
+def plot_attention(translation, path, title=None):
+    """Save the attention of one translation as a PNG heat map.
+
+    Source tokens run across, output tokens down; cell `(i, j)` is how much
+    output token `i` attended to source token `j`.
+
+    Args:
+        translation: a `zoo.Translation` (`model.translate(..., return_attention=True)`).
+        path: the PNG file to write (replaced atomically).
+        title: optional title; the source and translation by default.
+    """
+    if translation.attention.size == 0 or not np.any(translation.attention):
+        raise ValueError(
+            "This translation has no attention weights to plot: the model has no attention "
+            "or the sentence is empty."
+        )
+    plt = _pyplot()
+    source = [t.replace(JOINER, "") for t in translation.source_tokens]
+    output = [t.replace(JOINER, "") for t in translation.output_tokens]
+    figure, axes = plt.subplots(figsize=(1.2 + 0.45 * len(source), 1.2 + 0.4 * len(output)))
+    image = axes.imshow(translation.attention, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    axes.set_xticks(range(len(source)), source, rotation=90)
+    axes.set_yticks(range(len(output)), output)
+    axes.xaxis.tick_top()
+    axes.set_xlabel("source")
+    axes.set_ylabel("output")
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
+    axes.set_title(title or translation.text, pad=12 + 6 * max(len(t) for t in source))
+    _save(figure, path)
+
+
+def plot_history(history, path):
+    """Save the training curves (loss, accuracy, perplexity, BLEU: train and validation) as a PNG.
+
+    Args:
+        history: a `keras.callbacks.History`, its `.history` dict, or the
+            path of a `history.csv` written by `keras.callbacks.CSVLogger`.
+        path: the PNG file to write (replaced atomically).
+    """
+    logs = _history_logs(history)
+    names = [
+        n
+        for n in ("loss", "accuracy", "perplexity", "bleu", "tokens_per_second")
+        if n in logs or f"val_{n}" in logs
+    ]
+    if not names or not any(len(v) for v in logs.values()):
+        raise ValueError("The history holds no epochs to plot.")
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        for key, label in ((name, "train"), (f"val_{name}", "validation")):
+            if key in logs:
+                values = logs[key]
+                axis.plot(range(1, len(values) + 1), values, marker="o", label=label)
+        axis.set_title(name.replace("_", " "))
+        axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(_integer_ticks())
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def _history_logs(history):
+    if hasattr(history, "history"):
+        return dict(history.history)
+    if isinstance(history, dict):
+        return history
+    path = os.fspath(history)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No training history at {path}.")
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{path} holds no epochs.")
+    return {key: [float(row[key]) for row in rows if row.get(key)] for key in rows[0] if key != "epoch"}
+
+
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure, path):
+    plt = _pyplot()
+    try:
+        with atomic_file(path) as staging:
+            figure.savefig(staging, dpi=120, bbox_inches="tight", format="png")
+    finally:
+        plt.close(figure)

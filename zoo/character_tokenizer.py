@@ -1,0 +1,39 @@
+"""Character-level tokenizer that runs inside the TensorFlow graph."""
+
+import tensorflow as tf
+
+from zoo.tokenizer import Tokenizer, standardize
+
+# Spaces become this visible token (as in SentencePiece), because vocabulary
+# files hold one token per line and no token may be whitespace.
+SPACE = "\u2581"
+
+
+class CharacterTokenizer(Tokenizer):
+    """One token per Unicode character of the standardized text.
+
+    For inputs where words are not the unit: digit strings, codes, symbol
+    sequences, or languages without spaces. Text is NFKC-normalized,
+    lowercased and its whitespace collapsed; each space becomes the token
+    `▁`. Characters outside the vocabulary map to `[UNK]`.
+
+    Args:
+        vocabulary: list of tokens. The first four must be
+            `RESERVED_TOKENS`; ids follow list order.
+
+    Example:
+
+    >>> tokenizer = CharacterTokenizer.from_texts(["1 234", "56"])
+    >>> tokenizer.detokenize(tokenizer.tokenize(["65 4"]))
+    <tf.Tensor: ... numpy=array([b'65 4'], dtype=object)>
+    """
+
+    @staticmethod
+    def split(texts):
+        """Characters of the standardized `tf.string` texts `(batch,)`: ragged strings."""
+        texts = tf.strings.regex_replace(standardize(texts), " ", SPACE)
+        return tf.strings.unicode_split(texts, "UTF-8")
+
+    @staticmethod
+    def join(tokens):
+        return tf.strings.regex_replace(tf.strings.reduce_join(tokens, axis=-1), SPACE, " ")

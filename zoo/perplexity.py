@@ -1,0 +1,33 @@
+"""Perplexity of the reference target tokens."""
+
+import keras
+from keras import ops
+
+from zoo.api_export import zoo_export
+
+
+@zoo_export("Perplexity")
+class Perplexity(keras.metrics.Mean):
+    """`exp` of the mean cross-entropy per real target token.
+
+    Always the plain (unsmoothed) cross-entropy, so the figure is comparable
+    across runs whatever label smoothing the loss uses. Padding is left out
+    through `sample_weight` (0 for padding).
+
+    Call arguments (`update_state`):
+        y_true: int `(batch_size, T)` reference token ids.
+        y_pred: float `(batch_size, T, vocabulary_size)` logits.
+        sample_weight: float `(batch_size, T)`, 0 for padding.
+    """
+
+    def __init__(self, name="perplexity", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        nll = keras.losses.sparse_categorical_crossentropy(
+            y_true, ops.cast(y_pred, "float32"), from_logits=True
+        )
+        super().update_state(nll, sample_weight=sample_weight)
+
+    def result(self):
+        return ops.exp(super().result())

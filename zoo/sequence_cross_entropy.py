@@ -1,0 +1,55 @@
+"""Cross-entropy over target tokens, with optional label smoothing."""
+
+import keras
+from keras import ops
+
+from zoo.api_export import zoo_export
+
+
+@zoo_export("SequenceCrossEntropy")
+class SequenceCrossEntropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy from logits, with label smoothing.
+
+    With smoothing `eps` the target distribution puts `1 - eps` on the
+    reference token and spreads `eps` evenly over the whole vocabulary
+    (Szegedy et al. 2016; the form used by fairseq and OpenNMT):
+
+        loss = (1 - eps) * -log p(y) + eps * mean_v(-log p(v))
+
+    computed from log-probabilities without building a one-hot tensor.
+    Padding is left out by the `sample_weight` the preprocessor gives (0 for
+    padding), and the default reduction averages over real tokens only.
+
+    Args:
+        label_smoothing: float in `[0, 1)`; 0 is plain cross-entropy.
+        reduction: Keras loss reduction; `"mean_with_sample_weight"`
+            divides by the number of real target tokens.
+
+    Call arguments:
+        y_true: int `(batch_size, T)` reference token ids.
+        y_pred: float `(batch_size, T, vocabulary_size)` logits.
+
+    Example:
+
+    >>> model.compile(loss=zoo.SequenceCrossEntropy(label_smoothing=0.1))
+    """
+
+    def __init__(
+        self, label_smoothing=0.0, reduction="mean_with_sample_weight", name="sequence_cross_entropy"
+    ):
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"`label_smoothing` must be in [0, 1), received {label_smoothing!r}.")
+        super().__init__(reduction=reduction, name=name)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)  # (batch, T, vocab)
+        y_true = ops.cast(y_true, "int32")
+        nll = -ops.squeeze(ops.take_along_axis(log_probs, y_true[..., None], axis=-1), axis=-1)
+        if self.label_smoothing == 0.0:
+            return nll
+        uniform = -ops.mean(log_probs, axis=-1)
+        return (1.0 - self.label_smoothing) * nll + self.label_smoothing * uniform
+
+    def get_config(self):
+        return {"label_smoothing": self.label_smoothing, "reduction": self.reduction, "name": self.name}

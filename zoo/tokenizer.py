@@ -1,0 +1,194 @@
+"""What every tokenizer shares: reserved ids, standardization, the vocabulary table."""
+
+import collections
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+PAD, UNK, START, END = "[PAD]", "[UNK]", "[START]", "[END]"
+# Ids 0-3, in every vocabulary: padding must be 0 (masks are `ids != 0`).
+RESERVED_TOKENS = (PAD, UNK, START, END)
+PAD_ID, UNK_ID, START_ID, END_ID = range(4)
+
+# Marks the side on which a punctuation token was attached to its neighbour
+# (OpenNMT's "joiner"), so that detokenization restores "2021-03-04" and
+# "¿qué?" exactly instead of "2021 - 03 - 04".
+JOINER = "\uffed"
+_SEP = "\x01"  # temporary separator, never in standardized text
+_PUNCTUATION = r"[\pP\pS]"
+
+
+def standardize(texts):
+    """NFKC, lowercase, joiner marks stripped, whitespace collapsed: `tf.string` in and out."""
+    texts = tf_text.normalize_utf8(texts, "NFKC")
+    texts = tf.strings.lower(texts, encoding="utf-8")
+    texts = tf.strings.regex_replace(texts, f"[{JOINER}{_SEP}]", "")
+    texts = tf.strings.regex_replace(texts, r"\s+", " ")
+    return tf.strings.strip(texts)
+
+
+def split_punctuation(texts):
+    """Put each punctuation mark in a token of its own, with joiner marks.
+
+    "¿qué?" -> "¿￭ qué ￭?": a joiner stays on a side where the mark touched
+    a word and is dropped where there was a space or the end of the text.
+    """
+    texts = tf.strings.regex_replace(texts, f"({_PUNCTUATION})", f"{_SEP}{JOINER}\\1{JOINER}{_SEP}")
+    texts = tf.strings.regex_replace(texts, f"{JOINER}{_SEP} ", " ")
+    texts = tf.strings.regex_replace(texts, f" {_SEP}{JOINER}", " ")
+    texts = tf.strings.regex_replace(texts, f"^{_SEP}{JOINER}", "")
+    texts = tf.strings.regex_replace(texts, f"{JOINER}{_SEP}$", "")
+    return tf.strings.regex_replace(texts, _SEP, " ")
+
+
+def split_words(texts):
+    """Standardized words and punctuation marks of `tf.string` texts `(batch,)`: ragged strings."""
+    return tf_text.WhitespaceTokenizer().tokenize(split_punctuation(standardize(texts)))
+
+
+def resolve_joiners(texts):
+    """Glue punctuation marks back to the words their joiners point at."""
+    return tf.strings.regex_replace(texts, f" ?{JOINER} ?", "")
+
+
+class Tokenizer(tf.Module):
+    """The base of the zoo's tokenizers: text -> ids -> text as TensorFlow ops.
+
+    Owns the vocabulary (reserved tokens first, ids in list order), its
+    lookup table, `id_to_token`, the end-of-sequence and padding handling of
+    `detokenize`, and the vocabulary file. A subclass says how text splits
+    into tokens (`split`), how tokens map to ids if not by table lookup
+    (`tokens_to_ids`), how tokens join back into text (`join`), and how a
+    vocabulary is learned (`learn_vocabulary`). Everything runs as
+    TensorFlow ops, so a tokenizer works in `tf.data`, in a compiled decode
+    loop and inside an exported SavedModel.
+
+    Args:
+        vocabulary: list of tokens. The first four must be
+            `RESERVED_TOKENS`; ids follow list order.
+    """
+
+    def __init__(self, vocabulary, name=None):
+        super().__init__(name=name)
+        vocabulary = list(vocabulary)
+        if tuple(vocabulary[:4]) != RESERVED_TOKENS:
+            raise ValueError(
+                f"A vocabulary must start with the reserved tokens {list(RESERVED_TOKENS)}; "
+                f"received {vocabulary[:4]}."
+            )
+        duplicates = [t for t, n in collections.Counter(vocabulary).items() if n > 1]
+        if duplicates:
+            raise ValueError(f"The vocabulary has duplicate tokens: {duplicates[:10]}.")
+        bad = [t for t in vocabulary if not isinstance(t, str) or not t or t != t.strip() or " " in t]
+        if bad:
+            raise ValueError(f"Vocabulary tokens must be non-empty strings without whitespace: {bad[:10]!r}.")
+        self.vocabulary = tuple(vocabulary)
+        self._vocabulary_tensor = tf.constant(vocabulary, dtype=tf.string)
+        self._token_to_id = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                self._vocabulary_tensor, tf.range(len(vocabulary), dtype=tf.int64)
+            ),
+            default_value=UNK_ID,
+        )
+
+    @classmethod
+    def from_texts(cls, texts, max_size=8000, min_frequency=1):
+        """Learn a vocabulary from an iterable of strings (see `learn_vocabulary`)."""
+        if not isinstance(max_size, int) or max_size <= len(RESERVED_TOKENS):
+            raise ValueError(
+                f"`max_size` must be an int above {len(RESERVED_TOKENS)}, received {max_size!r}."
+            )
+        if not isinstance(min_frequency, int) or min_frequency < 1:
+            raise ValueError(f"`min_frequency` must be a positive int, received {min_frequency!r}.")
+        texts = list(texts)
+        if not texts:
+            raise ValueError("A vocabulary needs at least one text to learn from.")
+        return cls(list(RESERVED_TOKENS) + cls.learn_vocabulary(texts, max_size, min_frequency))
+
+    @classmethod
+    def learn_vocabulary(cls, texts, max_size, min_frequency):
+        """The non-reserved tokens for a vocabulary of `texts`.
+
+        By default: the `max_size - 4` most frequent tokens of `split` seen
+        at least `min_frequency` times, ties broken alphabetically, so the
+        same texts always give the same vocabulary.
+        """
+        counts = count_tokens(cls.split, texts)
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        tokens = [t for t, n in ranked if n >= min_frequency]
+        return tokens[: max_size - len(RESERVED_TOKENS)]
+
+    @staticmethod
+    def split(texts):
+        """Tokens of `tf.string` texts `(batch,)` as a ragged string tensor."""
+        raise NotImplementedError
+
+    @staticmethod
+    def join(tokens):
+        """Texts `(batch,)` from a ragged string tensor of tokens."""
+        raise NotImplementedError
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def tokens_to_ids(self, tokens):
+        """Ids of ragged string tokens; unknown tokens get `UNK_ID`."""
+        return tf.ragged.map_flat_values(self._token_to_id.lookup, tokens)
+
+    def tokenize(self, texts):
+        """Ids of `texts` `(batch,)` as an int32 `tf.RaggedTensor` `(batch, None)`; unknown tokens get `UNK_ID`."""
+        return tf.cast(self.tokens_to_ids(self.split(texts)), tf.int32)
+
+    def id_to_token(self, ids):
+        """Token strings for an int tensor of ids (any shape)."""
+        return tf.gather(self._vocabulary_tensor, tf.cast(ids, tf.int32))
+
+    def detokenize(self, ids):
+        """Texts `(batch,)` from ids `(batch, T)`, dense or ragged.
+
+        Reading stops at the first `END_ID`; padding and `START_ID` are
+        dropped, unknown tokens read `[UNK]`.
+        """
+        if isinstance(ids, tf.RaggedTensor):
+            ids = ids.to_tensor(default_value=PAD_ID)
+        ids = tf.cast(ids, tf.int32)
+        ended = tf.cumsum(tf.cast(tf.equal(ids, END_ID), tf.int32), axis=-1) > 0
+        keep = tf.logical_not(ended) & tf.not_equal(ids, PAD_ID) & tf.not_equal(ids, START_ID)
+        return self.join(tf.ragged.boolean_mask(self.id_to_token(ids), keep))
+
+    def save_vocabulary(self, path):
+        """Write one token per line, UTF-8, in id order."""
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write("\n".join(self.vocabulary) + "\n")
+
+    @classmethod
+    def load_vocabulary(cls, path):
+        """Read a vocabulary written by `save_vocabulary`; errors name the file and line."""
+        try:
+            with open(path, encoding="utf-8", newline="\n") as f:
+                lines = f.read().split("\n")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"Vocabulary file not found: {path}") from None
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path}: not valid UTF-8 ({e.reason} at byte {e.start}).") from None
+        if lines and lines[-1] == "":
+            lines.pop()
+        for number, line in enumerate(lines, start=1):
+            if not line or line != line.strip():
+                raise ValueError(f"{path}, line {number}: empty token or stray whitespace {line!r}.")
+        try:
+            return cls(lines)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
+
+
+def count_tokens(split, texts, batch_size=4096):
+    """`collections.Counter` of the tokens `split` makes of `texts`, reserved tokens left out."""
+    counts = collections.Counter()
+    for start in range(0, len(texts), batch_size):
+        tokens = split(tf.constant(texts[start : start + batch_size], dtype=tf.string))
+        counts.update(tokens.flat_values.numpy().tolist())
+    for token in RESERVED_TOKENS:
+        counts.pop(token.encode(), None)
+    return {token.decode("utf-8"): n for token, n in counts.items()}

@@ -1,0 +1,44 @@
+"""The tokenizer table: the one place a tokenizer name becomes a class."""
+
+from zoo.character_tokenizer import CharacterTokenizer
+from zoo.word_tokenizer import WordTokenizer
+from zoo.wordpiece_tokenizer import WordPieceTokenizer
+
+TOKENIZERS = {"word": WordTokenizer, "wordpiece": WordPieceTokenizer, "character": CharacterTokenizer}
+
+
+def get_tokenizer_class(name):
+    """The tokenizer class for `name`; `ValueError` listing the valid names otherwise."""
+    if name not in TOKENIZERS:
+        raise ValueError(f"Unknown tokenizer {name!r}. Expected one of {', '.join(TOKENIZERS)}.")
+    return TOKENIZERS[name]
+
+
+def tokenizer_name(tokenizer):
+    """The table name of a tokenizer instance (the inverse of `get_tokenizer_class`)."""
+    for name, cls in TOKENIZERS.items():
+        if type(tokenizer) is cls:
+            return name
+    raise ValueError(
+        f"{type(tokenizer).__name__} is not a zoo tokenizer; expected one of {list(TOKENIZERS)}."
+    )
+
+
+def learn_tokenizers(
+    sources, targets, tokenizer="word", shared_vocabulary=False, max_size=8000, min_frequency=1
+):
+    """`(source_tokenizer, target_tokenizer)` learned from the training texts.
+
+    With `shared_vocabulary`, one vocabulary is learned from both sides and
+    the same tokenizer serves both (useful when source and target share a
+    script, and needed to tie embeddings); otherwise each side gets its own,
+    of up to `max_size` tokens.
+    """
+    cls = get_tokenizer_class(tokenizer)
+    if shared_vocabulary:
+        shared = cls.from_texts(list(sources) + list(targets), max_size=max_size, min_frequency=min_frequency)
+        return shared, shared
+    return (
+        cls.from_texts(sources, max_size=max_size, min_frequency=min_frequency),
+        cls.from_texts(targets, max_size=max_size, min_frequency=min_frequency),
+    )

@@ -134,8 +134,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             self.best = {"monitor": self.monitor, "value": float(value), "epoch": epoch + 1}
             self.model.save_to_preset(self.best_path)
             if self.verbose:
+                start = "\n" if self.params.get("verbose") == 1 else ""  # the bar leaves its line open
                 print(
-                    f"\nEpoch {epoch + 1}: {self.monitor} {value:.4f} is the best so far; saved {self.best_path}"
+                    f"{start}Epoch {epoch + 1}: {self.monitor} {value:.4f} is the best so far; saved {self.best_path}"
                 )
         self._save_latest()
 

@@ -120,8 +120,8 @@ def _parser():
         "--verbose",
         type=int,
         choices=(0, 1, 2),
-        default=defaults.verbose,
-        help="1 progress bar, 2 a line per epoch",
+        default=1 if sys.stdout.isatty() else 2,
+        help="1 progress bar, 2 a line per epoch (default: 1 on a terminal, 2 when the output is a file or pipe)",
     )
     p.set_defaults(run=_train)
 

@@ -137,6 +137,7 @@ def _parser():
     p.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default: %(default)s)")
     p.add_argument("--max-sentences", type=int, help="decode only the first N pairs")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    _add_decoding_arguments(p)
     p.set_defaults(run=_evaluate)
 
     p = commands.add_parser(
@@ -156,12 +157,19 @@ def _parser():
         help="save each translation's attention weights as a heat map (source across, output down); "
         "with several sentences, PNG gets a number per sentence",
     )
+    _add_decoding_arguments(p, sampling=True, n_best=True)
     p.set_defaults(run=_translate)
 
     p = commands.add_parser("export", help="write a SavedModel (tf.string in, tf.string out)")
     p.add_argument("model", help="a saved preset directory")
     p.add_argument("out", help="directory for the SavedModel (replaced atomically)")
     p.add_argument("--max-length", type=int, help="most tokens generated per sentence")
+    _add_decoding_arguments(p)
+    p.add_argument(
+        "--attention",
+        action="store_true",
+        help="also serve the attention weights and the source and output tokens",
+    )
     p.set_defaults(run=_export)
 
     p = commands.add_parser("presets", help="list the built-in presets")
@@ -198,6 +206,53 @@ def _add_data_arguments(parser, required):
         action="store_true",
         help="leave malformed lines out (and say how many) instead of stopping at the first",
     )
+
+
+def _add_decoding_arguments(parser, sampling=False, n_best=False):
+    group = parser.add_argument_group("decoding (greedy unless --beam-width or --sample)")
+    group.add_argument("--beam-width", type=int, help="beam search with this many hypotheses kept")
+    group.add_argument(
+        "--length-penalty",
+        type=float,
+        default=0.6,
+        help="beam search: GNMT's alpha; 0 ranks by log-probability, which favours short output "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--coverage-penalty",
+        type=float,
+        default=0.0,
+        help="beam search: GNMT's beta; above 0 favours output that attends to every source word "
+        "(default: %(default)s)",
+    )
+    if n_best:
+        group.add_argument("--n-best", type=int, default=1, help="beam search: print the N best (default: 1)")
+    if sampling:
+        group.add_argument("--sample", action="store_true", help="draw each word at random instead")
+        group.add_argument(
+            "--temperature", type=float, default=1.0, help="sampling: below 1 is closer to greedy"
+        )
+        group.add_argument("--top-k", type=int, help="sampling: from the K most likely words only")
+        group.add_argument(
+            "--top-p", type=float, help="sampling: from the most likely words holding P of the mass"
+        )
+        group.add_argument("--seed", type=int, help="sampling: repeatable draws")
+
+
+def _strategy(args):
+    """The `DecodingStrategy` the decoding arguments name."""
+    from zoo.generation import BeamSearch, GreedySearch, RandomSampling
+
+    if getattr(args, "sample", False):
+        if args.beam_width is not None:
+            raise ValueError("--sample and --beam-width are two strategies; pick one.")
+        return RandomSampling(args.temperature, args.top_k, args.top_p, args.seed)
+    n_best = getattr(args, "n_best", 1)
+    if args.beam_width is None:
+        if n_best != 1:
+            raise ValueError("--n-best needs beam search: add --beam-width N (N >= --n-best).")
+        return GreedySearch()
+    return BeamSearch(args.beam_width, args.length_penalty, args.coverage_penalty, n_best)
 
 
 def _train(args):
@@ -256,7 +311,9 @@ def _evaluate(args):
         errors="skip" if args.skip_bad_lines else "raise",
     )
     model = zoo.load(args.model)
-    report = evaluate(model, pairs, batch_size=args.batch_size, max_sentences=args.max_sentences)
+    report = evaluate(
+        model, pairs, batch_size=args.batch_size, max_sentences=args.max_sentences, strategy=_strategy(args)
+    )
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
 
 
@@ -264,28 +321,38 @@ def _translate(args):
     import zoo
     from zoo.tokenizer import JOINER
 
+    strategy = _strategy(args)
     sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
     model = zoo.load(args.model)
-    results = model.translate(sentences, max_length=args.max_length, return_attention=True)
-    for number, result in enumerate(results, start=1):
-        print(result.text)
-        if args.attention:
-            pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment()).replace(JOINER, "")
-            print(f"  attention: {pairs}  (score {result.score:.3f})")
+    results = model.translate(sentences, strategy, max_length=args.max_length, return_attention=True)
+    for number, hypotheses in enumerate(results, start=1):
+        hypotheses = hypotheses if isinstance(hypotheses, list) else [hypotheses]
+        for rank, result in enumerate(hypotheses, start=1):
+            print(
+                result.text if len(hypotheses) == 1 else f"{rank}. {result.text}  (score {result.score:.3f})"
+            )
+            if args.attention:
+                pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment()).replace(JOINER, "")
+                print(f"  attention: {pairs}  (score {result.score:.3f})")
+        if len(hypotheses) > 1 and number < len(results):
+            print()
         if args.plot_attention:
             from training.plots import plot_attention
 
             stem, extension = os.path.splitext(args.plot_attention)
             path = args.plot_attention if len(results) == 1 else f"{stem}-{number}{extension or '.png'}"
-            plot_attention(result, path)
+            plot_attention(hypotheses[0], path)
             print(f"  attention plot: {path}")
 
 
 def _export(args):
     import zoo
 
-    zoo.load(args.model).export(args.out, max_length=args.max_length)
-    print(f"exported {args.out}")
+    strategy = _strategy(args)
+    zoo.load(args.model).export(
+        args.out, max_length=args.max_length, strategy=strategy, return_attention=args.attention
+    )
+    print(f"exported {args.out}  ({strategy})")
 
 
 def _presets(args):

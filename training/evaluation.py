@@ -126,7 +126,9 @@ def score_translations(hypotheses, references, sources, buckets=LENGTH_BUCKETS):
     )
 
 
-def evaluate(model, pairs, batch_size=64, max_sentences=None, buckets=LENGTH_BUCKETS, loss=True):
+def evaluate(
+    model, pairs, batch_size=64, max_sentences=None, buckets=LENGTH_BUCKETS, loss=True, strategy=None
+):
     """Decode `pairs` with `model` and score the result; also loss and token accuracy.
 
     Sources longer than the model's `max_source_length` are left out and
@@ -139,6 +141,7 @@ def evaluate(model, pairs, batch_size=64, max_sentences=None, buckets=LENGTH_BUC
         max_sentences: decode at most this many (the first ones); all when None.
         buckets: see `score_translations`.
         loss: also run the teacher-forced loss, perplexity and token accuracy.
+        strategy: how to decode (see `Translator.translate`); greedy by default.
 
     Returns:
         `EvaluationReport`.
@@ -153,7 +156,7 @@ def evaluate(model, pairs, batch_size=64, max_sentences=None, buckets=LENGTH_BUC
     sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
     hypotheses = []
     for start in range(0, len(sources), batch_size):
-        hypotheses.extend(model.translate(sources[start : start + batch_size]))
+        hypotheses.extend(model.translate(sources[start : start + batch_size], strategy=strategy))
     report = score_translations(hypotheses, targets, sources, buckets)
     report.translations = hypotheses
     if loss and sources:

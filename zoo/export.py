@@ -5,17 +5,28 @@ import tensorflow as tf
 from zoo.atomic import atomic_directory
 
 
-def export_translator(translator, path, max_length=None):
-    """Write a SavedModel with tokenizer, decoder loop and detokenizer inside.
+def export_translator(
+    translator, path, max_length=None, strategy=None, beam_width=None, return_attention=False
+):
+    """Write a SavedModel with tokenizer, decoding loop and detokenizer inside.
 
     Its `serving_default` signature takes `text: tf.string[None]` and returns
-    `translation: tf.string[None]` and `score: tf.float32[None]` (the sum of
-    the chosen tokens' log-probabilities), decoding greedily. It loads with
-    `tf.saved_model.load` in a process that has only TensorFlow and
-    tensorflow-text (`import tensorflow_text` registers the ops it uses).
+    `translation: tf.string[None]` and `score: tf.float32[None]` (the
+    strategy's score of the best hypothesis: the sum of its tokens'
+    log-probabilities, penalized as beam search's settings say). With
+    `return_attention`, it also returns `attention: tf.float32[None, None,
+    None]` (output token x source token; rows past a translation's end and
+    columns past its source are 0) and the tokens those axes refer to,
+    `source_tokens` and `output_tokens: tf.string[None, None]` (padded with
+    `""`).
 
-    Defined results: an empty sentence translates to `""`; a sentence over
-    `max_source_length` tokens is cut to that length (the live
+    It loads with `tf.saved_model.load` in a process that has only
+    TensorFlow and tensorflow-text (`import tensorflow_text` registers the
+    ops it uses), and serves under TensorFlow Serving's conventions (string
+    input, the `serving_default` signature).
+
+    Defined results: an empty sentence translates to `""` with score 0; a
+    sentence over `max_source_length` tokens is cut to that length (the live
     `Translator.translate` raises instead).
 
     Args:
@@ -23,18 +34,46 @@ def export_translator(translator, path, max_length=None):
         path: the directory to write; replaced atomically if it exists.
         max_length: most tokens generated per sentence; the preprocessor's
             `max_target_length` + 1 by default.
+        strategy: `GreedySearch()` (the default), `BeamSearch(...)` or a
+            strategy name; sampling is not exported (a served model answers
+            the same input the same way).
+        beam_width: shorthand for `strategy=BeamSearch(beam_width=...)`.
+        return_attention: add the attention weights and tokens to the outputs.
     """
     max_length = translator.check_max_length(max_length)
+    strategy = translator.check_strategy(strategy, beam_width)
+    if not strategy.deterministic:
+        raise ValueError(
+            f"Export decodes deterministically (greedy or beam search); received {strategy!r}. "
+            "Give RandomSampling a `seed` to export it."
+        )
     module = tf.Module()
     # Attributes make TensorFlow track the variables and vocabulary tables.
     module.backbone = translator.backbone
     module.preprocessor = translator.preprocessor
+    seed = tf.constant(strategy.call_seed(), tf.int32)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")], autograph=False)
     def serve(text):
-        outputs = translator.translate_graph(text, tf.constant(max_length, tf.int32))
-        return {"translation": outputs["translation"], "score": outputs["score"]}
+        outputs = translator.translate_graph(
+            text, tf.constant(max_length, tf.int32), strategy, seed, return_attention
+        )
+        served = {"translation": outputs["translations"][:, 0], "score": outputs["scores"][:, 0]}
+        if return_attention:
+            served["attention"] = outputs["attention"][:, 0]
+            served["source_tokens"] = _token_strings(
+                translator.preprocessor.source_tokenizer, outputs["source_ids"]
+            )
+            served["output_tokens"] = _token_strings(
+                translator.preprocessor.target_tokenizer, outputs["tokens"][:, 0]
+            )
+        return served
 
     module.serve = serve
     with atomic_directory(path) as staging:
         tf.saved_model.save(module, staging, signatures={"serving_default": serve})
+
+
+def _token_strings(tokenizer, ids):
+    """Token strings `(batch, T)` for `ids`, `""` where the id is padding."""
+    return tf.where(ids == 0, "", tokenizer.id_to_token(ids))

@@ -133,6 +133,10 @@ class RecurrentSeq2Seq(Seq2SeqBackbone):
         self.attention_score = self.decoder.attention_score  # the default resolved
         self.input_feeding = input_feeding
 
+    @property
+    def has_attention(self):
+        return self.attention is not None
+
     def encode(self, encoder_token_ids, max_length=None):
         """Run the encoder once and return the decoding cache.
 

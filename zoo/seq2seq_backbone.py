@@ -18,7 +18,12 @@ class Seq2SeqBackbone(keras.Model):
     - `next(tokens, cache, step) -> (logits, cache)`: one decoding step,
       logits `(batch_size, target_vocabulary_size)`, with this step's
       weights over the source in the cache's `attention`.
+
+    `has_attention` says whether that `attention` is real (a fixed-context
+    model leaves it zero).
     """
+
+    has_attention = True
 
     def encode(self, encoder_token_ids, max_length):
         raise NotImplementedError(f"{type(self).__name__} must implement `encode`.")

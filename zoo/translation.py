@@ -11,7 +11,9 @@ class Translation:
 
     Attributes:
         text: the translation.
-        score: sum of the log-probabilities of its tokens (`[END]` included).
+        score: the decoding strategy's score: the sum of its tokens'
+            log-probabilities (`[END]` included), with beam search's
+            length and coverage penalties when they are on.
         source_tokens: the source as the model saw it (`[UNK]` for unknown words).
         output_tokens: the generated tokens, `[END]` last when it was reached.
         attention: `(len(output_tokens), len(source_tokens))`: row `i` is how

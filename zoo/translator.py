@@ -5,12 +5,12 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.api_export import zoo_export
-from zoo.generation import greedy_search
+from zoo.generation import BeamSearch, get_strategy
 from zoo.perplexity import Perplexity
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.target_tokens import TargetTokens
-from zoo.tokenizer import END, END_ID, PAD_ID, START_ID
+from zoo.tokenizer import END_ID, PAD_ID, START_ID
 from zoo.tokenizers import get_tokenizer_class, tokenizer_name
 from zoo.translation import Translation
 
@@ -36,6 +36,7 @@ class Translator(keras.Model):
     >>> model = zoo.load("gru_luong", train_data=(sources, targets))
     >>> model.fit((sources, targets), epochs=5)
     >>> model.translate("¿Todavía está en casa?")
+    >>> model.translate("¿Todavía está en casa?", beam_width=4)
     """
 
     def __init__(self, backbone, preprocessor, **kwargs):
@@ -57,7 +58,7 @@ class Translator(keras.Model):
             "decoder_token_ids": keras.Input(shape=(None,), dtype="int32", name="decoder_token_ids"),
         }
         super().__init__(inputs=inputs, outputs=backbone(inputs), **kwargs)
-        self._translate_function = None
+        self._translate_functions = {}
         self.compile()
 
     def compile(self, optimizer="auto", loss="auto", weighted_metrics="auto", label_smoothing=0.0, **kwargs):
@@ -156,26 +157,37 @@ class Translator(keras.Model):
 
     # --- Translation ------------------------------------------------------
 
-    def translate(self, sentences, max_length=None, return_attention=False):
-        """Translate a string or a list of strings with greedy decoding.
+    def translate(
+        self, sentences, strategy=None, *, beam_width=None, max_length=None, return_attention=False
+    ):
+        """Translate a string or a list of strings.
 
         An empty (or whitespace-only) sentence translates to `""`. A sentence
         longer than the preprocessor's `max_source_length` tokens is an error.
 
         Args:
             sentences: a string or a list of strings.
+            strategy: how to decode: a `zoo.generation.DecodingStrategy`
+                (`GreedySearch()`, `BeamSearch(...)`, `RandomSampling(...)`)
+                or one of the names `"greedy"` (the default), `"beam"`,
+                `"sample"` with default settings.
+            beam_width: shorthand for `strategy=BeamSearch(beam_width=...)`.
             max_length: most tokens generated per sentence (`[END]`
                 included); the preprocessor's `max_target_length` + 1 by
                 default.
             return_attention: if `True`, return `Translation` objects with
-                the score, the tokens and the attention weights.
+                the score, the tokens and the attention weights of the
+                chosen hypothesis.
 
         Returns:
             A string per sentence (a single string for a single sentence), or
-            `Translation` objects with `return_attention=True`.
+            `Translation` objects with `return_attention=True`; with a
+            strategy that returns `num_hypotheses > 1`, a list of them per
+            sentence, best first.
         """
         single = isinstance(sentences, str)
         sentences = check_texts([sentences] if single else sentences, "source")
+        strategy = self.check_strategy(strategy, beam_width)
         max_length = self.check_max_length(max_length)
         if not sentences:
             return []
@@ -188,11 +200,33 @@ class Translator(keras.Model):
                 f"Sentence {i} has {n} tokens; this model reads at most {limit} "
                 f"(max_source_length). {len(too_long)} sentence(s) are too long."
             )
-        outputs = self.translate_function(tf.constant(sentences), tf.constant(max_length, tf.int32))
-        texts = [t.decode("utf-8") for t in outputs["translation"].numpy()]
+        function = self.translate_function(strategy, return_attention)
+        outputs = function(
+            tf.constant(sentences),
+            tf.constant(max_length, tf.int32),
+            tf.constant(strategy.call_seed(), tf.int32),
+        )
+        outputs = {key: value.numpy() for key, value in outputs.items()}
+        texts = [[t.decode("utf-8") for t in row] for row in outputs["translations"]]
         if return_attention:
             texts = self._details(texts, source_ids, outputs)
+        if strategy.num_hypotheses == 1:
+            texts = [row[0] for row in texts]
         return texts[0] if single else texts
+
+    def check_strategy(self, strategy=None, beam_width=None):
+        """The `DecodingStrategy` that `strategy` and `beam_width` name, checked against this model."""
+        if beam_width is not None:
+            if strategy is not None:
+                raise ValueError("Pass either `beam_width` or `strategy`, not both.")
+            strategy = BeamSearch(beam_width=beam_width)
+        strategy = get_strategy(strategy)
+        if getattr(strategy, "coverage_penalty", 0) and not self.backbone.has_attention:
+            raise ValueError(
+                f"`coverage_penalty` reads the attention weights, and this {self.backbone.name} has no "
+                "attention; use coverage_penalty=0."
+            )
+        return strategy
 
     def check_max_length(self, max_length):
         """`max_length`, or the default when `None`; `ValueError` if the model cannot produce it."""
@@ -208,28 +242,43 @@ class Translator(keras.Model):
             )
         return int(max_length)
 
-    @property
-    def translate_function(self):
-        """The compiled `(strings (batch,), max_length) -> dict` graph, traced once."""
-        if self._translate_function is None:
-            # No autograph: the loop is an explicit tf.while_loop, and
+    def translate_function(self, strategy=None, return_attention=True):
+        """The compiled `(strings (batch,), max_length, seed (2,)) -> dict` graph of `strategy`.
+
+        Traced once per strategy (a frozen dataclass, so equal settings share
+        a graph) and `return_attention`, for every batch size and length.
+        """
+        strategy = get_strategy(strategy)
+        key = (strategy, bool(return_attention))
+        if key not in self._translate_functions:
+            # No autograph: the loops are explicit tf.while_loops, and
             # autograph would re-read (and could misread) the source files.
-            self._translate_function = tf.function(
-                self.translate_graph,
+            self._translate_functions[key] = tf.function(
+                lambda texts, max_length, seed: self.translate_graph(
+                    texts, max_length, strategy, seed, return_attention
+                ),
                 autograph=False,
                 input_signature=[
                     tf.TensorSpec([None], tf.string, name="text"),
                     tf.TensorSpec([], tf.int32, name="max_length"),
+                    tf.TensorSpec([2], tf.int32, name="seed"),
                 ],
             )
-        return self._translate_function
+        return self._translate_functions[key]
 
-    def translate_graph(self, texts, max_length):
-        """Strings `(batch,)` -> `translation`, `score`, `tokens`, `attention`, as TF ops.
+    def translate_graph(self, texts, max_length, strategy=None, seed=None, return_attention=True):
+        """Strings `(batch,)` -> the n-best and what produced them, as TF ops.
 
         Sources are cut to `max_source_length` tokens (the exported model's
-        defined result for over-long input); empty sources give `""`.
+        defined result for over-long input); empty sources give `""` and
+        score 0.
+
+        Returns:
+            A dict: `translations` string `(batch, n)`, `scores` `(batch,
+            n)`, `tokens` int32 `(batch, n, steps)`, `attention` `(batch, n,
+            steps, Ts)` and the `source_ids` `(batch, Ts)` they refer to.
         """
+        strategy = get_strategy(strategy)
         source_ids = self.preprocessor.source_tokenizer.tokenize(texts)
         source_ids = source_ids[:, : self.preprocessor.max_source_length]
         lengths = tf.cast(source_ids.row_lengths(), tf.int32)
@@ -238,45 +287,62 @@ class Translator(keras.Model):
         source_ids = tf.pad(source_ids.to_tensor(PAD_ID), [[0, 0], [0, 1]])  # (batch, Ts + 1)
         cache = self.backbone.encode(source_ids, max_length)
         batch_size = tf.shape(texts)[0]
-        tokens, scores, attention = greedy_search(
+        result = strategy.search(
             self.backbone.next,
             cache,
             start_tokens=tf.fill([batch_size], START_ID),
             end_id=END_ID,
             max_length=max_length,
             done=tf.equal(lengths, 0),
+            source_mask=tf.not_equal(source_ids, PAD_ID),
+            seed=seed,
+            return_attention=return_attention,
         )
+        tokens = result["tokens"]  # (batch, n, steps)
+        shape = tf.shape(tokens)
+        texts = self.preprocessor.target_tokenizer.detokenize(tf.reshape(tokens, [-1, shape[2]]))
         return {
-            "translation": self.preprocessor.target_tokenizer.detokenize(tokens),
-            "score": scores,
+            "translations": tf.reshape(texts, shape[:2]),
+            "scores": result["scores"],
             "tokens": tokens,
-            "attention": attention,
+            "attention": result["attention"],
+            "source_ids": source_ids,
         }
 
     def _details(self, texts, source_ids, outputs):
         source_vocab = self.preprocessor.source_tokenizer.vocabulary
         target_vocab = self.preprocessor.target_tokenizer.vocabulary
         results = []
-        for i, text in enumerate(texts):
+        for i, row in enumerate(texts):
             source = [source_vocab[t] for t in source_ids[i].numpy()]
-            output = []
-            for t in outputs["tokens"][i].numpy():
-                if t == PAD_ID:
-                    break
-                output.append(target_vocab[t])
-                if target_vocab[t] == END:
-                    break
-            weights = outputs["attention"][i].numpy()[: len(output), : len(source)]
-            results.append(Translation(text, float(outputs["score"][i]), source, output, weights))
+            hypotheses = []
+            for j, text in enumerate(row):
+                output = []
+                for t in outputs["tokens"][i, j]:
+                    if t == PAD_ID:
+                        break
+                    output.append(target_vocab[t])
+                    if t == END_ID:
+                        break
+                weights = outputs["attention"][i, j, : len(output), : len(source)]
+                hypotheses.append(Translation(text, float(outputs["scores"][i, j]), source, output, weights))
+            results.append(hypotheses)
         return results
 
     # --- Saving -----------------------------------------------------------
 
-    def export(self, path, max_length=None):
+    def export(self, path, max_length=None, strategy=None, *, beam_width=None, return_attention=False):
         """Write a SavedModel that translates strings; see `zoo.export.export_translator`."""
         from zoo.export import export_translator
 
-        export_translator(self, path, max_length=max_length)
+        export_translator(
+            self,
+            path,
+            max_length=max_length,
+            strategy=strategy,
+            beam_width=beam_width,
+            return_attention=return_attention,
+        )
 
     def save_to_preset(self, path):
         """Write a preset directory that `zoo.load(path)` restores; see `zoo.preset_io`."""

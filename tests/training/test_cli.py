@@ -111,8 +111,52 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     ):
         assert main(["evaluate", preset, *data, "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["bleu"] == pytest.approx(figures["bleu"])
+    assert (
+        main(["evaluate", preset, "--data", str(tmp_path / "dates.tsv"), "--json", "--beam-width", "3"]) == 0
+    )
+    assert 0.0 <= json.loads(capsys.readouterr().out)["bleu"] <= 100.0
     assert main(["export", preset, str(tmp_path / "exported")]) == 0
     assert (tmp_path / "exported" / "saved_model.pb").is_file()
+    assert main(["export", preset, str(tmp_path / "beam"), "--beam-width", "3", "--attention"]) == 0
+    assert "BeamSearch(beam_width=3" in capsys.readouterr().out
+
+
+def test_translate_decoding_options(trained_run, capsys):
+    preset = str(trained_run / "preset")
+    assert main(["translate", preset, "March 3, 2021", "4 May 1999"]) == 0
+    greedy = capsys.readouterr().out.splitlines()
+    assert main(["translate", preset, "March 3, 2021", "4 May 1999", "--beam-width", "1"]) == 0
+    assert capsys.readouterr().out.splitlines() == greedy
+    assert (
+        main(["translate", preset, "March 3, 2021", "4 May 1999", "--beam-width", "4", "--n-best", "2"]) == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert [line[:3] for line in lines] == ["1. ", "2. ", "", "1. ", "2. "]
+    assert "(score -" in lines[0]
+    sampled = [
+        "translate",
+        preset,
+        "March 3, 2021",
+        "--sample",
+        "--temperature",
+        "2",
+        "--top-k",
+        "5",
+        "--seed",
+        "3",
+    ]
+    assert main(sampled) == 0
+    assert main(sampled) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == second
+    for options, message in [
+        (["--n-best", "2"], "--n-best needs beam search"),
+        (["--beam-width", "2", "--n-best", "3"], "num_hypotheses"),
+        (["--sample", "--beam-width", "2"], "pick one"),
+        (["--sample", "--top-p", "2"], "top_p"),
+    ]:
+        assert main(["translate", preset, "hola", *options]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_presets_lists_every_preset(capsys):

@@ -1,81 +1,148 @@
+"""Exported SavedModels, served in a fresh process, against the live models."""
+
 import json
 import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests.conftest import tiny
+from zoo.generation import BeamSearch, GreedySearch, RandomSampling
 
-SENTENCES = ["el gato come", "", "¿dónde está el gato?", "zebra", "la casa es pequeña"]
+LONG = " ".join(["el gato come"] * 40)  # 120 tokens: over max_source_length (100)
+SENTENCES = ["el gato come", "", "¿dónde está el gato?", LONG, "zebra", "la casa es pequeña"]
+BATCH_SIZES = (1, 2, 6)
 
-# Loads the SavedModel with TensorFlow and tensorflow-text alone: importing
-# this project (or Keras) in that process is made to fail.
+# Every decoder family and tokenizer: (preset, load options).
+FAMILIES = {
+    "trained gru_luong": None,  # the session's trained_translator
+    "fixed context": ("gru_seq2seq_small", {}),
+    "luong input feeding": ("lstm_luong_input_feeding", {}),
+    "bahdanau, bidirectional": ("gru_bahdanau_small", {}),
+    "transformer": ("transformer_small", {}),
+    "wordpiece": ("gru_luong_small", {"tokenizer": "wordpiece", "max_size": 60}),
+    "character, shared": ("gru_luong_small", {"tokenizer": "character", "shared_vocabulary": True}),
+}
+STRATEGIES = {"greedy": GreedySearch(), "beam": BeamSearch(3)}
+
+# Loads each SavedModel with TensorFlow alone, as a server without this
+# project, Keras or tensorflow-text's Python package would: those imports
+# are made to fail, and only tensorflow-text's compiled ops are loaded (what
+# `import tensorflow_text` registers; that import itself needs Keras).
 SERVE = textwrap.dedent(
     """
-    import importlib.abc, json, sys
+    import glob, importlib.util, json, os, sys
 
-    class Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name.split(".")[0] in ("zoo", "keras_attention", "training"):
-                raise ImportError("this project must not be needed to serve: " + name)
-
-    sys.meta_path.insert(0, Block())
+    for name in ("zoo", "keras_attention", "training", "keras", "tf_keras"):
+        sys.modules[name] = None  # import fails, as if not installed
+    text_ops = importlib.util.find_spec("tensorflow_text").submodule_search_locations[0]
+    sys.modules["tensorflow_text"] = None
     import tensorflow as tf
-    import tensorflow_text  # noqa: F401  registers the ops the tokenizer uses
 
-    serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+    for library in sorted(glob.glob(os.path.join(text_ops, "python", "ops", "*.so"))):
+        tf.load_op_library(library)
+
+    jobs = json.loads(sys.stdin.read())
     out = {}
-    for size in (1, 2, 5):
-        batch = json.loads(sys.argv[2])[:size]
-        result = serve(text=tf.constant(batch, tf.string))
-        out[size] = [t.decode("utf-8") for t in result["translation"].numpy()]
-    print(json.dumps(out))
+    for name, (path, sizes) in jobs.items():
+        serve = tf.saved_model.load(path).signatures["serving_default"]
+        out[name] = {}
+        for size in sizes:
+            result = serve(text=tf.constant(json.loads(sys.argv[1])[:size], tf.string))
+            out[name][size] = {
+                key: value.numpy().tolist() for key, value in result.items()
+            }
+    print(json.dumps(out, default=lambda b: b.decode("utf-8")))
     """
 )
 
 
-def _export_and_serve(model, tmp_path):
-    path = tmp_path / "exported"
-    model.export(str(path))
+def serve_in_fresh_process(exports, sentences, sizes=BATCH_SIZES):
+    """`{name: {batch size: outputs}}` of each SavedModel in `exports` `{name: path}`."""
+    jobs = {name: (str(path), list(sizes)) for name, path in exports.items()}
     result = subprocess.run(
-        [sys.executable, "-c", SERVE, str(path), json.dumps(SENTENCES)],
+        [sys.executable, "-c", SERVE, json.dumps(sentences)],
+        input=json.dumps(jobs),
         capture_output=True,
         text=True,
-        cwd=tmp_path,
-        timeout=300,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    served = json.loads(result.stdout.strip().splitlines()[-1])
+    return {name: {int(size): out for size, out in sizes.items()} for name, sizes in served.items()}
 
 
-@pytest.mark.slow
-def test_export_serves_the_same_strings_in_a_fresh_process(trained_translator, tmp_path):
-    served = _export_and_serve(trained_translator, tmp_path)
-    live = trained_translator.translate(SENTENCES)
-    assert live[0] == "the cat eats" and live[1] == ""
-    for size, translations in served.items():
-        assert translations == live[: int(size)]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "preset, options",
-    [
-        ("gru_bahdanau_small", {}),
-        ("transformer_small", {}),
-        ("gru_luong_small", {"tokenizer": "wordpiece", "max_size": 60}),
-        ("gru_luong_small", {"tokenizer": "character", "shared_vocabulary": True}),
-    ],
-)
-def test_other_families_export(preset, options, toy_pairs, tmp_path):
-    # The step-wise recurrent decoder, the Transformer's key/value cache and
-    # the other tokenizers inside the exported loop; untrained, so the
-    # strings are arbitrary but must match the live model's.
+@pytest.fixture(scope="module")
+def models(trained_translator, toy_pairs):
     import zoo
 
-    model = zoo.load(preset, train_data=toy_pairs, **tiny(preset), **options)
-    served = _export_and_serve(model, tmp_path)
-    live = model.translate(SENTENCES, max_length=model.preprocessor.max_target_length + 1)
-    for size, translations in served.items():
-        assert translations == live[: int(size)]
+    models = {}
+    for family, spec in FAMILIES.items():
+        if spec is None:
+            models[family] = trained_translator
+        else:
+            preset, options = spec
+            models[family] = zoo.load(preset, train_data=toy_pairs, **tiny(preset), **options)
+    return models
+
+
+@pytest.fixture(scope="module")
+def served(models, tmp_path_factory):
+    root = tmp_path_factory.mktemp("exports")
+    exports = {}
+    for family, model in models.items():
+        for name, strategy in STRATEGIES.items():
+            exports[f"{family}/{name}"] = path = root / f"{len(exports)}"
+            model.export(str(path), strategy=strategy)
+    return serve_in_fresh_process(exports, SENTENCES)
+
+
+def _live(model, strategy):
+    """The live results, an over-long sentence cut to `max_source_length` tokens as the export cuts it."""
+    tokenizer, limit = model.preprocessor.source_tokenizer, model.preprocessor.max_source_length
+    ids = tokenizer.tokenize(tf.constant(SENTENCES))
+    cut = [t.decode("utf-8") for t in tokenizer.detokenize(ids[:, :limit]).numpy()]
+    sentences = [c if n > limit else s for s, c, n in zip(SENTENCES, cut, ids.row_lengths().numpy())]
+    assert sentences != SENTENCES
+    return model.translate(sentences, strategy=strategy, return_attention=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_export_serves_the_live_strings(family, strategy, models, served):
+    live = _live(models[family], STRATEGIES[strategy])
+    for size, outputs in served[f"{family}/{strategy}"].items():
+        assert outputs["translation"] == [r.text for r in live[:size]]
+        np.testing.assert_allclose(outputs["score"], [r.score for r in live[:size]], rtol=1e-4, atol=1e-4)
+    assert live[1].text == "" and live[1].score == 0.0
+    if family == "trained gru_luong":
+        assert live[0].text == "the cat eats"
+
+
+@pytest.mark.slow
+def test_export_with_attention(trained_translator, tmp_path):
+    strategy = BeamSearch(4, coverage_penalty=0.2)
+    trained_translator.export(str(tmp_path / "exported"), strategy=strategy, return_attention=True)
+    served = serve_in_fresh_process({"m": tmp_path / "exported"}, SENTENCES, sizes=(6,))["m"][6]
+    live = _live(trained_translator, strategy)
+    for i, result in enumerate(live):
+        rows, columns = len(result.output_tokens), len(result.source_tokens)
+        attention = np.array(served["attention"][i])
+        np.testing.assert_allclose(attention[:rows, :columns], result.attention, atol=1e-5)
+        assert not attention[rows:].any() and not attention[:, columns:].any()
+        assert [t for t in served["source_tokens"][i] if t] == result.source_tokens
+        assert [t for t in served["output_tokens"][i] if t] == result.output_tokens
+
+
+def test_export_options_are_checked(trained_translator, tmp_path):
+    with pytest.raises(ValueError, match="deterministically"):
+        trained_translator.export(str(tmp_path / "x"), strategy=RandomSampling())
+    with pytest.raises(ValueError, match="max_length"):
+        trained_translator.export(str(tmp_path / "x"), max_length=0)
+    with pytest.raises(ValueError, match="beam_width"):
+        trained_translator.export(str(tmp_path / "x"), beam_width=0)
+    assert not (tmp_path / "x").exists()

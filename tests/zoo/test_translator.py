@@ -95,14 +95,6 @@ def test_translate_bad_input(trained_translator):
         trained_translator.translate("hola", max_length=0)
 
 
-def test_decoding_is_traced_once(trained_translator):
-    function = trained_translator.translate_function
-    trained_translator.translate(["hola", "el gato come"])
-    count = function.experimental_get_tracing_count()
-    trained_translator.translate(["adiós", "la casa es grande", "buenos días"])
-    assert function.experimental_get_tracing_count() == count
-
-
 def test_preset_round_trip(trained_translator, toy_pairs, tmp_path):
     path = tmp_path / "preset"
     trained_translator.save_to_preset(path)

@@ -1,0 +1,107 @@
+"""`Translator.translate` with each decoding strategy, on real backbones."""
+
+import numpy as np
+import pytest
+
+from tests.conftest import tiny
+from zoo.generation import BeamSearch, GreedySearch, RandomSampling
+
+WORDS = "el la gato perro casa come duerme es grande pequeña hola adiós dónde está buenos días".split()
+
+
+def _random_sentences(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS, size=rng.integers(1, 7))) for _ in range(count)]
+
+
+@pytest.mark.parametrize(
+    "strategy", [GreedySearch(), BeamSearch(3, num_hypotheses=2), RandomSampling(top_k=5, seed=1)]
+)
+@pytest.mark.parametrize("return_attention", [False, True])
+def test_decoding_is_traced_once(trained_translator, strategy, return_attention):
+    function = trained_translator.translate_function(strategy, return_attention)
+    for batch in (["hola", "el gato come"], ["adiós", "buenos días"], ["la casa es grande", "hola", "el"]):
+        trained_translator.translate(batch, strategy=strategy, return_attention=return_attention)
+    assert function.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize(
+    "preset",
+    [
+        "gru_luong_small",
+        "gru_seq2seq_small",
+        "lstm_luong_input_feeding",
+        "gru_bahdanau_small",
+        "transformer_small",
+    ],
+)
+def test_beam_width_one_is_greedy(preset, toy_pairs, trained_translator):
+    # Untrained models wander to max_length, which exercises every step of
+    # the cache (RNN states, input feeding, Transformer keys and values).
+    import zoo
+
+    if preset == "gru_luong_small":
+        model = trained_translator
+    else:
+        model = zoo.load(preset, train_data=toy_pairs, **tiny(preset))
+    sentences = toy_pairs[0] + _random_sentences(20)
+    greedy = model.translate(sentences, max_length=12, return_attention=True)
+    for strategy in (BeamSearch(1), BeamSearch(1, length_penalty=0.0)):
+        beam = model.translate(sentences, strategy=strategy, max_length=12, return_attention=True)
+        assert [b.output_tokens for b in beam] == [g.output_tokens for g in greedy]
+        assert [b.text for b in beam] == [g.text for g in greedy]
+        for b, g in zip(beam, greedy):
+            np.testing.assert_allclose(b.attention, g.attention, atol=1e-5)
+    np.testing.assert_allclose([b.score for b in beam], [g.score for g in greedy], rtol=1e-5)
+
+
+def test_beam_never_scores_worse_than_greedy(trained_translator):
+    sentences = _random_sentences(300, seed=1)
+    greedy = trained_translator.translate(sentences, return_attention=True)
+    for width in (2, 4):
+        beam = trained_translator.translate(
+            sentences, strategy=BeamSearch(width, length_penalty=0.0), return_attention=True
+        )
+        for b, g in zip(beam, greedy):
+            if g.output_tokens[-1] == "[END]":  # a complete greedy output
+                assert b.score >= g.score - 1e-5, (g, b)
+
+
+def test_n_best_with_scores_and_attention(trained_translator):
+    strategy = BeamSearch(4, num_hypotheses=3, coverage_penalty=0.2)
+    results = trained_translator.translate(["el gato come", ""], strategy=strategy, return_attention=True)
+    best = results[0]
+    assert len(best) == 3 and best[0].text == "the cat eats"
+    assert len({r.text for r in best}) == 3
+    assert best[0].score >= best[1].score >= best[2].score
+    for result in best:
+        assert result.source_tokens == ["el", "gato", "come"]
+        assert result.attention.shape == (len(result.output_tokens), 3)
+        np.testing.assert_allclose(result.attention.sum(-1), 1.0, atol=1e-5)
+    assert [(r.text, r.score, r.output_tokens) for r in results[1]] == [("", 0.0, [])] * 3
+    texts = trained_translator.translate(["el gato come"], strategy=strategy)
+    assert texts == [[r.text for r in best]]
+    assert trained_translator.translate("el gato come", beam_width=4) == "the cat eats"
+    assert trained_translator.translate("el gato come", strategy="beam") == "the cat eats"
+
+
+def test_seeded_sampling_repeats(trained_translator):
+    sentences = _random_sentences(16, seed=2)
+    strategy = RandomSampling(temperature=3.0, seed=7)
+    first = trained_translator.translate(sentences, strategy=strategy)
+    assert trained_translator.translate(sentences, strategy=strategy) == first
+    assert trained_translator.translate(sentences, strategy=RandomSampling(temperature=3.0, seed=8)) != first
+
+
+def test_decoding_errors(trained_translator, toy_pairs):
+    import zoo
+
+    with pytest.raises(ValueError, match="either `beam_width` or `strategy`"):
+        trained_translator.translate("hola", strategy="beam", beam_width=2)
+    with pytest.raises(ValueError, match="Unknown decoding strategy 'viterbi'.*'beam', 'greedy', 'sample'"):
+        trained_translator.translate("hola", strategy="viterbi")
+    with pytest.raises(ValueError, match="beam_width"):
+        trained_translator.translate("hola", beam_width=0)
+    fixed = zoo.load("gru_seq2seq_small", train_data=toy_pairs, **tiny("gru_seq2seq_small"))
+    with pytest.raises(ValueError, match="coverage_penalty.*no attention"):
+        fixed.translate("hola", strategy=BeamSearch(2, coverage_penalty=0.2))

@@ -1,0 +1,236 @@
+"""Beam search with GNMT's length and coverage penalties."""
+
+import dataclasses
+
+import tensorflow as tf
+
+from zoo.generation.decoding_strategy import DecodingStrategy, check_float, check_int
+from zoo.generation.single_path_search import NEVER, token_log_probs
+
+# Ranks an unfinished hypothesis (cut by `max_length`) below every finished one.
+UNFINISHED = -1e6
+
+
+@dataclasses.dataclass(frozen=True)
+class BeamSearch(DecodingStrategy):
+    """Keep the `beam_width` most likely partial translations at every step.
+
+    At each step every kept hypothesis is extended by every token and the
+    `beam_width` best continuations are kept. A continuation that ends with
+    `[END]` while it ranks among the `beam_width` best is set aside as
+    finished, scored
+
+        log P(Y | X) / lp(Y) + cp(X; Y),  lp(Y) = ((5 + |Y|) / 6) ** length_penalty,
+        cp(X; Y) = coverage_penalty * sum_i log(min(sum_j a_ij, 1))
+
+    (Wu et al. 2016, eq. 14: `|Y|` counts `[END]`, `a_ij` is output token
+    `j`'s attention on source token `i`, over real source tokens). A sentence
+    is done when `beam_width` hypotheses have finished, or when no kept
+    hypothesis can still beat the `num_hypotheses`-th best finished one (its
+    log-probability only falls as it grows; the penalties are bounded). The
+    loop stops when every sentence is done or after `max_length` steps;
+    a sentence with fewer finished hypotheses than asked for is completed
+    with the best unfinished ones.
+
+    Width 1 returns exactly what `GreedySearch` returns. Scores are the
+    penalized ones above; with both penalties 0 they are log-probabilities.
+
+    Args:
+        beam_width: hypotheses kept per sentence.
+        length_penalty: `alpha` above; 0 ranks by log-probability, which
+            favours short outputs; GNMT used 0.6 to 0.7.
+        coverage_penalty: `beta` above; 0 turns it off. Above 0 it favours
+            outputs that attend to every source word (models with attention).
+        num_hypotheses: the n-best returned per sentence, best first; at
+            most `beam_width`.
+
+    Example:
+
+    >>> model.translate("hola", strategy=zoo.BeamSearch(beam_width=4, num_hypotheses=2))
+
+    Reference:
+        Wu et al. 2016, "Google's Neural Machine Translation System", section 7.
+    """
+
+    beam_width: int = 4
+    length_penalty: float = 0.6
+    coverage_penalty: float = 0.0
+    num_hypotheses: int = 1
+
+    def __post_init__(self):
+        check_int("beam_width", self.beam_width, 1)
+        check_float("length_penalty", self.length_penalty, 0.0)
+        check_float("coverage_penalty", self.coverage_penalty, 0.0)
+        check_int("num_hypotheses", self.num_hypotheses, 1, self.beam_width)
+
+    def search(
+        self,
+        next_fn,
+        cache,
+        start_tokens,
+        end_id,
+        max_length,
+        done=None,
+        source_mask=None,
+        seed=None,
+        return_attention=True,
+    ):
+        del seed
+        k = self.beam_width
+        batch_size = tf.shape(start_tokens)[0]
+        source_length = tf.shape(cache["attention"])[-1]
+        max_length = tf.cast(max_length, tf.int32)
+        if done is None:
+            done = tf.zeros([batch_size], tf.bool)
+        if source_mask is None:
+            source_mask = tf.ones([batch_size, source_length], tf.bool)
+        source_mask = tf.cast(source_mask, tf.float32)[:, None]  # (batch, 1, Ts)
+
+        def split(x):  # (batch * k, ...) -> (batch, k, ...)
+            return tf.reshape(x, tf.concat([[batch_size, k], tf.shape(x)[1:]], 0))
+
+        def score(log_probs, length, coverage):
+            penalized = log_probs / self._length_penalty(length)
+            if self.coverage_penalty:
+                covered = tf.math.log(tf.clip_by_value(coverage, 1e-6, 1.0))  # (batch, n, Ts)
+                penalized += self.coverage_penalty * tf.reduce_sum(covered * source_mask, axis=-1)
+            return penalized
+
+        # Without attention the histories have no time steps: writing them
+        # and reordering them cost nothing.
+        history_length = max_length if return_attention else 0
+        alive = {
+            "tokens": tf.zeros([batch_size, k, max_length], tf.int32),
+            # Only the first copy of each sentence is live at the start.
+            "log_probs": tf.tile([[0.0] + [NEVER] * (k - 1)], [batch_size, 1]),
+            "coverage": tf.zeros([batch_size, k, source_length]),
+            "attention": tf.zeros([batch_size, k, history_length, source_length]),
+        }
+        finished = {
+            "tokens": tf.zeros([batch_size, k, max_length], tf.int32),
+            "scores": tf.fill([batch_size, k], NEVER),
+            "attention": tf.zeros([batch_size, k, history_length, source_length]),
+        }
+        cache = tf.nest.map_structure(lambda x: tf.repeat(x, k, axis=0), cache)  # (batch * k, ...)
+        ranks = tf.range(2 * k)[None]  # (1, 2k)
+
+        def cond(step, last_tokens, cache, alive, finished, row_done):
+            return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(row_done)))
+
+        def body(step, last_tokens, cache, alive, finished, row_done):
+            logits, new_cache = next_fn(last_tokens, cache, step)
+            log_probs = split(token_log_probs(logits))  # (batch, k, V)
+            vocabulary_size = tf.shape(log_probs)[-1]
+            step_attention = split(tf.cast(new_cache["attention"], tf.float32))  # (batch, k, Ts)
+            coverage = alive["coverage"] + step_attention
+            candidates = tf.reshape(
+                alive["log_probs"][:, :, None] + log_probs, [batch_size, -1]
+            )  # (batch, k * V)
+            top_log_probs, top_ids = tf.math.top_k(candidates, k=2 * k)  # (batch, 2k)
+            parents, tokens = top_ids // vocabulary_size, top_ids % vocabulary_size
+            ends = tf.equal(tokens, end_id)
+
+            # Continuations that end while among the k best join the finished.
+            ending = ends & (ranks < k) & tf.logical_not(row_done)[:, None]
+            end_scores = score(top_log_probs, step + 1, tf.gather(coverage, parents, batch_dims=1))
+            end_scores = tf.where(ending, end_scores, NEVER)
+
+            def add_finished():
+                best, chosen = tf.math.top_k(tf.concat([finished["scores"], end_scores], axis=1), k=k)
+                kept = chosen < k  # (batch, k): an earlier finished hypothesis
+                earlier = tf.minimum(chosen, k - 1)
+                candidate = tf.maximum(chosen - k, 0)
+                parent = tf.gather(parents, candidate, batch_dims=1)
+                token = tf.gather(tokens, candidate, batch_dims=1)
+                new = extend(alive, parent, token, step_attention, step)
+                return {
+                    key: tf.where(
+                        _expand_like(kept, finished[key]),
+                        tf.gather(finished[key], earlier, batch_dims=1),
+                        new[key],
+                    )
+                    for key in ("tokens", "attention")
+                } | {"scores": best}
+
+            finished = tf.cond(tf.reduce_any(ending), add_finished, lambda: finished)
+
+            # The k best continuations that do not end stay alive (each parent
+            # has one [END] at most, so 2k candidates hold k that do not).
+            alive_log_probs, chosen = tf.math.top_k(tf.where(ends, NEVER, top_log_probs), k=k)
+            parent = tf.gather(parents, chosen, batch_dims=1)  # (batch, k)
+            token = tf.gather(tokens, chosen, batch_dims=1)
+            alive = extend(alive, parent, token, step_attention, step) | {
+                "log_probs": alive_log_probs,
+                "coverage": tf.gather(coverage, parent, batch_dims=1),
+            }
+
+            # Reorder the cache by parent. What `next` passed through unchanged
+            # (encoder outputs, projected keys) is the same for every copy of a
+            # sentence, so it needs no reordering.
+            flat_parent = tf.reshape(parent + tf.range(batch_size)[:, None] * k, [-1])  # (batch * k,)
+            cache = tf.nest.map_structure(
+                lambda old, new: new if new is old else tf.gather(new, flat_parent), cache, new_cache
+            )
+
+            # Done when no kept hypothesis, scored as if it ended now, beats
+            # the n-th best finished one.
+            alive_scores = score(alive["log_probs"], step + 1, alive["coverage"])
+            nth_finished = finished["scores"][:, self.num_hypotheses - 1]
+            row_done |= nth_finished >= tf.reduce_max(alive_scores, axis=1)
+            return step + 1, tf.reshape(token, [-1]), cache, alive, finished, row_done
+
+        loop_vars = (
+            tf.constant(0),
+            tf.repeat(start_tokens, k),
+            cache,
+            alive,
+            finished,
+            done,
+        )
+        steps, _, _, alive, finished, _ = tf.while_loop(cond, body, loop_vars, maximum_iterations=max_length)
+
+        # The n best: finished first, then unfinished (cut by max_length).
+        alive_scores = score(alive["log_probs"], steps, alive["coverage"])
+        ranking = tf.concat([finished["scores"], alive_scores + UNFINISHED], axis=1)  # (batch, 2k)
+        _, chosen = tf.math.top_k(ranking, k=self.num_hypotheses)  # (batch, n)
+        pool = {key: tf.concat([finished[key], alive[key]], axis=1) for key in ("tokens", "attention")}
+        pool["scores"] = tf.concat([finished["scores"], alive_scores], axis=1)
+        best = {key: tf.gather(value, chosen, batch_dims=1) for key, value in pool.items()}
+        tokens = best["tokens"][:, :, :steps]  # (batch, n, steps)
+        if return_attention:
+            attention = best["attention"][:, :, :steps]  # (batch, n, steps, Ts)
+        else:
+            attention = tf.zeros([batch_size, self.num_hypotheses, steps, source_length])
+        # Sentences with nothing to translate: no tokens, score 0.
+        return {
+            "tokens": tf.where(done[:, None, None], 0, tokens),
+            "scores": tf.where(done[:, None], 0.0, best["scores"]),
+            "attention": tf.where(done[:, None, None, None], 0.0, attention),
+        }
+
+    def _length_penalty(self, length):
+        """GNMT's `((5 + length) / 6) ** alpha`."""
+        return tf.pow((5.0 + tf.cast(length, tf.float32)) / 6.0, self.length_penalty)
+
+
+def extend(hypotheses, parent, token, step_attention, step):
+    """`tokens` and `attention` of the hypotheses `parent` `(batch, n)` extended by `token` at `step`."""
+    tokens = tf.gather(hypotheses["tokens"], parent, batch_dims=1)  # (batch, n, L)
+    attention = tf.gather(hypotheses["attention"], parent, batch_dims=1)  # (batch, n, L or 0, Ts)
+    weights = tf.gather(step_attention, parent, batch_dims=1)  # (batch, n, Ts)
+    return {
+        "tokens": _write(tokens, step, token),
+        "attention": _write(attention, step, weights),
+    }
+
+
+def _write(history, step, values):
+    """`history` `(batch, n, L, ...)` with `values` `(batch, n, ...)` at time `step` (none if L is 0)."""
+    at = tf.equal(tf.range(tf.shape(history)[2]), step)  # (L,)
+    at = tf.reshape(at, [-1] + [1] * (values.shape.rank - 2))
+    return tf.where(at, tf.expand_dims(values, 2), history)
+
+
+def _expand_like(mask, target):
+    """`mask` `(batch, n)` with singleton axes up to `target`'s rank."""
+    return tf.reshape(mask, tf.concat([tf.shape(mask), tf.ones([target.shape.rank - 2], tf.int32)], 0))

@@ -1,0 +1,92 @@
+"""The interface every decoding strategy implements."""
+
+
+class DecodingStrategy:
+    """How to turn a model's next-token distributions into output sequences.
+
+    A strategy is a frozen dataclass of settings (so it can key a cache of
+    compiled functions) with one method, `search`, which drives a model's
+    `next(tokens, cache, step) -> (logits, cache)` in a `tf.while_loop`.
+    Written with TensorFlow ops, it runs inside the `tf.function` that
+    `Translator` traces once per strategy and inside exported SavedModels.
+
+    Attributes:
+        num_hypotheses: hypotheses returned per sentence, best first.
+        deterministic: whether the same input always gives the same output.
+    """
+
+    num_hypotheses = 1
+    deterministic = True
+
+    def call_seed(self):
+        """The int32 `(2,)` seed passed to `search` for one call (unused unless the strategy draws)."""
+        return [0, 0]
+
+    def search(
+        self,
+        next_fn,
+        cache,
+        start_tokens,
+        end_id,
+        max_length,
+        done=None,
+        source_mask=None,
+        seed=None,
+        return_attention=True,
+    ):
+        """Decode a batch.
+
+        Args:
+            next_fn: `next(tokens, cache, step) -> (logits, cache)`: logits
+                `(batch_size, vocabulary_size)`, and this step's weights over
+                the source in the cache's `attention` `(batch_size, Ts)`.
+            cache: what the model's `encode` returned: any nested structure
+                of tensors with the batch first.
+            start_tokens: int32 `(batch_size,)`.
+            end_id: int, the token that ends a hypothesis (kept in its output).
+            max_length: int32 scalar, the most tokens generated.
+            done: optional bool `(batch_size,)`: rows with nothing to
+                translate; they return no tokens and score 0.
+            source_mask: optional bool `(batch_size, Ts)`, the real source
+                positions (for penalties that look at the attention).
+            seed: optional int32 `(2,)`, for strategies that draw at random.
+            return_attention: whether to collect the attention weights
+                (without them, beam search does less work per step).
+
+        Returns:
+            A dict: `tokens` int32 `(batch_size, num_hypotheses, steps)`
+            (`[PAD]` after `[END]`), `scores` float32 `(batch_size,
+            num_hypotheses)` and `attention` float32 `(batch_size,
+            num_hypotheses, steps, Ts)` (zeros when not collected).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement `search`.")
+
+
+def single_hypothesis(tokens, scores, attention):
+    """The `search` result of a strategy that returns one hypothesis per row."""
+    return {
+        "tokens": tokens[:, None],  # (batch, 1, steps)
+        "scores": scores[:, None],  # (batch, 1)
+        "attention": attention[:, None],  # (batch, 1, steps, Ts)
+    }
+
+
+def check_int(name, value, minimum, maximum=None):
+    """`value` if it is an int in `[minimum, maximum]`, else a `ValueError` naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}, received {value!r}.")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"`{name}` must be at most {maximum}, received {value!r}.")
+    return value
+
+
+def check_float(name, value, minimum, maximum=None, minimum_allowed=True):
+    """`value` as a float if it lies in the range, else a `ValueError` naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"`{name}` must be a number, received {value!r}.")
+    low_ok = value >= minimum if minimum_allowed else value > minimum
+    if not low_ok or (maximum is not None and value > maximum):
+        low = "[" if minimum_allowed else "("
+        high = f"{maximum}]" if maximum is not None else "inf)"
+        raise ValueError(f"`{name}` must be in {low}{minimum}, {high}, received {value!r}.")
+    return float(value)

@@ -1,0 +1,90 @@
+"""The loop shared by greedy search and sampling: one hypothesis per row."""
+
+import tensorflow as tf
+
+from zoo.tokenizer import PAD_ID, START_ID
+
+# Logit given to tokens a model must never output: finite, so sums stay finite.
+NEVER = -1e9
+
+
+def token_log_probs(logits):
+    """Log-probabilities `(batch_size, vocabulary_size)` over the tokens a model may output.
+
+    `[PAD]` and `[START]` are never generated: they get probability 0 and the
+    other tokens share the mass, so every strategy picks from the same
+    distribution and reports the same scores.
+    """
+    logits = tf.cast(logits, tf.float32)
+    vocabulary_size = tf.shape(logits)[-1]
+    banned = tf.reduce_sum(tf.one_hot([PAD_ID, START_ID], vocabulary_size), axis=0)  # (vocabulary_size,)
+    return tf.nn.log_softmax(logits + banned * NEVER, axis=-1)
+
+
+def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose, done=None):
+    """Extend one hypothesis per row with `choose` until every row ends.
+
+    Runs as one `tf.while_loop`, so inside a `tf.function` it is traced once
+    per input signature. A row stops at `end_id` (which is kept in its
+    output) and emits `PAD_ID` afterwards; the loop stops when every row has
+    ended or after `max_length` steps.
+
+    Args:
+        next_fn: `next(tokens, cache, step) -> (logits, cache)`, logits
+            `(batch_size, vocabulary_size)`; the cache holds the last step's
+            `attention` `(batch_size, Ts)`.
+        cache: the initial cache (any nested structure of tensors).
+        start_tokens: int32 `(batch_size,)`.
+        end_id: int, the token that ends a row.
+        max_length: int32 scalar, the most steps taken.
+        choose: `choose(log_probs, step) -> tokens`, log-probabilities
+            `(batch_size, vocabulary_size)` from `token_log_probs` in, int32
+            `(batch_size,)` out.
+        done: optional bool `(batch_size,)`, rows that are finished before
+            the first step (they output nothing and score 0).
+
+    Returns:
+        `(tokens, scores, attention)`: int32 `(batch_size, steps)`, the sum of
+        the chosen tokens' log-probabilities `(batch_size,)` and the attention
+        weights `(batch_size, steps, Ts)`.
+    """
+    batch_size = tf.shape(start_tokens)[0]
+    if done is None:
+        done = tf.zeros([batch_size], tf.bool)
+    max_length = tf.cast(max_length, tf.int32)
+    tokens_ta = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None])
+    attention_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, None])
+
+    def cond(step, previous, cache, done, scores, tokens_ta, attention_ta):
+        # At least one step, so the outputs have a time axis even when every
+        # row is done from the start; done rows emit padding only.
+        running = tf.logical_or(tf.equal(step, 0), tf.logical_not(tf.reduce_all(done)))
+        return tf.logical_and(step < max_length, running)
+
+    def body(step, previous, cache, done, scores, tokens_ta, attention_ta):
+        logits, cache = next_fn(previous, cache, step)
+        log_probs = token_log_probs(logits)
+        chosen = tf.where(done, PAD_ID, choose(log_probs, step))
+        scores += tf.where(done, 0.0, tf.gather(log_probs, chosen, batch_dims=1))
+        attention = tf.cast(cache["attention"], tf.float32)
+        attention = tf.where(done[:, None], tf.zeros_like(attention), attention)
+        tokens_ta = tokens_ta.write(step, chosen)
+        attention_ta = attention_ta.write(step, attention)
+        done = tf.logical_or(done, tf.equal(chosen, end_id))
+        return step + 1, chosen, cache, done, scores, tokens_ta, attention_ta
+
+    loop_vars = (
+        tf.constant(0),
+        start_tokens,
+        cache,
+        done,
+        tf.zeros([batch_size], tf.float32),
+        tokens_ta,
+        attention_ta,
+    )
+    _, _, _, _, scores, tokens_ta, attention_ta = tf.while_loop(
+        cond, body, loop_vars, maximum_iterations=max_length
+    )
+    tokens = tf.transpose(tokens_ta.stack(), [1, 0])  # (batch, steps)
+    attention = tf.transpose(attention_ta.stack(), [1, 0, 2])  # (batch, steps, Ts)
+    return tokens, scores, attention

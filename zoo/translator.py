@@ -59,6 +59,7 @@ class Translator(keras.Model):
         }
         super().__init__(inputs=inputs, outputs=backbone(inputs), **kwargs)
         self._translate_functions = {}
+        self._source_lengths = None
         self.compile()
 
     def compile(self, optimizer="auto", loss="auto", weighted_metrics="auto", label_smoothing=0.0, **kwargs):
@@ -158,12 +159,22 @@ class Translator(keras.Model):
     # --- Translation ------------------------------------------------------
 
     def translate(
-        self, sentences, strategy=None, *, beam_width=None, max_length=None, return_attention=False
+        self,
+        sentences,
+        strategy=None,
+        *,
+        beam_width=None,
+        max_length=None,
+        batch_size=64,
+        return_attention=False,
     ):
         """Translate a string or a list of strings.
 
         An empty (or whitespace-only) sentence translates to `""`. A sentence
         longer than the preprocessor's `max_source_length` tokens is an error.
+        Sentences are decoded `batch_size` at a time, grouped by length (so
+        short sentences do not wait for long ones) and returned in the order
+        given.
 
         Args:
             sentences: a string or a list of strings.
@@ -175,6 +186,7 @@ class Translator(keras.Model):
             max_length: most tokens generated per sentence (`[END]`
                 included); the preprocessor's `max_target_length` + 1 by
                 default.
+            batch_size: sentences decoded together.
             return_attention: if `True`, return `Translation` objects with
                 the score, the tokens and the attention weights of the
                 chosen hypothesis.
@@ -189,30 +201,47 @@ class Translator(keras.Model):
         sentences = check_texts([sentences] if single else sentences, "source")
         strategy = self.check_strategy(strategy, beam_width)
         max_length = self.check_max_length(max_length)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive int, received {batch_size!r}.")
         if not sentences:
             return []
-        source_ids = self.preprocessor.source_tokenizer.tokenize(tf.constant(sentences))
+        lengths = self.source_lengths(sentences)
         limit = self.preprocessor.max_source_length
-        too_long = [(i, int(n)) for i, n in enumerate(source_ids.row_lengths().numpy()) if n > limit]
-        if too_long:
-            i, n = too_long[0]
+        too_long = np.flatnonzero(lengths > limit)
+        if too_long.size:
+            i = int(too_long[0])
             raise ValueError(
-                f"Sentence {i} has {n} tokens; this model reads at most {limit} "
-                f"(max_source_length). {len(too_long)} sentence(s) are too long."
+                f"Sentence {i} has {lengths[i]} tokens; this model reads at most {limit} "
+                f"(max_source_length). {too_long.size} sentence(s) are too long."
             )
         function = self.translate_function(strategy, return_attention)
-        outputs = function(
-            tf.constant(sentences),
-            tf.constant(max_length, tf.int32),
-            tf.constant(strategy.call_seed(), tf.int32),
-        )
-        outputs = {key: value.numpy() for key, value in outputs.items()}
-        texts = [[t.decode("utf-8") for t in row] for row in outputs["translations"]]
-        if return_attention:
-            texts = self._details(texts, source_ids, outputs)
-        if strategy.num_hypotheses == 1:
-            texts = [row[0] for row in texts]
-        return texts[0] if single else texts
+        results = [None] * len(sentences)
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            seed = strategy.call_seed()  # the batch's own stream of draws
+            outputs = function(
+                tf.constant([sentences[i] for i in batch]),
+                tf.constant(max_length, tf.int32),
+                tf.constant([seed[0], seed[1] + start], tf.int32),
+            )
+            outputs = {key: value.numpy() for key, value in outputs.items()}
+            texts = [[t.decode("utf-8") for t in row] for row in outputs["translations"]]
+            if return_attention:
+                texts = self._details(texts, lengths[batch], outputs)
+            for i, row in zip(batch, texts):
+                results[i] = row[0] if strategy.num_hypotheses == 1 else row
+        return results[0] if single else results
+
+    def source_lengths(self, sentences):
+        """Source tokens per sentence, an int array (one compiled call)."""
+        if self._source_lengths is None:
+            self._source_lengths = tf.function(
+                lambda texts: self.preprocessor.source_tokenizer.tokenize(texts).row_lengths(),
+                input_signature=[tf.TensorSpec([None], tf.string)],
+                autograph=False,
+            )
+        return self._source_lengths(tf.constant(sentences)).numpy()
 
     def check_strategy(self, strategy=None, beam_width=None):
         """The `DecodingStrategy` that `strategy` and `beam_width` name, checked against this model."""
@@ -309,12 +338,12 @@ class Translator(keras.Model):
             "source_ids": source_ids,
         }
 
-    def _details(self, texts, source_ids, outputs):
+    def _details(self, texts, source_lengths, outputs):
         source_vocab = self.preprocessor.source_tokenizer.vocabulary
         target_vocab = self.preprocessor.target_tokenizer.vocabulary
         results = []
         for i, row in enumerate(texts):
-            source = [source_vocab[t] for t in source_ids[i].numpy()]
+            source = [source_vocab[t] for t in outputs["source_ids"][i, : source_lengths[i]]]
             hypotheses = []
             for j, text in enumerate(row):
                 output = []

@@ -105,3 +105,15 @@ def test_decoding_errors(trained_translator, toy_pairs):
     fixed = zoo.load("gru_seq2seq_small", train_data=toy_pairs, **tiny("gru_seq2seq_small"))
     with pytest.raises(ValueError, match="coverage_penalty.*no attention"):
         fixed.translate("hola", strategy=BeamSearch(2, coverage_penalty=0.2))
+
+
+def test_batches_are_grouped_by_length_and_returned_in_order(trained_translator, toy_pairs):
+    sentences = toy_pairs[0] + [""] + _random_sentences(9, seed=3)
+    expected = [trained_translator.translate(s) for s in sentences]
+    for batch_size in (1, 3, 64):
+        assert trained_translator.translate(sentences, batch_size=batch_size) == expected
+    details = trained_translator.translate(sentences, batch_size=4, return_attention=True)
+    assert [d.text for d in details] == expected
+    assert details[0].source_tokens == ["el", "gato", "come"]
+    with pytest.raises(ValueError, match="batch_size"):
+        trained_translator.translate(sentences, batch_size=0)

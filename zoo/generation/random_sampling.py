@@ -25,8 +25,8 @@ class RandomSampling(DecodingStrategy):
         top_k: draw from the `top_k` most likely tokens only; `None` for all.
         top_p: draw from the most likely tokens whose probabilities sum to
             at least `top_p` (Holtzman et al. 2019); `None` (or 1) for all.
-        seed: an int makes the draws repeatable: the same seed, inputs and
-            batch give the same output. `None` draws a new seed per call
+        seed: an int makes the draws repeatable: the same seed and
+            sentences (and `batch_size`) give the same output. `None` draws a new seed per call
             from Python's `random` (which `keras.utils.set_random_seed` seeds).
 
     Example:

@@ -45,6 +45,16 @@ def _parser():
         "uninterrupted run. Watch it with `tensorboard --logdir OUT/logs`.",
     )
     p.add_argument("--preset", default=defaults.preset, help="built-in preset name (default: %(default)s)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="change a preset setting: backbone (hidden_dim=512, bidirectional=true, attention_score=general), "
+        "vocabulary (max_size=5000, tokenizer=wordpiece) or preprocessor (max_source_length=50); "
+        "VALUE is read as JSON, else as a string; repeat for several",
+    )
     _add_data_arguments(p, required=False)
     p.add_argument(
         "--corpus",
@@ -255,11 +265,28 @@ def _strategy(args):
     return BeamSearch(args.beam_width, args.length_penalty, args.coverage_penalty, n_best)
 
 
+def _overrides(items):
+    """`{"key": value}` from `--set KEY=VALUE` strings; VALUE is JSON where it parses."""
+    import json
+
+    overrides = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise ValueError(f"--set expects KEY=VALUE, received {item!r}.")
+        try:
+            overrides[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = value
+    return overrides
+
+
 def _train(args):
     from training.train import TrainConfig, train
 
     config = TrainConfig(
         preset=args.preset,
+        overrides=_overrides(args.overrides),
         data=args.data,
         target_data=args.target_data,
         skip_bad_lines=args.skip_bad_lines,

@@ -21,6 +21,9 @@ from training.validation_bleu import ValidationBleu
 @dataclasses.dataclass
 class TrainConfig:
     preset: str = "gru_luong"  # a built-in preset name (see `zoo presets`)
+    # Preset settings to change, by name: backbone (`hidden_dim`, `bidirectional`, ...),
+    # vocabulary (`max_size`, `tokenizer`, ...) or preprocessor (`max_source_length`, ...).
+    overrides: dict = dataclasses.field(default_factory=dict)
     data: str | None = None  # a TSV or .csv file of pairs (or aligned source side); None: built-in corpus
     target_data: str | None = None  # with `data`, the target side of two aligned files
     source_column: int = 0  # column of the source sentence in `data` (from 0)
@@ -105,7 +108,7 @@ def train(config):
             "evaluation; give more data or change --valid-fraction."
         )
     _log(config, f"{len(train_pairs)} training pairs, {len(valid_pairs)} held out; preset {config.preset}")
-    model = zoo.load(config.preset, train_data=train_pairs)
+    model = zoo.load(config.preset, train_data=train_pairs, **config.overrides)
     batches = describe_batches(train_pairs, model.preprocessor, batch_size=config.batch_size)
     _log(config, batches.summary())
     steps = config.steps_per_epoch or batches.batches_per_epoch

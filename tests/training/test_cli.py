@@ -183,3 +183,20 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert empty.exists()  # a failed run leaves the user's files alone
     assert main(["train", "--target-data", str(empty), "--out", str(tmp_path)]) == 2
     assert "give the source side as --data" in capsys.readouterr().err
+    assert main(["train", "--set", "hidden_dim", "--out", str(tmp_path)]) == 2
+    assert "--set expects KEY=VALUE, received 'hidden_dim'" in capsys.readouterr().err
+    assert main(["train", "--set", "hiden_dim=8", "--num-pairs", "50", "--out", str(tmp_path / "o")]) == 2
+    assert "hiden_dim" in capsys.readouterr().err
+
+
+def test_set_reads_json_values():
+    from training.cli import _overrides
+
+    assert _overrides(
+        ["hidden_dim=512", "bidirectional=true", "merge_mode=sum", "attention_score=general"]
+    ) == {
+        "hidden_dim": 512,
+        "bidirectional": True,
+        "merge_mode": "sum",
+        "attention_score": "general",
+    }

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m training.benchmarks.<name> --help`. They print figures; no test times them."""

@@ -1,0 +1,165 @@
+"""Decoding speed: greedy and beam search, batch 1 and 64, live and exported.
+
+Every configuration translates the same source sentences, in batches taken
+in file order. "live" is `Translator.translate` called once per batch (what
+a Python user calls: input checks, the compiled graph, strings back);
+"exported" is the SavedModel's `serving_default` signature, loaded in this
+process; "live, one call" hands every sentence to one `translate` call,
+which groups them by length into batches of 64. Each configuration is
+traced once before it is timed, then timed `--repeats` times (the median
+pass is reported: these shared machines drift).
+
+    python -m training.benchmarks.decoding --model zoo-run/preset \\
+        --data ../shared/data/spa-eng/valid.tsv --source-column 1
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    import tensorflow as tf
+
+    import zoo
+    from training.readers import read_pairs
+    from zoo.generation import BeamSearch, GreedySearch
+
+    model = zoo.load(args.model)
+    if args.data:
+        pairs = read_pairs(args.data, source=args.source_column, target=args.target_column)
+        sources = list(pairs.sources)
+    else:
+        from training.corpora import load_corpus
+
+        sources = list(load_corpus("dates", num_pairs=args.sentences, seed=1).sources)
+    limit = model.preprocessor.max_source_length
+    lengths = model.preprocessor.source_tokenizer.tokenize(tf.constant(sources)).row_lengths().numpy()
+    sources = [s for s, n in zip(sources, lengths) if n <= limit][: args.sentences]
+    strategies = {"greedy": GreedySearch(), f"beam{args.beam_width}": BeamSearch(args.beam_width)}
+
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, strategy in strategies.items():
+            path = os.path.join(scratch, name)
+            model.export(path, strategy=strategy)
+            serve = tf.saved_model.load(path).signatures["serving_default"]
+            runners = {
+                "live": lambda batch, strategy=strategy: model.translate(batch, strategy),
+                "exported": lambda batch, serve=serve: serve(text=tf.constant(batch))["translation"].numpy(),
+            }
+            for batch_size in args.batch_sizes:
+                count = min(len(sources), args.batch_1_sentences if batch_size == 1 else len(sources))
+                batches = [sources[i : i + batch_size] for i in range(0, count, batch_size)]
+                for where, run in runners.items():
+                    run(batches[0])  # trace and warm up
+                    totals = []
+                    for _ in range(args.repeats):
+                        seconds, outputs = [], []
+                        for batch in batches:
+                            started = time.perf_counter()
+                            outputs.extend(run(batch))
+                            seconds.append(time.perf_counter() - started)
+                        totals.append(sum(seconds))
+                    total = statistics.median(totals)
+                    rows.append(
+                        {
+                            "strategy": name,
+                            "batch_size": batch_size,
+                            "where": where,
+                            "sentences": count,
+                            "sentences_per_second": count / total,
+                            "median_batch_ms": 1000 * statistics.median(seconds),
+                            "output_words_per_sentence": statistics.mean(
+                                len(_text(o).split()) for o in outputs
+                            ),
+                        }
+                    )
+                    print(_format(rows[-1]), flush=True)
+            if 64 in args.batch_sizes:
+                # What a user translating a list gets: one call, which groups
+                # the sentences by length into batches of 64.
+                totals = []
+                for _ in range(args.repeats):
+                    started = time.perf_counter()
+                    outputs = model.translate(sources, strategy, batch_size=64)
+                    totals.append(time.perf_counter() - started)
+                total = statistics.median(totals)
+                rows.append(
+                    {
+                        "strategy": name,
+                        "batch_size": 64,
+                        "where": "live, one call",
+                        "sentences": len(sources),
+                        "sentences_per_second": len(sources) / total,
+                        "median_batch_ms": None,
+                        "output_words_per_sentence": statistics.mean(len(o.split()) for o in outputs),
+                    }
+                )
+                print(_format(rows[-1]), flush=True)
+
+    report = {
+        "model": args.model,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "tensorflow": tf.__version__,
+        "rows": rows,
+    }
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+    return report
+
+
+def _text(output):
+    return output.decode("utf-8") if isinstance(output, bytes) else output
+
+
+def _format(row):
+    median = "" if row["median_batch_ms"] is None else f"median {row['median_batch_ms']:.1f} ms per batch, "
+    return (
+        f"{row['strategy']:>7}  batch {row['batch_size']:>3}  {row['where']:>14}: "
+        f"{row['sentences_per_second']:8.1f} sentences/s  ({median}{row['output_words_per_sentence']:.1f} words out)"
+    )
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m training.benchmarks.decoding",
+        description="Sentences per second for greedy and beam search, at each batch size, live and exported.",
+    )
+    parser.add_argument("--model", default="zoo-run/preset", help="a preset directory (default: %(default)s)")
+    parser.add_argument(
+        "--data", help="TSV of pairs whose source column is translated (default: built-in dates)"
+    )
+    parser.add_argument("--source-column", type=int, default=0, help="default: %(default)s")
+    parser.add_argument("--target-column", type=int, default=1, help="default: %(default)s")
+    parser.add_argument(
+        "--sentences", type=int, default=1024, help="sentences translated (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--batch-1-sentences",
+        type=int,
+        default=128,
+        help="sentences translated one at a time (default: %(default)s)",
+    )
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64], help="default: 1 64")
+    parser.add_argument("--beam-width", type=int, default=4, help="default: %(default)s")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="passes over the sentences per configuration; the median is reported (default: %(default)s)",
+    )
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    return parser
+
+
+if __name__ == "__main__":
+    main()

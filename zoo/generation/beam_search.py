@@ -46,7 +46,7 @@ class BeamSearch(DecodingStrategy):
 
     Example:
 
-    >>> model.translate("hola", strategy=zoo.BeamSearch(beam_width=4, num_hypotheses=2))
+    >>> model.translate("hola", strategy=zoo.generation.BeamSearch(beam_width=4, num_hypotheses=2))
 
     Reference:
         Wu et al. 2016, "Google's Neural Machine Translation System", section 7.

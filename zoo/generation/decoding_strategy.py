@@ -62,15 +62,6 @@ class DecodingStrategy:
         raise NotImplementedError(f"{type(self).__name__} must implement `search`.")
 
 
-def single_hypothesis(tokens, scores, attention):
-    """The `search` result of a strategy that returns one hypothesis per row."""
-    return {
-        "tokens": tokens[:, None],  # (batch, 1, steps)
-        "scores": scores[:, None],  # (batch, 1)
-        "attention": attention[:, None],  # (batch, 1, steps, Ts)
-    }
-
-
 def check_int(name, value, minimum, maximum=None):
     """`value` if it is an int in `[minimum, maximum]`, else a `ValueError` naming `name`."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:

@@ -5,12 +5,12 @@ import random
 
 import tensorflow as tf
 
-from zoo.generation.decoding_strategy import DecodingStrategy, check_float, check_int, single_hypothesis
-from zoo.generation.single_path_search import NEVER, single_path_search
+from zoo.generation.decoding_strategy import check_float, check_int
+from zoo.generation.single_path_search import NEVER, SinglePathSearch
 
 
 @dataclasses.dataclass(frozen=True)
-class RandomSampling(DecodingStrategy):
+class RandomSampling(SinglePathSearch):
     """Draw every token at random from the model's next-token distribution.
 
     The distribution is sharpened or flattened by `temperature`, then cut to
@@ -31,7 +31,7 @@ class RandomSampling(DecodingStrategy):
 
     Example:
 
-    >>> model.translate("hola", strategy=zoo.RandomSampling(temperature=0.8, top_p=0.9, seed=1))
+    >>> model.translate("hola", strategy=zoo.generation.RandomSampling(temperature=0.8, top_p=0.9, seed=1))
     """
 
     temperature: float = 1.0
@@ -56,38 +56,18 @@ class RandomSampling(DecodingStrategy):
         """The `(2,)` seed for one call: fixed by `seed`, or drawn anew."""
         return [self.seed if self.seed is not None else random.getrandbits(31), 0]
 
-    def search(
-        self,
-        next_fn,
-        cache,
-        start_tokens,
-        end_id,
-        max_length,
-        done=None,
-        source_mask=None,
-        seed=None,
-        return_attention=True,
-    ):
-        del source_mask, return_attention
-        if seed is None:
-            seed = tf.constant(self.call_seed(), tf.int32)
-
-        def choose(log_probs, step):
-            logits = log_probs / self.temperature
-            if self.top_k is not None:
-                k = tf.minimum(self.top_k, tf.shape(logits)[-1])
-                kth = tf.math.top_k(logits, k=k).values[:, -1:]  # (batch, 1)
-                logits = tf.where(logits < kth, NEVER, logits)
-            if self.top_p is not None and self.top_p < 1.0:
-                ranked = tf.sort(logits, axis=-1, direction="DESCENDING")
-                mass_before = tf.cumsum(tf.nn.softmax(ranked, axis=-1), axis=-1, exclusive=True)
-                # The smallest kept logit: the token whose mass reaches top_p
-                # is kept, and the most likely token always is.
-                kept = tf.where(mass_before < self.top_p, ranked, -NEVER)
-                logits = tf.where(logits < tf.reduce_min(kept, axis=-1, keepdims=True), NEVER, logits)
-            step_seed = tf.random.experimental.stateless_fold_in(seed, step)
-            return tf.random.stateless_categorical(logits, 1, seed=step_seed, dtype=tf.int32)[:, 0]
-
-        return single_hypothesis(
-            *single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose, done)
-        )
+    def choose(self, log_probs, step, seed):
+        logits = log_probs / self.temperature
+        if self.top_k is not None:
+            k = tf.minimum(self.top_k, tf.shape(logits)[-1])
+            kth = tf.math.top_k(logits, k=k).values[:, -1:]  # (batch, 1)
+            logits = tf.where(logits < kth, NEVER, logits)
+        if self.top_p is not None and self.top_p < 1.0:
+            ranked = tf.sort(logits, axis=-1, direction="DESCENDING")
+            mass_before = tf.cumsum(tf.nn.softmax(ranked, axis=-1), axis=-1, exclusive=True)
+            # The smallest kept logit: the token whose mass reaches top_p
+            # is kept, and the most likely token always is.
+            kept = tf.where(mass_before < self.top_p, ranked, -NEVER)
+            logits = tf.where(logits < tf.reduce_min(kept, axis=-1, keepdims=True), NEVER, logits)
+        step_seed = tf.random.experimental.stateless_fold_in(seed, step)
+        return tf.random.stateless_categorical(logits, 1, seed=step_seed, dtype=tf.int32)[:, 0]

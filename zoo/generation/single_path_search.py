@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from zoo.generation.decoding_strategy import DecodingStrategy
 from zoo.tokenizer import PAD_ID, START_ID
 
 # Logit given to tokens a model must never output: finite, so sums stay finite.
@@ -88,3 +89,41 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
     tokens = tf.transpose(tokens_ta.stack(), [1, 0])  # (batch, steps)
     attention = tf.transpose(attention_ta.stack(), [1, 0, 2])  # (batch, steps, Ts)
     return tokens, scores, attention
+
+
+class SinglePathSearch(DecodingStrategy):
+    """A strategy that extends one hypothesis per sentence: subclasses say how a token is chosen."""
+
+    def choose(self, log_probs, step, seed):
+        """Tokens int32 `(batch_size,)` from log-probabilities `(batch_size, vocabulary_size)`."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `choose`.")
+
+    def search(
+        self,
+        next_fn,
+        cache,
+        start_tokens,
+        end_id,
+        max_length,
+        done=None,
+        source_mask=None,
+        seed=None,
+        return_attention=True,
+    ):
+        del source_mask, return_attention  # the attention costs nothing extra here
+        if seed is None:
+            seed = tf.constant(self.call_seed(), tf.int32)
+        tokens, scores, attention = single_path_search(
+            next_fn,
+            cache,
+            start_tokens,
+            end_id,
+            max_length,
+            lambda log_probs, step: self.choose(log_probs, step, seed),
+            done,
+        )
+        return {
+            "tokens": tokens[:, None],  # (batch, 1, steps)
+            "scores": scores[:, None],  # (batch, 1)
+            "attention": attention[:, None],  # (batch, 1, steps, Ts)
+        }

@@ -25,12 +25,15 @@ class BeamSearch(DecodingStrategy):
 
     (Wu et al. 2016, eq. 14: `|Y|` counts `[END]`, `a_ij` is output token
     `j`'s attention on source token `i`, over real source tokens). A sentence
-    is done when `beam_width` hypotheses have finished, or when no kept
-    hypothesis can still beat the `num_hypotheses`-th best finished one (its
-    log-probability only falls as it grows; the penalties are bounded). The
-    loop stops when every sentence is done or after `max_length` steps;
-    a sentence with fewer finished hypotheses than asked for is completed
-    with the best unfinished ones.
+    is done when none of its kept hypotheses, scored as if it ended now,
+    beats its `num_hypotheses`-th best finished one; in particular when all
+    of its beams have ended. Without penalties this stop is exact: a
+    hypothesis's log-probability only falls as it grows. With a length
+    penalty a longer hypothesis could still overtake, and this is the usual
+    heuristic that keeps the search from running to `max_length`. The loop
+    stops when every sentence is done or after `max_length` steps; a
+    sentence with fewer finished hypotheses than asked for is completed with
+    the best unfinished ones.
 
     Width 1 returns exactly what `GreedySearch` returns. Scores are the
     penalized ones above; with both penalties 0 they are log-probabilities.

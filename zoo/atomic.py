@@ -21,6 +21,7 @@ def atomic_directory(path):
     if os.path.exists(path) and not os.path.isdir(path):
         raise FileExistsError(f"{path} exists and is not a directory.")
     staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private (0700); a saved model is not
     try:
         yield staging
     except BaseException:
@@ -44,6 +45,7 @@ def atomic_file(path):
     os.makedirs(parent, exist_ok=True)
     descriptor, staging = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=parent)
     os.close(descriptor)
+    os.chmod(staging, 0o666 & ~_umask())  # as `open` would create it; mkstemp makes it 0600
     try:
         yield staging
         os.replace(staging, path)
@@ -51,3 +53,9 @@ def atomic_file(path):
         if os.path.exists(staging):
             os.remove(staging)
         raise
+
+
+def _umask():
+    mask = os.umask(0)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask

@@ -16,7 +16,10 @@ class SequenceCrossEntropy(keras.losses.Loss):
 
         loss = (1 - eps) * -log p(y) + eps * mean_v(-log p(v))
 
-    computed from log-probabilities without building a one-hot tensor.
+    computed with the fused sparse softmax cross-entropy kernel (whose
+    gradient is `softmax - one_hot`, with no gather to back-propagate through)
+    and, for smoothing, `mean_v(-log p(v)) = logsumexp(z) - mean(z)` of the
+    logits `z`; no one-hot or log-probability tensor is built.
     Padding is left out by the `sample_weight` the preprocessor gives (0 for
     padding), and the default reduction averages over real tokens only.
 
@@ -43,12 +46,11 @@ class SequenceCrossEntropy(keras.losses.Loss):
         self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true, y_pred):
-        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)  # (batch, T, vocab)
-        y_true = ops.cast(y_true, "int32")
-        nll = -ops.squeeze(ops.take_along_axis(log_probs, y_true[..., None], axis=-1), axis=-1)
+        logits = ops.cast(y_pred, "float32")  # (batch, T, vocab)
+        nll = ops.sparse_categorical_crossentropy(ops.cast(y_true, "int32"), logits, from_logits=True)
         if self.label_smoothing == 0.0:
             return nll
-        uniform = -ops.mean(log_probs, axis=-1)
+        uniform = ops.logsumexp(logits, axis=-1) - ops.mean(logits, axis=-1)
         return (1.0 - self.label_smoothing) * nll + self.label_smoothing * uniform
 
     def get_config(self):

@@ -1,6 +1,7 @@
 """The `zoo` command: train, evaluate, translate, export, presets."""
 
 import argparse
+import json
 import os
 import sys
 
@@ -265,10 +266,8 @@ def _strategy(args):
     return BeamSearch(args.beam_width, args.length_penalty, args.coverage_penalty, n_best)
 
 
-def _overrides(items):
+def parse_overrides(items):
     """`{"key": value}` from `--set KEY=VALUE` strings; VALUE is JSON where it parses."""
-    import json
-
     overrides = {}
     for item in items:
         key, equals, value = item.partition("=")
@@ -286,7 +285,7 @@ def _train(args):
 
     config = TrainConfig(
         preset=args.preset,
-        overrides=_overrides(args.overrides),
+        overrides=parse_overrides(args.overrides),
         data=args.data,
         target_data=args.target_data,
         skip_bad_lines=args.skip_bad_lines,
@@ -324,8 +323,6 @@ def _train(args):
 
 
 def _evaluate(args):
-    import json
-
     import zoo
     from training.evaluation import evaluate
     from training.readers import read_pairs

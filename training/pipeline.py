@@ -138,21 +138,10 @@ def describe_batches(pairs, preprocessor, batch_size=64, seed=0):
     only by the order of the shuffle.
     """
     columns = _tokenize(pairs, preprocessor)
-    boundaries = _bucket_boundaries(preprocessor)
-    order = tf.random.experimental.stateless_shuffle(
-        tf.range(len(pairs), dtype=tf.int64), seed=tf.constant([seed, 0], tf.int64)
-    ).numpy()
-    sources, targets = columns.source_lengths[order], columns.target_lengths[order] - 1  # y = target[1:]
-    bucket_of = np.digitize(np.maximum(sources, targets + 1), boundaries)
-    open_buckets, batches = {}, []
-    for i, bucket in enumerate(bucket_of):
-        members = open_buckets.setdefault(bucket, [])
-        members.append(i)
-        if len(members) == batch_size:
-            batches.append(open_buckets.pop(bucket))
-    batches.extend(open_buckets.values())
+    sources, targets, batches = epoch_batches(pairs, preprocessor, batch_size, seed)
     unbucketed = [
-        range(start, min(start + batch_size, len(order))) for start in range(0, len(order), batch_size)
+        np.arange(start, min(start + batch_size, len(sources)))
+        for start in range(0, len(sources), batch_size)
     ]
     return BatchReport(
         pairs=len(pairs),
@@ -166,9 +155,35 @@ def describe_batches(pairs, preprocessor, batch_size=64, seed=0):
     )
 
 
+def epoch_batches(pairs, preprocessor, batch_size=64, seed=0):
+    """Epoch 0 of `make_dataset(..., seed=seed)`, replayed in NumPy: which pairs share a batch.
+
+    Returns:
+        `(source_lengths, target_lengths, batches)`: the real lengths of the
+        pairs in shuffled order (sources after truncation; targets as the
+        positions the loss reads, `[END]` included, `[START]` not), and one
+        index array into them per batch, in the order the batches come.
+    """
+    columns = _tokenize(pairs, preprocessor)
+    boundaries = _bucket_boundaries(preprocessor)
+    order = tf.random.experimental.stateless_shuffle(
+        tf.range(len(pairs), dtype=tf.int64), seed=tf.constant([seed, 0], tf.int64)
+    ).numpy()
+    sources, targets = columns.source_lengths[order], columns.target_lengths[order] - 1  # y = target[1:]
+    bucket_of = np.digitize(np.maximum(sources, targets + 1), boundaries)
+    open_buckets, batches = {}, []
+    for i, bucket in enumerate(bucket_of):
+        members = open_buckets.setdefault(bucket, [])
+        members.append(i)
+        if len(members) == batch_size:
+            batches.append(np.array(open_buckets.pop(bucket)))
+    batches.extend(np.array(members) for members in open_buckets.values())
+    return sources, targets, batches
+
+
 def _padding(lengths, batches):
-    real = sum(int(lengths[list(b)].sum()) for b in batches)
-    padded = sum(int(lengths[list(b)].max()) * len(b) for b in batches)
+    real = sum(int(lengths[b].sum()) for b in batches)
+    padded = sum(int(lengths[b].max()) * len(b) for b in batches)
     return 1.0 - real / padded if padded else 0.0
 
 

@@ -1,4 +1,4 @@
-"""PNG plots with matplotlib: attention weights and training curves."""
+"""PNG plots with matplotlib: attention weights, training curves and scores by sentence length."""
 
 import csv
 import os
@@ -68,6 +68,39 @@ def plot_history(history, path):
         axis.xaxis.set_major_locator(_integer_ticks())
         axis.grid(alpha=0.3)
         axis.legend()
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def plot_by_length(series, path, ylabel, title=None):
+    """Save one line per model of a score by source-length bucket as a PNG.
+
+    Args:
+        series: `{label: [(bucket_label, value), ...]}`, the same buckets in
+            the same order for every label; a value of None is left out.
+        path: the PNG file to write (replaced atomically).
+        ylabel: what the values are ("BLEU", "exact match (%)").
+        title: optional title.
+    """
+    if not series or not any(points for points in series.values()):
+        raise ValueError("Nothing to plot: no series with buckets.")
+    buckets = [label for label, _ in next(iter(series.values()))]
+    for name, points in series.items():
+        if [label for label, _ in points] != buckets:
+            raise ValueError(f"Series {name!r} has buckets {[b for b, _ in points]}; expected {buckets}.")
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(6.4, 4.0))
+    for name, points in series.items():
+        kept = [(i, value) for i, (_, value) in enumerate(points) if value is not None]
+        axes.plot([i for i, _ in kept], [v for _, v in kept], marker="o", label=name)
+    axes.set_xticks(range(len(buckets)), buckets)
+    axes.set_xlabel("source length (words)")
+    axes.set_ylabel(ylabel)
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    if title:
+        axes.set_title(title)
     figure.tight_layout()
     _save(figure, path)
 

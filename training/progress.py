@@ -1,5 +1,6 @@
-"""Throughput in the progress bar: target tokens per second."""
+"""Throughput: target tokens per second in the progress bar, and a per-step timer."""
 
+import statistics
 import time
 
 import keras
@@ -46,3 +47,50 @@ class TokensPerSecond(keras.callbacks.Callback):
 
     def _rate(self):
         return (self._last[1] - self._start[1]) / max(self._last[0] - self._start[0], 1e-9)
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Time every training step after a warm-up, with the real target tokens it trained.
+
+    For benchmarks: the first `warmup_steps` steps (graph tracing, caches
+    filling) are left out, as the peers do. Reads the `target_tokens` metric
+    (see `TokensPerSecond`); put it before `TokensPerSecond`, which removes it.
+    """
+
+    def __init__(self, warmup_steps=20):
+        super().__init__()
+        self.warmup_steps = warmup_steps
+        self.steps = 0
+        self.times, self.tokens = [], []  # per measured step
+        self._previous = None
+        self._epoch_tokens = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_tokens = 0.0  # the target_tokens metric restarts every epoch
+        self._previous = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        tokens = float(logs["target_tokens"])
+        step_tokens, self._epoch_tokens = tokens - self._epoch_tokens, tokens
+        self.steps += 1
+        if self.steps > self.warmup_steps:
+            self.times.append(now - self._previous)
+            self.tokens.append(step_tokens)
+        self._previous = now
+
+    def figures(self):
+        """Steps/s, target tokens/s and the median step time over the measured steps."""
+        if not self.times:
+            raise ValueError(
+                f"Training ran {self.steps} steps, no more than the {self.warmup_steps} warm-up steps; "
+                "nothing was measured. Train longer."
+            )
+        seconds = sum(self.times)
+        return {
+            "measured_steps": len(self.times),
+            "measured_seconds": seconds,
+            "steps_per_second": len(self.times) / seconds,
+            "target_tokens_per_second": sum(self.tokens) / seconds,
+            "step_ms_median": 1000 * statistics.median(self.times),
+        }

@@ -190,9 +190,9 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
 
 
 def test_set_reads_json_values():
-    from training.cli import _overrides
+    from training.cli import parse_overrides
 
-    assert _overrides(
+    assert parse_overrides(
         ["hidden_dim=512", "bidirectional=true", "merge_mode=sum", "attention_score=general"]
     ) == {
         "hidden_dim": 512,

@@ -14,7 +14,6 @@ pass is reported: these shared machines drift).
 """
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -30,7 +29,6 @@ def main(argv=None):
 
     import zoo
     from training.readers import read_pairs
-    from zoo.generation import BeamSearch, GreedySearch
 
     model = zoo.load(args.model)
     if args.data:
@@ -40,10 +38,53 @@ def main(argv=None):
         from training.corpora import load_corpus
 
         sources = list(load_corpus("dates", num_pairs=args.sentences, seed=1).sources)
-    limit = model.preprocessor.max_source_length
-    lengths = model.preprocessor.source_tokenizer.tokenize(tf.constant(sources)).row_lengths().numpy()
-    sources = [s for s, n in zip(sources, lengths) if n <= limit][: args.sentences]
-    strategies = {"greedy": GreedySearch(), f"beam{args.beam_width}": BeamSearch(args.beam_width)}
+    sources = readable_sources(model, sources)[: args.sentences]
+    rows = measure_decoding(
+        model,
+        sources,
+        beam_width=args.beam_width,
+        batch_sizes=args.batch_sizes,
+        batch_1_sentences=args.batch_1_sentences,
+        repeats=args.repeats,
+    )
+    report = {
+        "model": args.model,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "tensorflow": tf.__version__,
+        "rows": rows,
+    }
+    if args.json:
+        from training.benchmarks.budget_run import write_json
+
+        write_json(report, args.json)
+    return report
+
+
+def measure_decoding(
+    model, sources, beam_width=4, batch_sizes=(1, 64), batch_1_sentences=128, repeats=3, log=print
+):
+    """Sentences per second of `model` on `sources`: one row per strategy, batch size and caller.
+
+    Args:
+        model: a `zoo.Translator`.
+        sources: source sentences, none longer than the model reads.
+        beam_width: the beam search measured beside greedy.
+        batch_sizes: batch sizes, in file order; with 64, also one
+            length-grouping `translate` call over all sentences.
+        batch_1_sentences: how many sentences are timed at batch size 1.
+        repeats: timed passes per configuration; the median is reported.
+        log: called with one line per finished row.
+
+    Returns:
+        A list of dicts: strategy, batch_size, where ("live", "exported" or
+        "live, one call"), sentences, sentences_per_second, median_batch_ms
+        and output_words_per_sentence.
+    """
+    import tensorflow as tf
+
+    from zoo.generation import BeamSearch, GreedySearch
+
+    strategies = {"greedy": GreedySearch(), f"beam{beam_width}": BeamSearch(beam_width)}
 
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -55,13 +96,13 @@ def main(argv=None):
                 "live": lambda batch, strategy=strategy: model.translate(batch, strategy),
                 "exported": lambda batch, serve=serve: serve(text=tf.constant(batch))["translation"].numpy(),
             }
-            for batch_size in args.batch_sizes:
-                count = min(len(sources), args.batch_1_sentences if batch_size == 1 else len(sources))
+            for batch_size in batch_sizes:
+                count = min(len(sources), batch_1_sentences if batch_size == 1 else len(sources))
                 batches = [sources[i : i + batch_size] for i in range(0, count, batch_size)]
                 for where, run in runners.items():
                     run(batches[0])  # trace and warm up
                     totals = []
-                    for _ in range(args.repeats):
+                    for _ in range(repeats):
                         seconds, outputs = [], []
                         for batch in batches:
                             started = time.perf_counter()
@@ -82,12 +123,12 @@ def main(argv=None):
                             ),
                         }
                     )
-                    print(_format(rows[-1]), flush=True)
-            if 64 in args.batch_sizes:
+                    log(_format(rows[-1]))
+            if 64 in batch_sizes:
                 # What a user translating a list gets: one call, which groups
                 # the sentences by length into batches of 64.
                 totals = []
-                for _ in range(args.repeats):
+                for _ in range(repeats):
                     started = time.perf_counter()
                     outputs = model.translate(sources, strategy, batch_size=64)
                     totals.append(time.perf_counter() - started)
@@ -103,18 +144,18 @@ def main(argv=None):
                         "output_words_per_sentence": statistics.mean(len(o.split()) for o in outputs),
                     }
                 )
-                print(_format(rows[-1]), flush=True)
+                log(_format(rows[-1]))
 
-    report = {
-        "model": args.model,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "tensorflow": tf.__version__,
-        "rows": rows,
-    }
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=2)
-    return report
+    return rows
+
+
+def readable_sources(model, sources):
+    """The sources no longer than the model reads (`max_source_length`), in order."""
+    import tensorflow as tf
+
+    sources = list(sources)
+    lengths = model.preprocessor.source_tokenizer.tokenize(tf.constant(sources)).row_lengths().numpy()
+    return [s for s, n in zip(sources, lengths) if n <= model.preprocessor.max_source_length]
 
 
 def _text(output):

@@ -1,0 +1,334 @@
+"""The benchmark tooling: FLOP counts, the time budget, the step timer and the suite's bookkeeping.
+
+Nothing here is timed: the figures a benchmark prints are checked for
+consistency (ratios, units, counts), never against a speed.
+"""
+
+import json
+import os
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from tests.conftest import TOY_SOURCES, TOY_TARGETS
+from training.benchmarks.flops import batch_flops, pair_flops, token_flops
+from training.budget import TimeBudget
+from training.progress import StepTimer
+
+E, U = 8, 16  # embedding and hidden sizes of the FLOP tests
+
+
+def _model(preset, **overrides):
+    pairs = (TOY_SOURCES, TOY_TARGETS)
+    return zoo.load(preset, train_data=pairs, embedding_dim=E, hidden_dim=U, **overrides)
+
+
+@pytest.mark.parametrize(
+    "preset, overrides, source_macs, target_macs",
+    [
+        # Bidirectional GRU, directions summed (each U wide); GRU decoder; Luong dot: [c; h] -> U.
+        (
+            "gru_luong",
+            {"bidirectional": True, "merge_mode": "sum"},
+            2 * 3 * (E * U + U * U),
+            3 * (E * U + U * U) + 2 * U * U,
+        ),
+        # Luong general projects the keys once per source token.
+        (
+            "gru_luong",
+            {"attention_score": "general"},
+            3 * (E * U + U * U) + U * U,
+            3 * (E * U + U * U) + 2 * U * U,
+        ),
+        # Luong concat: W_a splits into a query half (per target) and a key half (per source).
+        (
+            "gru_luong",
+            {"attention_score": "concat"},
+            3 * (E * U + U * U) + U * U,
+            3 * (E * U + U * U) + 2 * U * U + U * U,
+        ),
+        # RNNsearch: the decoder GRU reads [embedding; context]; query and key projections.
+        (
+            "gru_bahdanau",
+            {},
+            2 * 3 * (E * (U // 2) + (U // 2) ** 2) + U * U,
+            3 * ((E + U) * U + U * U) + U * U + 2 * U * U,
+        ),
+        # LSTM, fixed context: four gates, no attention.
+        ("lstm_seq2seq", {}, 4 * (E * U + U * U), 4 * (E * U + U * U)),
+    ],
+)
+def test_token_flops_match_the_architecture_by_hand(preset, overrides, source_macs, target_macs):
+    model = _model(preset, **overrides)
+    vocabulary = model.backbone.target_vocabulary_size
+    per_source, per_target, per_cell = token_flops(model.backbone)
+    assert per_source == 6 * source_macs
+    assert per_target == 6 * (target_macs + U * vocabulary)  # + the output projection
+    assert per_cell == (6 * 2 * U if model.backbone.has_attention else 0)
+
+
+def test_padded_flops_exceed_useful_flops_by_the_padding():
+    model = _model("gru_luong")
+    per_source, per_target, per_cell = token_flops(model.backbone)
+    sources, targets = np.array([3, 5, 2]), np.array([4, 1, 6])
+    useful = pair_flops(model.backbone, sources, targets)
+    assert useful == pytest.approx(
+        float(np.sum(per_source * sources + per_target * targets + per_cell * sources * targets))
+    )
+    padded = batch_flops(model.backbone, 3, 5, 6)
+    assert padded == pytest.approx(3 * (5 * per_source + 6 * per_target + 30 * per_cell))
+    assert padded > useful
+
+
+def test_token_flops_refuse_a_transformer():
+    model = zoo.load("transformer_small", train_data=(TOY_SOURCES, TOY_TARGETS))
+    with pytest.raises(ValueError, match="RecurrentSeq2Seq"):
+        token_flops(model.backbone)
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+class _Model:
+    def __init__(self, learning_rate):
+        self.optimizer = keras.optimizers.Adam(learning_rate)
+        self.stop_training = False
+
+
+def test_time_budget_anneals_over_time_and_stops_at_the_budget(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr("training.budget.time.perf_counter", clock)
+    budget = TimeBudget(10.0, peak_learning_rate=0.01, warmup_steps=2)
+    model = _Model(0.5)
+    budget.set_model(model)
+    budget.on_train_begin()
+    rates = []
+    for elapsed in (0.0, 0.0, 5.0, 9.0, 10.5):
+        clock.now = 100.0 + elapsed
+        budget.on_train_batch_begin(0)
+        rates.append(float(model.optimizer.learning_rate))
+        budget.on_train_batch_end(0)
+    # Warm-up halves the first step; then the cosine of elapsed time: peak, half at 5 s, 0 after 10 s.
+    expected = [0.005, 0.01, 0.005, 0.01 * 0.5 * (1 + np.cos(0.9 * np.pi)), 0.0]
+    np.testing.assert_allclose(rates, expected, atol=1e-9)
+    assert model.stop_training and budget.steps == 5 and budget.elapsed == pytest.approx(10.5)
+
+
+def test_time_budget_keeps_training_before_the_budget_and_rejects_bad_settings(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr("training.budget.time.perf_counter", clock)
+    budget = TimeBudget(10.0)  # no annealing: the rate is left alone
+    model = _Model(0.5)
+    budget.set_model(model)
+    budget.on_train_begin()
+    clock.now += 9.9
+    budget.on_train_batch_begin(0)
+    budget.on_train_batch_end(0)
+    assert not model.stop_training and float(model.optimizer.learning_rate) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="seconds"):
+        TimeBudget(0)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        TimeBudget(5, 0.1, warmup_steps=-1)
+    scheduled = TimeBudget(5, 0.1)
+    scheduled.set_model(_Model(keras.optimizers.schedules.CosineDecay(0.1, 100)))
+    with pytest.raises(ValueError, match="float learning rate"):
+        scheduled.on_train_begin()
+
+
+def test_step_timer_counts_each_steps_tokens_across_epochs(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr("training.progress.time.perf_counter", clock)
+    timer = StepTimer(warmup_steps=1)
+    # target_tokens is the epoch's running count; it restarts every epoch.
+    for epoch, counts in enumerate(([10, 30, 60], [5, 25])):
+        timer.on_epoch_begin(epoch)
+        for count in counts:
+            clock.now += 0.5
+            timer.on_train_batch_end(0, {"target_tokens": count})
+    assert timer.tokens == [20, 30, 5, 20]  # the first step (warm-up) is left out
+    figures = timer.figures()
+    assert figures["measured_steps"] == 4
+    assert figures["target_tokens_per_second"] == pytest.approx(75 / 2.0)
+    assert figures["steps_per_second"] == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="warm-up"):
+        StepTimer(warmup_steps=5).figures()
+
+
+# --- The suite, end to end, with stand-ins for the peer scripts.
+
+FAKE_CEILING = """
+import argparse, json
+p = argparse.ArgumentParser(); p.add_argument("--out"); a = p.parse_args()
+json.dump({"results": [{"gflops": 100.0}, {"gflops": 200.0}]}, open(a.out, "w"))
+"""
+
+FAKE_PEER = """
+import argparse, json
+p = argparse.ArgumentParser()
+for name in ("--train", "--valid", "--test", "--steps", "--batch", "--decode-n", "--decode-repeats", "--hyp-out", "--out"):
+    p.add_argument(name)
+a = p.parse_args()
+count = sum(1 for line in open(a.test, encoding="utf-8") if line.strip())
+with open(a.hyp_out, "w", encoding="utf-8") as f:
+    f.writelines(line.split("\\t")[0].lower() + "\\n" if i % 2 else "nothing\\n"
+                 for i, line in enumerate(open(a.test, encoding="utf-8")))
+json.dump({"params": 1000, "steps_per_s": 4.0, "target_tokens_per_s": 500.0,
+           "target_tokens_per_step_mean": 125.0, "batch_mean": 50.0, "padded_tgt_len_mean": 5.0,
+           "est_achieved_matmul_gflop_per_s": 50.0, "compiled_sentences_per_s": 100.0,
+           "python_sentences_per_s": 80.0, "valid_loss": 2.0, "peak_rss_mib": 1000.0,
+           "train_wall_seconds": 6.0, "steps": int(a.steps)}, open(a.out, "w"))
+"""
+
+
+@pytest.fixture(scope="module")
+def suite_run(tmp_path_factory):
+    from training.benchmarks import suite
+
+    root = tmp_path_factory.mktemp("suite")
+    peers = root / "peers"
+    peers.mkdir()
+    (peers / "matmul_peak.py").write_text(textwrap.dedent(FAKE_CEILING))
+    (peers / "tutorial_nmt.py").write_text(textwrap.dedent(FAKE_PEER))
+    pairs = [
+        (f"{t} {i % 7}", f"{s} {i % 7}") for i, (s, t) in enumerate(zip(TOY_SOURCES * 20, TOY_TARGETS * 20))
+    ]
+    (root / "train.tsv").write_text("".join(f"{en}\t{es}\n" for en, es in pairs), encoding="utf-8")
+    (root / "valid.tsv").write_text("".join(f"{en}\t{es}\n" for en, es in pairs[:40]), encoding="utf-8")
+    argv = [
+        "--train", str(root / "train.tsv"), "--valid", str(root / "valid.tsv"), "--peers", str(peers),
+        "--presets", "gru_luong", "--set", "hidden_dim=16", "--set", "embedding_dim=8",
+        "--peer-steps", "7", "--decode-sentences", "16", "--repeats", "1", "--epoch-sizes", "120", "0",
+        "--out", str(root / "out"),
+    ]  # fmt: skip
+    return root, argv, suite.main(argv)
+
+
+@pytest.mark.slow
+def test_the_suite_reports_every_figure_as_a_ratio_to_the_peer(suite_run):
+    root, _, report = suite_run
+    out = root / "out"
+    peer, ours = report["peer"], report["presets"]["gru_luong"]
+    assert report["matmul_ceiling_gflop_per_second"] == 200.0
+    assert report["budget_seconds"] == 6.0  # the peer's training time
+    assert peer["target_padding"] == pytest.approx(0.5)
+    assert peer["greedy_64_sentences_per_second"] == 100.0  # the faster of the peer's two loops
+    ratios = ours["ratios"]
+    assert ratios["target_tokens_per_second"] == pytest.approx(ours["target_tokens_per_second"] / 500.0)
+    assert ratios["peak_rss"] == pytest.approx(ours["peak_rss_mib"] / 1000.0)
+    assert ratios["greedy_64_live_vs_peer_greedy_64"] == pytest.approx(
+        ours["greedy_64_live_sentences_per_second"] / 100.0
+    )
+    assert ratios["bleu_beam4_minus_peer"] == pytest.approx(ours["bleu_beam4"] - peer["bleu_greedy"])
+    assert ours["useful_share_of_ceiling"] == pytest.approx(ours["useful_gflop_per_second"] / 200.0)
+    assert 0 < ours["useful_gflop_per_second"] < ours["padded_gflop_per_second"]
+    # The peer's hypotheses are scored as ours: every other line is the reference.
+    assert 0 < peer["bleu_greedy"] < 100
+    assert [b["count"] for b in peer["by_length"]] == [b["count"] for b in ours["by_length"]]
+    assert [g["pairs"] for g in report["epoch_growth"]] == [120, 240]
+    for name in (
+        "suite.json",
+        "suite.md",
+        "bleu_by_length.png",
+        "gru_luong/valid.greedy.txt",
+        "gru_luong/preset/config.json",
+    ):
+        assert (out / name).is_file(), name
+    assert len((out / "gru_luong/valid.beam4.txt").read_text().splitlines()) == 40
+    table = (out / "suite.md").read_text()
+    assert "| gru_luong |" in table and "hidden_dim=16" in table
+    assert not any(name.endswith(".partial.json") for name in os.listdir(out))
+
+
+@pytest.mark.slow
+def test_a_rerun_reuses_finished_stages_and_reruns_changed_ones(suite_run, capsys):
+    from training.benchmarks import suite
+
+    root, argv, first = suite_run
+    capsys.readouterr()
+    again = suite.main(argv)
+    printed = capsys.readouterr().out
+    assert printed.count("reusing") == 4  # ceiling, peer, the preset, epoch growth
+    assert json.dumps(again["presets"], sort_keys=True) == json.dumps(first["presets"], sort_keys=True)
+    changed = [*argv[: argv.index("--epoch-sizes")], "--epoch-sizes", "--out", argv[-1], "--peer-steps", "8"]
+    suite.main(changed)
+    printed = capsys.readouterr().out
+    assert "[ceiling] reusing" in printed and "[peer] reusing" not in printed
+
+
+def test_a_failing_stage_stops_the_suite_and_names_its_log(tmp_path):
+    from training.benchmarks.suite import _parser, _stage
+
+    args = _parser().parse_args(["--train", "t", "--valid", "v", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="stage 'broken' failed.*broken.log"):
+        _stage(args, "broken", [sys.executable, "-c", "print('about to fail'); raise SystemExit(3)"])
+    assert "about to fail" in (tmp_path / "broken.log").read_text()
+    assert not (tmp_path / "broken.json").exists()
+
+
+def test_the_suite_names_missing_inputs(tmp_path):
+    from training.benchmarks import suite
+
+    with pytest.raises(SystemExit, match="no such file"):
+        suite.main(["--train", str(tmp_path / "missing.tsv"), "--valid", str(tmp_path / "v.tsv")])
+    (tmp_path / "t.tsv").write_text("a\tb\n")
+    with pytest.raises(SystemExit, match="tutorial_nmt.py not found"):
+        suite.main(
+            ["--train", str(tmp_path / "t.tsv"), "--valid", str(tmp_path / "t.tsv"), "--peers", str(tmp_path)]
+        )
+
+
+@pytest.mark.slow
+def test_long_sentences_reports_exact_match_per_length_bucket_for_each_preset(tmp_path):
+    from training.benchmarks import long_sentences
+
+    report = long_sentences.main(
+        [
+            "--corpora",
+            "reverse",
+            "--budget-seconds",
+            "1",
+            "--num-pairs",
+            "300",
+            "--held-out",
+            "60",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    results = report["results"]["reverse"]
+    assert list(results) == ["gru_seq2seq", "gru_luong"]
+    for result in results.values():
+        assert [b["label"] for b in result["by_length"]] == [
+            "1-10",
+            "11-20",
+            "21-30",
+            "31-40",
+            "41-50",
+            "51-60",
+        ]
+        assert sum(b["count"] for b in result["by_length"]) == 60
+        assert result["steps"] >= 1
+    assert (tmp_path / "reverse_exact_match_by_length.png").is_file()
+    assert "| gru_luong |" in (tmp_path / "long_sentences.md").read_text()
+
+
+def test_plot_by_length_needs_the_same_buckets_in_every_series(tmp_path):
+    from training.plots import plot_by_length
+
+    path = tmp_path / "plot.png"
+    plot_by_length({"a": [("1-5", 10.0), ("6-10", None)], "b": [("1-5", 5.0), ("6-10", 4.0)]}, path, "BLEU")
+    assert path.read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="buckets"):
+        plot_by_length({"a": [("1-5", 1.0)], "b": [("6-10", 1.0)]}, tmp_path / "other.png", "BLEU")
+    with pytest.raises(ValueError, match="Nothing to plot"):
+        plot_by_length({}, tmp_path / "other.png", "BLEU")
+    assert not (tmp_path / "other.png").exists()

@@ -1,0 +1,452 @@
+"""The benchmark suite: the zoo's matched-size presets against the peer, in one run.
+
+    python -m training.benchmarks.suite --train ../shared/data/spa-eng/train.tsv \\
+        --valid ../shared/data/spa-eng/valid.tsv --out bench
+
+Each stage runs in its own process, one after another, on the same data
+and machine:
+
+1. the matmul ceiling (`PEERS/matmul_peak.py`);
+2. the peer (`PEERS/tutorial_nmt.py`: the TensorFlow NMT-with-attention
+   tutorial's model) for `--peer-steps` steps; its training wall time is
+   the budget every preset gets (about 15 minutes on a 2-core CPU);
+3. each preset, at the peer's size (`MATCHED`), trained for that budget
+   and measured by `training.benchmarks.budget_run`;
+4. epoch time against corpus size, for the first preset.
+
+It prints a table of ratios against the peer and writes `OUT/suite.json`,
+`OUT/suite.md` and `OUT/bleu_by_length.png` (BLEU per source-length
+bucket, fixed context against attention). Every stage's result is saved
+atomically as `OUT/<stage>.json` with the command that made it; a rerun of
+the same command reuses finished stages, so an interrupted suite picks up
+where it stopped (`--fresh` reruns everything).
+"""
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+
+# The peer's size: embeddings 256, a bidirectional GRU 256 encoder with its
+# directions summed, a GRU 256 decoder, 5,000 words per side.
+MATCHED = ("bidirectional=true", "merge_mode=sum", "embedding_dim=256", "hidden_dim=256", "max_size=5000")
+DEFAULT_PRESETS = ("gru_luong", "gru_seq2seq")
+EPOCH_SIZES = (10_000, 50_000, 0)  # 0: every pair
+PEER_COLUMNS = (1, 0)  # the peer translates the second column into the first
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    for path in (args.train, args.valid):
+        if not os.path.isfile(path):
+            raise SystemExit(f"suite: error: no such file: {path}")
+    peers = os.path.abspath(args.peers)
+    for script in ("tutorial_nmt.py", "matmul_peak.py"):
+        if not os.path.isfile(os.path.join(peers, script)):
+            raise SystemExit(f"suite: error: {script} not found in --peers {peers}")
+    os.makedirs(args.out, exist_ok=True)
+    python = sys.executable
+
+    ceiling = _stage(args, "ceiling", [python, os.path.join(peers, "matmul_peak.py"), "--out", "{json}"])
+    peer = _stage(
+        args,
+        "peer",
+        [
+            python,
+            os.path.join(peers, "tutorial_nmt.py"),
+            "--train",
+            args.train,
+            "--valid",
+            args.valid,
+            "--test",
+            args.valid,
+            "--steps",
+            str(args.peer_steps),
+            "--batch",
+            str(args.batch_size),
+            "--decode-n",
+            str(args.decode_sentences),
+            "--decode-repeats",
+            str(args.repeats),
+            "--hyp-out",
+            os.path.join(args.out, "peer.valid.greedy.txt"),
+            "--out",
+            "{json}",
+        ],
+    )
+    budget = args.budget_seconds or peer["train_wall_seconds"]
+    common = [
+        "--train",
+        args.train,
+        "--valid",
+        args.valid,
+        "--source-column",
+        str(PEER_COLUMNS[0]),
+        "--target-column",
+        str(PEER_COLUMNS[1]),
+        "--batch-size",
+        str(args.batch_size),
+        "--decode-sentences",
+        str(args.decode_sentences),
+        "--repeats",
+        str(args.repeats),
+    ]
+    matched = [item for setting in (*MATCHED, *args.overrides) for item in ("--set", setting)]
+    models = {}
+    for preset in args.presets:
+        models[preset] = _stage(
+            args,
+            preset,
+            [python, "-m", "training.benchmarks.budget_run", "--preset", preset, *matched, *common]
+            + [
+                "--budget-seconds",
+                f"{budget:.1f}",
+                "--out",
+                os.path.join(args.out, preset),
+                "--json",
+                "{json}",
+            ],
+        )
+    growth = None
+    if args.epoch_sizes:
+        growth = _stage(
+            args,
+            "epoch_growth",
+            [python, "-m", "training.benchmarks.budget_run", "--preset", args.presets[0], *matched, *common]
+            + ["--epoch-sizes", *map(str, args.epoch_sizes), "--out", os.path.join(args.out, "epoch_growth")]
+            + ["--json", "{json}"],
+        )
+    report = summarize(ceiling, peer, models, growth, args)
+    from training.benchmarks.budget_run import write_json
+    from zoo.atomic import atomic_file
+
+    write_json(report, os.path.join(args.out, "suite.json"))
+    text = format_report(report)
+    with (
+        atomic_file(os.path.join(args.out, "suite.md")) as staging,
+        open(staging, "w", encoding="utf-8") as f,
+    ):
+        f.write(text)
+    print(text)
+    return report
+
+
+def summarize(ceiling, peer, models, growth, args):
+    """Every figure of the run, and its ratio to the peer's."""
+    from training.benchmarks.budget_run import machine
+    from training.plots import plot_by_length
+    from training.readers import read_pairs
+
+    peak = max(r["gflops"] for r in ceiling["results"])
+    valid = read_pairs(args.valid, source=PEER_COLUMNS[0], target=PEER_COLUMNS[1])
+    with open(os.path.join(args.out, "peer.valid.greedy.txt"), encoding="utf-8") as f:
+        peer_hypotheses = [line.rstrip("\n") for line in f]
+    logging.getLogger("sacrebleu").setLevel(logging.ERROR)  # the peer's "home ." is 13a's "home."
+    peer_quality = _score(peer_hypotheses, valid, "the peer")
+    peer_figures = {
+        "parameters": peer["params"],
+        "steps_per_second": peer["steps_per_s"],
+        "target_tokens_per_second": peer["target_tokens_per_s"],
+        "target_padding": 1.0
+        - peer["target_tokens_per_step_mean"] / (peer["batch_mean"] * peer["padded_tgt_len_mean"]),
+        "padded_gflop_per_second": peer["est_achieved_matmul_gflop_per_s"],
+        "greedy_64_sentences_per_second": max(
+            peer["compiled_sentences_per_s"], peer["python_sentences_per_s"]
+        ),
+        "bleu_greedy": peer_quality["bleu"],
+        "valid_loss": peer["valid_loss"],
+        "peak_rss_mib": peer["peak_rss_mib"],
+        "train_seconds": peer["train_wall_seconds"],
+        "steps": peer["steps"],
+        "by_length": peer_quality["by_length"],
+    }
+    rows = {}
+    for name, run in models.items():
+        training, quality = run["training"], run["quality"]
+        decoding = {(r["strategy"], r["batch_size"], r["where"]): r for r in run["decoding"]}
+        beam = next(k for k in quality if k.startswith("beam"))
+        scored = {}
+        for strategy in ("greedy", beam):
+            with open(os.path.join(args.out, name, f"valid.{strategy}.txt"), encoding="utf-8") as f:
+                scored[strategy] = _score([line.rstrip("\n") for line in f], valid, name)
+        row = {
+            "parameters": run["parameters"],
+            "steps": training["steps"],
+            "epochs": training["epochs"],
+            "train_seconds": training["seconds"],
+            "steps_per_second": training["steps_per_second"],
+            "target_tokens_per_second": training["target_tokens_per_second"],
+            "target_padding": training["target_padding"],
+            "useful_gflop_per_second": training.get("useful_gflop_per_second"),
+            "padded_gflop_per_second": training.get("padded_gflop_per_second"),
+            "peak_rss_mib": run["peak_rss_mib"],
+            "training_peak_rss_mib": training["peak_rss_mib"],
+            "valid_loss": quality["greedy"]["loss"],
+            "bleu_greedy": scored["greedy"]["bleu"],
+            f"bleu_{beam}": scored[beam]["bleu"],
+            "by_length": scored["greedy"]["by_length"],
+            "decoding": run["decoding"],
+            "decode_growth": {k: {**v, "points": None} for k, v in run["decode_growth"].items()},
+        }
+        for strategy in ("greedy", beam):
+            for where in ("live", "exported", "live, one call"):
+                key = (strategy, 64, where)
+                if key in decoding:
+                    label = f"{strategy}_64_{where.replace(', ', '_').replace(' ', '_')}"
+                    row[f"{label}_sentences_per_second"] = decoding[key]["sentences_per_second"]
+            for where in ("live", "exported"):
+                if (strategy, 1, where) in decoding:
+                    row[f"{strategy}_1_{where}_ms"] = (
+                        1000 / decoding[(strategy, 1, where)]["sentences_per_second"]
+                    )
+        row["ratios"] = {
+            "target_tokens_per_second": row["target_tokens_per_second"]
+            / peer_figures["target_tokens_per_second"],
+            "steps_per_second": row["steps_per_second"] / peer_figures["steps_per_second"],
+            "peak_rss": row["peak_rss_mib"] / peer_figures["peak_rss_mib"],
+            **{
+                f"{key.removesuffix('_sentences_per_second')}_vs_peer_greedy_64": value
+                / peer_figures["greedy_64_sentences_per_second"]
+                for key, value in row.items()
+                if key.endswith("_sentences_per_second") and "_64_" in key
+            },
+            "bleu_greedy_minus_peer": row["bleu_greedy"] - peer_figures["bleu_greedy"],
+            f"bleu_{beam}_minus_peer": row[f"bleu_{beam}"] - peer_figures["bleu_greedy"],
+        }
+        if row["useful_gflop_per_second"] is not None:
+            row["useful_share_of_ceiling"] = row["useful_gflop_per_second"] / peak
+            row["padded_share_of_ceiling"] = row["padded_gflop_per_second"] / peak
+        rows[name] = row
+    peer_figures["padded_share_of_ceiling"] = peer_figures["padded_gflop_per_second"] / peak
+
+    series = {"peer (tutorial)": [(b["label"], b["bleu"]) for b in map(_bucket, peer_figures["by_length"])]}
+    for name, row in rows.items():
+        series[name] = [(b["label"], b["bleu"]) for b in map(_bucket, row["by_length"])]
+    plot_by_length(
+        series,
+        os.path.join(args.out, "bleu_by_length.png"),
+        "BLEU (greedy)",
+        title="Validation BLEU by source length, equal training time",
+    )
+    return {
+        "machine": machine(),
+        "matmul_ceiling_gflop_per_second": peak,
+        "budget_seconds": args.budget_seconds or peer["train_wall_seconds"],
+        "matched_settings": [*MATCHED, *args.overrides],
+        "peer": peer_figures,
+        "presets": rows,
+        "epoch_growth": None if growth is None else growth["epoch_growth"],
+    }
+
+
+def format_report(report):
+    """The suite's figures as Markdown tables (what `suite.md` holds and the README quotes)."""
+    peer, rows = report["peer"], report["presets"]
+    m = report["machine"]
+    lines = [
+        f"# Benchmark suite: {m['cpus']} cores ({m['machine']}), TensorFlow {m['tensorflow']}",
+        "",
+        f"Matmul ceiling {report['matmul_ceiling_gflop_per_second']:.0f} GFLOP/s; training budget "
+        f"{report['budget_seconds'] / 60:.1f} min each (the peer's {peer['steps']} steps); presets set to "
+        f"`{' '.join(report['matched_settings'])}`.",
+        "",
+        "## Training (ratios: ours / peer)",
+        "",
+        "| model | params | target tok/s | x peer | steps/s | x peer | padding | useful GFLOP/s (% ceiling) "
+        "| padded % ceiling | peak RSS MiB | x peer |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| peer | {peer['parameters'] / 1e6:.2f} M | {peer['target_tokens_per_second']:,.0f} | 1.00 "
+        f"| {peer['steps_per_second']:.2f} | 1.00 | {peer['target_padding']:.1%} | - "
+        f"| {peer['padded_share_of_ceiling']:.0%} | {peer['peak_rss_mib']:,.0f} | 1.00 |",
+    ]
+    for name, row in rows.items():
+        r = row["ratios"]
+        useful = (
+            "-"
+            if row["useful_gflop_per_second"] is None
+            else f"{row['useful_gflop_per_second']:.0f} ({row['useful_share_of_ceiling']:.0%})"
+        )
+        padded = "-" if row["useful_gflop_per_second"] is None else f"{row['padded_share_of_ceiling']:.0%}"
+        lines.append(
+            f"| {name} | {row['parameters'] / 1e6:.2f} M | {row['target_tokens_per_second']:,.0f} "
+            f"| **{r['target_tokens_per_second']:.2f}** | {row['steps_per_second']:.2f} | {r['steps_per_second']:.2f} "
+            f"| {row['target_padding']:.1%} | {useful} | {padded} | {row['peak_rss_mib']:,.0f} | {r['peak_rss']:.2f} |"
+        )
+    lines += [
+        "",
+        "## Decoding, batch 64 (sentences/s; ratio to the peer's greedy at batch 64)",
+        "",
+        "| model | strategy | live, file order | exported, file order | live, one call (length-grouped) "
+        "| batch 1 live / exported |",
+        "|---|---|---|---|---|---|",
+        f"| peer | greedy | {peer['greedy_64_sentences_per_second']:,.0f} (1.00) | - | - | - |",
+    ]
+    for name, row in rows.items():
+        for strategy in [k.removeprefix("bleu_") for k in row if k.startswith("bleu_")]:
+            cells = []
+            for where in ("live", "exported", "live_one_call"):
+                value = row.get(f"{strategy}_64_{where}_sentences_per_second")
+                ratio = row["ratios"].get(f"{strategy}_64_{where}_vs_peer_greedy_64")
+                cells.append("-" if value is None else f"{value:,.0f} (**{ratio:.2f}**)")
+            latency = " / ".join(
+                "-" if row.get(f"{strategy}_1_{w}_ms") is None else f"{row[f'{strategy}_1_{w}_ms']:.1f} ms"
+                for w in ("live", "exported")
+            )
+            lines.append(f"| {name} | {strategy} | {' | '.join(cells)} | {latency} |")
+    lines += [
+        "",
+        "## Quality after the same training time (validation BLEU: sacrebleu 13a, lowercased, `[UNK]` as `unk`)",
+        "",
+        "| model | valid loss | BLEU greedy | - peer | BLEU beam | - peer |",
+        "|---|---|---|---|---|---|",
+        f"| peer | {peer['valid_loss']:.3f} | {peer['bleu_greedy']:.2f} | 0.00 | - | - |",
+    ]
+    for name, row in rows.items():
+        beam = next(k for k in row if k.startswith("bleu_beam"))
+        r = row["ratios"]
+        lines.append(
+            f"| {name} | {row['valid_loss']:.3f} | {row['bleu_greedy']:.2f} | {r['bleu_greedy_minus_peer']:+.2f} "
+            f"| {row[beam]:.2f} | {r[f'{beam}_minus_peer']:+.2f} |"
+        )
+    buckets = [_bucket(b) for b in peer["by_length"]]
+    lines += [
+        "",
+        "## Validation BLEU by source length (greedy; `bleu_by_length.png`)",
+        "",
+        "| model | " + " | ".join(f"{b['label']} ({b['count']})" for b in buckets) + " |",
+        "|---|" + "---|" * len(buckets),
+    ]
+    for name, by_length in [("peer", peer["by_length"])] + [(n, r["by_length"]) for n, r in rows.items()]:
+        cells = ["-" if b["bleu"] is None else f"{b['bleu']:.1f}" for b in map(_bucket, by_length)]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "## Cost growth", ""]
+    for name, row in rows.items():
+        for strategy, fit in row["decode_growth"].items():
+            if fit["ms_per_output_token"] is None:
+                lines.append(
+                    f"- {name}, {strategy}: too few sentences to fit decoding time to output length."
+                )
+                continue
+            lines.append(
+                f"- {name}, {strategy}: a batch of 64 costs {fit['ms_fixed']:.1f} ms + "
+                f"{fit['ms_per_output_token']:.2f} ms per token of its longest output (R² {fit['r_squared']:.3f})."
+            )
+    if report["epoch_growth"]:
+        lines += ["", "| training pairs | steps | epoch seconds | µs per pair |", "|---|---|---|---|"]
+        for g in report["epoch_growth"]:
+            lines.append(
+                f"| {g['pairs']:,} | {g['steps']} | {g['epoch_seconds']:.1f} | {g['microseconds_per_pair']:.0f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _score(hypotheses, valid, who):
+    """BLEU overall and by source length, the same way for the peer and for us.
+
+    sacrebleu 13a, lowercased, against the raw references; `[UNK]` is
+    written `unk`, one token, as the peer scores itself (13a would split
+    `[UNK]` into three wrong tokens).
+    """
+    from training.evaluation import score_translations
+
+    if len(hypotheses) != len(valid):
+        raise SystemExit(
+            f"suite: error: {who} translated {len(hypotheses)} of the {len(valid)} validation sentences; "
+            "every sentence must be translated to compare BLEU (a source longer than the model reads?)."
+        )
+    hypotheses = [h.replace("[UNK]", "unk") for h in hypotheses]
+    return score_translations(hypotheses, valid.targets, valid.sources).to_dict()
+
+
+def _bucket(bucket):
+    first, last = bucket["first"], bucket["last"]
+    return {**bucket, "label": f"{first}+" if last is None else f"{first}-{last}"}
+
+
+def _stage(args, name, command):
+    """Run one stage's command in its own process, or reuse its saved result."""
+    from training.benchmarks.budget_run import write_json
+
+    path = os.path.join(args.out, f"{name}.json")
+    if not args.fresh and os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f)
+        if saved.get("command") == command:
+            print(f"[{name}] reusing {path}", flush=True)
+            return saved["result"]
+    scratch = os.path.join(args.out, f".{name}.partial.json")
+    resolved = [scratch if part == "{json}" else part for part in command]
+    log_path = os.path.join(args.out, f"{name}.log")
+    print(f"[{name}] {' '.join(resolved)}", flush=True)
+    started = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(resolved, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in process.stdout:
+            log.write(line)
+            if not line.startswith(("{", " ", '"', "}", "]")):  # the peer's JSON dump is in the log only
+                print(f"[{name}] {line}", end="", flush=True)
+        if process.wait() != 0:
+            raise SystemExit(f"suite: stage {name!r} failed (exit {process.returncode}); see {log_path}")
+    with open(scratch, encoding="utf-8") as f:
+        result = json.load(f)
+    os.remove(scratch)
+    write_json({"command": command, "seconds": time.perf_counter() - started, "result": result}, path)
+    return result
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m training.benchmarks.suite",
+        description="Train and measure the zoo's presets at the peer's size against the peer, in one run; "
+        "print ratios to the peer. The data is a TSV of english<TAB>spanish lines, translated Spanish to "
+        "English, as the peer does.",
+    )
+    parser.add_argument("--train", required=True, help="TSV of training pairs")
+    parser.add_argument("--valid", required=True, help="TSV of validation pairs (BLEU and decoding)")
+    parser.add_argument(
+        "--peers", default="../shared/peers", help="folder of the peer scripts (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--presets",
+        nargs="+",
+        default=list(DEFAULT_PRESETS),
+        help="presets to measure (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="KEY=VALUE",
+        help="change a preset setting after the matched ones (as in `zoo train`); the report shows it",
+    )
+    parser.add_argument(
+        "--peer-steps",
+        type=int,
+        default=5280,
+        help="the peer's training steps; its wall time is every preset's budget (default: %(default)s, "
+        "about 15 minutes on 2 cores)",
+    )
+    parser.add_argument("--budget-seconds", type=float, help="a fixed budget instead of the peer's time")
+    parser.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
+    parser.add_argument(
+        "--decode-sentences", type=int, default=1000, help="validation sources timed (default: %(default)s)"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="timed decoding passes (default: %(default)s)")
+    parser.add_argument(
+        "--epoch-sizes",
+        type=int,
+        nargs="*",
+        default=list(EPOCH_SIZES),
+        help="corpus sizes timed for one epoch, 0 for all; none to skip (default: 10000 50000 0)",
+    )
+    parser.add_argument("--out", default="bench", help="directory for every result (default: %(default)s)")
+    parser.add_argument("--fresh", action="store_true", help="rerun stages that have a saved result")
+    return parser
+
+
+if __name__ == "__main__":
+    main()

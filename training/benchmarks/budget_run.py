@@ -247,17 +247,18 @@ def machine():
 
 
 def write_json(data, path):
-    from zoo.atomic import atomic_file
-
-    with atomic_file(path) as staging, open(staging, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
+    write_text(json.dumps(data, indent=2), path)
 
 
 def write_lines(lines, path):
+    write_text("".join(f"{line}\n" for line in lines), path)
+
+
+def write_text(text, path):
     from zoo.atomic import atomic_file
 
     with atomic_file(path) as staging, open(staging, "w", encoding="utf-8") as f:
-        f.writelines(f"{line}\n" for line in lines)
+        f.write(text)
 
 
 def _rates(figures):

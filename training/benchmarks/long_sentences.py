@@ -30,12 +30,11 @@ def main(argv=None):
     import keras
 
     import zoo
-    from training.benchmarks.budget_run import machine, write_json
+    from training.benchmarks.budget_run import machine, write_json, write_text
     from training.budget import TimeBudget
     from training.corpora import load_corpus
     from training.evaluation import evaluate
     from training.plots import plot_by_length
-    from zoo.atomic import atomic_file
 
     longest = BUCKETS[-1][1]
     results = {}
@@ -89,11 +88,7 @@ def main(argv=None):
     }
     write_json(report, os.path.join(args.out, "long_sentences.json"))
     text = format_report(report)
-    with (
-        atomic_file(os.path.join(args.out, "long_sentences.md")) as staging,
-        open(staging, "w", encoding="utf-8") as f,
-    ):
-        f.write(text)
+    write_text(text, os.path.join(args.out, "long_sentences.md"))
     print(text)
     return report
 

@@ -120,16 +120,11 @@ def main(argv=None):
             + ["--json", "{json}"],
         )
     report = summarize(ceiling, peer, models, growth, args)
-    from training.benchmarks.budget_run import write_json
-    from zoo.atomic import atomic_file
+    from training.benchmarks.budget_run import write_json, write_text
 
     write_json(report, os.path.join(args.out, "suite.json"))
     text = format_report(report)
-    with (
-        atomic_file(os.path.join(args.out, "suite.md")) as staging,
-        open(staging, "w", encoding="utf-8") as f,
-    ):
-        f.write(text)
+    write_text(text, os.path.join(args.out, "suite.md"))
     print(text)
     return report
 

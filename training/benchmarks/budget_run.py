@@ -64,12 +64,9 @@ def main(argv=None):
 
 
 def measure_budget_run(args, train_pairs, valid_pairs, overrides):
-    import keras
-
     import zoo
     from training.benchmarks.decoding import measure_decoding, readable_sources
     from training.benchmarks.flops import batch_flops, pair_flops
-    from training.budget import TimeBudget
     from training.evaluation import evaluate
     from training.pipeline import describe_batches, epoch_batches
     from training.progress import StepTimer
@@ -77,14 +74,9 @@ def measure_budget_run(args, train_pairs, valid_pairs, overrides):
 
     started = time.perf_counter()
     model = zoo.load(args.preset, train_data=train_pairs, **overrides)
-    settings = zoo.get_preset(args.preset)["training"]
-    model.compile(
-        optimizer=keras.optimizers.Adam(settings["learning_rate"], clipnorm=1.0),
-        label_smoothing=settings["label_smoothing"],
-    )
     batches = describe_batches(train_pairs, model.preprocessor, batch_size=args.batch_size, seed=args.seed)
     flops = None
-    if type(model.backbone).__name__ == "RecurrentSeq2Seq":
+    if isinstance(model.backbone, zoo.RecurrentSeq2Seq):
         sources, targets, epoch = epoch_batches(train_pairs, model.preprocessor, args.batch_size, args.seed)
         useful = pair_flops(model.backbone, sources, targets)
         padded = sum(batch_flops(model.backbone, len(b), sources[b].max(), targets[b].max()) for b in epoch)
@@ -94,16 +86,9 @@ def measure_budget_run(args, train_pairs, valid_pairs, overrides):
         }
     _log(f"{args.name}: {model.backbone.count_params():,} parameters; {batches.summary()}")
 
-    budget = TimeBudget(args.budget_seconds, settings["learning_rate"], settings["warmup_steps"])
     meter = StepTimer(args.warmup_steps)
     prepared = time.perf_counter()
-    model.fit(
-        train_pairs,
-        epochs=1_000_000,  # the budget ends training
-        batch_size=args.batch_size,
-        callbacks=[meter, budget],
-        verbose=0,
-    )
+    budget = fit_for(model, args.preset, train_pairs, args.budget_seconds, args.batch_size, [meter])
     training = meter.figures()
     training.update(
         budget_seconds=args.budget_seconds,
@@ -156,6 +141,30 @@ def measure_budget_run(args, train_pairs, valid_pairs, overrides):
         "decode_growth": growth,
         "peak_rss_mib": peak_rss_mib(),
     }
+
+
+def fit_for(model, preset, pairs, seconds, batch_size=64, callbacks=()):
+    """Compile `model` with its preset's training settings and train it for `seconds` of wall-clock time.
+
+    Adam at the preset's peak learning rate (gradient norm clipped to 1),
+    annealed on a cosine over the budget by `training.budget.TimeBudget`,
+    with the preset's warm-up and label smoothing. `callbacks` run before
+    the budget's. Returns the `TimeBudget` (steps trained, seconds).
+    """
+    import keras
+
+    import zoo
+    from training.budget import TimeBudget
+
+    settings = zoo.get_preset(preset)["training"]
+    model.compile(
+        optimizer=keras.optimizers.Adam(settings["learning_rate"], clipnorm=1.0),
+        label_smoothing=settings["label_smoothing"],
+    )
+    budget = TimeBudget(seconds, settings["learning_rate"], settings["warmup_steps"])
+    # The budget ends training, not the epoch count.
+    model.fit(pairs, epochs=1_000_000, batch_size=batch_size, callbacks=[*callbacks, budget], verbose=0)
+    return budget
 
 
 def measure_epoch_growth(args, train_pairs, overrides):

@@ -19,6 +19,8 @@ executes). Their ratio is the padding's cost.
 
 import numpy as np
 
+from zoo import RecurrentSeq2Seq
+
 
 def token_flops(backbone):
     """Matmul FLOPs of one training step per token and per attention cell.
@@ -31,7 +33,7 @@ def token_flops(backbone):
         each source token, each target token, and each (target, source)
         pair of positions that attention scores.
     """
-    if type(backbone).__name__ != "RecurrentSeq2Seq":
+    if not isinstance(backbone, RecurrentSeq2Seq):
         raise ValueError(
             f"FLOP counting covers RecurrentSeq2Seq backbones; received {type(backbone).__name__}."
         )

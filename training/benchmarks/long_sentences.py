@@ -30,8 +30,7 @@ def main(argv=None):
     import keras
 
     import zoo
-    from training.benchmarks.budget_run import machine, write_json, write_text
-    from training.budget import TimeBudget
+    from training.benchmarks.budget_run import fit_for, machine, write_json, write_text
     from training.corpora import load_corpus
     from training.evaluation import evaluate
     from training.plots import plot_by_length
@@ -45,13 +44,8 @@ def main(argv=None):
         for preset in args.presets:
             keras.utils.set_random_seed(args.seed)
             model = zoo.load(preset, train_data=train_pairs, dropout=0.0, **SIZE)
-            settings = zoo.get_preset(preset)["training"]
-            model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"], clipnorm=1.0))
-            budget = TimeBudget(args.budget_seconds, settings["learning_rate"], settings["warmup_steps"])
             started = time.perf_counter()
-            model.fit(
-                train_pairs, epochs=1_000_000, batch_size=args.batch_size, callbacks=[budget], verbose=0
-            )
+            budget = fit_for(model, preset, train_pairs, args.budget_seconds, args.batch_size)
             report = evaluate(model, held_out, batch_size=args.batch_size, buckets=BUCKETS, loss=False)
             results[corpus][preset] = {
                 "steps": budget.steps,

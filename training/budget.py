@@ -22,13 +22,16 @@ class TimeBudget(keras.callbacks.Callback):
         seconds: float > 0, the budget.
         peak_learning_rate: float, or None to leave the learning rate alone.
         warmup_steps: int, steps of linear warm-up from 0 to the peak.
+        min_steps: int, steps trained even past the budget: a measurement
+            needs a few, however slow the machine. `elapsed` then says by
+            how much the budget was overrun.
 
     Attributes:
         steps: int, steps trained when the budget ran out (or `fit` ended).
         elapsed: float, seconds trained.
     """
 
-    def __init__(self, seconds, peak_learning_rate=None, warmup_steps=0):
+    def __init__(self, seconds, peak_learning_rate=None, warmup_steps=0, min_steps=0):
         super().__init__()
         if not seconds > 0:
             raise ValueError(f"`seconds` must be > 0, received {seconds}.")
@@ -36,8 +39,11 @@ class TimeBudget(keras.callbacks.Callback):
             raise ValueError(f"`peak_learning_rate` must be > 0, received {peak_learning_rate}.")
         if warmup_steps < 0:
             raise ValueError(f"`warmup_steps` must be >= 0, received {warmup_steps}.")
+        if min_steps < 0:
+            raise ValueError(f"`min_steps` must be >= 0, received {min_steps}.")
         self.seconds = float(seconds)
         self.warmup_steps = int(warmup_steps)
+        self.min_steps = int(min_steps)
         self.peak_learning_rate = peak_learning_rate
         self.steps = 0
         self.elapsed = 0.0
@@ -64,7 +70,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
         self.elapsed = self._elapsed()
-        if self.elapsed >= self.seconds:
+        if self.elapsed >= self.seconds and self.steps >= self.min_steps:
             self.model.stop_training = True
 
     def _elapsed(self):

@@ -123,6 +123,22 @@ def test_time_budget_anneals_over_time_and_stops_at_the_budget(monkeypatch):
     assert model.stop_training and budget.steps == 5 and budget.elapsed == pytest.approx(10.5)
 
 
+def test_time_budget_trains_its_minimum_steps_on_a_slow_machine(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr("training.budget.time.perf_counter", clock)
+    budget = TimeBudget(1.0, min_steps=3)  # a measurement needs steps, however slow each one is
+    model = _Model(0.5)
+    budget.set_model(model)
+    budget.on_train_begin()
+    stopped = []
+    for _ in range(3):
+        clock.now += 2.0
+        budget.on_train_batch_begin(0)
+        budget.on_train_batch_end(0)
+        stopped.append(model.stop_training)
+    assert stopped == [False, False, True] and budget.elapsed == pytest.approx(6.0)
+
+
 def test_time_budget_keeps_training_before_the_budget_and_rejects_bad_settings(monkeypatch):
     clock = _Clock()
     monkeypatch.setattr("training.budget.time.perf_counter", clock)
@@ -138,6 +154,8 @@ def test_time_budget_keeps_training_before_the_budget_and_rejects_bad_settings(m
         TimeBudget(0)
     with pytest.raises(ValueError, match="warmup_steps"):
         TimeBudget(5, 0.1, warmup_steps=-1)
+    with pytest.raises(ValueError, match="min_steps"):
+        TimeBudget(5, min_steps=-1)
     scheduled = TimeBudget(5, 0.1)
     scheduled.set_model(_Model(keras.optimizers.schedules.CosineDecay(0.1, 100)))
     with pytest.raises(ValueError, match="float learning rate"):
@@ -174,7 +192,7 @@ json.dump({"results": [{"gflops": 100.0}, {"gflops": 200.0}]}, open(a.out, "w"))
 FAKE_PEER = """
 import argparse, json
 p = argparse.ArgumentParser()
-for name in ("--train", "--valid", "--test", "--steps", "--batch", "--decode-n", "--decode-repeats", "--hyp-out", "--out"):
+for name in ("--train", "--valid", "--test", "--steps", "--batch", "--decode-n", "--decode-repeats", "--warmup", "--hyp-out", "--out"):
     p.add_argument(name)
 a = p.parse_args()
 count = sum(1 for line in open(a.test, encoding="utf-8") if line.strip())
@@ -206,10 +224,14 @@ def suite_run(tmp_path_factory):
     argv = [
         "--train", str(root / "train.tsv"), "--valid", str(root / "valid.tsv"), "--peers", str(peers),
         "--presets", "gru_luong", "--set", "hidden_dim=16", "--set", "embedding_dim=8",
-        "--peer-steps", "7", "--decode-sentences", "16", "--repeats", "1", "--epoch-sizes", "120", "0",
-        "--out", str(root / "out"),
+        "--peer-steps", "7", "--warmup-steps", "2", "--decode-sentences", "16", "--repeats", "1",
+        "--epoch-sizes", "120", "0", "--out", str(root / "out"),
     ]  # fmt: skip
-    return root, argv, suite.main(argv)
+    try:
+        report = suite.main(argv)
+    except SystemExit as error:  # a failed stage: report it here, not as a broken fixture in every test
+        pytest.fail(str(error))
+    return root, argv, report
 
 
 @pytest.mark.slow

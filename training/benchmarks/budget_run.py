@@ -37,6 +37,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
 WARMUP_STEPS = 20  # the peer's warm-up: steps left out of the throughput
+MEASURED_STEPS = 10  # at least this many steps are timed, past the budget if the machine is slow
 
 
 def main(argv=None):
@@ -88,7 +89,15 @@ def measure_budget_run(args, train_pairs, valid_pairs, overrides):
 
     meter = StepTimer(args.warmup_steps)
     prepared = time.perf_counter()
-    budget = fit_for(model, args.preset, train_pairs, args.budget_seconds, args.batch_size, [meter])
+    budget = fit_for(
+        model,
+        args.preset,
+        train_pairs,
+        args.budget_seconds,
+        args.batch_size,
+        [meter],
+        min_steps=args.warmup_steps + MEASURED_STEPS,
+    )
     training = meter.figures()
     training.update(
         budget_seconds=args.budget_seconds,
@@ -143,13 +152,14 @@ def measure_budget_run(args, train_pairs, valid_pairs, overrides):
     }
 
 
-def fit_for(model, preset, pairs, seconds, batch_size=64, callbacks=()):
+def fit_for(model, preset, pairs, seconds, batch_size=64, callbacks=(), min_steps=0):
     """Compile `model` with its preset's training settings and train it for `seconds` of wall-clock time.
 
     Adam at the preset's peak learning rate (gradient norm clipped to 1),
     annealed on a cosine over the budget by `training.budget.TimeBudget`,
     with the preset's warm-up and label smoothing. `callbacks` run before
-    the budget's. Returns the `TimeBudget` (steps trained, seconds).
+    the budget's; at least `min_steps` steps are trained, even past the
+    budget. Returns the `TimeBudget` (steps trained, seconds).
     """
     import keras
 
@@ -161,7 +171,7 @@ def fit_for(model, preset, pairs, seconds, batch_size=64, callbacks=()):
         optimizer=keras.optimizers.Adam(settings["learning_rate"], clipnorm=1.0),
         label_smoothing=settings["label_smoothing"],
     )
-    budget = TimeBudget(seconds, settings["learning_rate"], settings["warmup_steps"])
+    budget = TimeBudget(seconds, settings["learning_rate"], settings["warmup_steps"], min_steps)
     # The budget ends training, not the epoch count.
     model.fit(pairs, epochs=1_000_000, batch_size=batch_size, callbacks=[*callbacks, budget], verbose=0)
     return budget

@@ -71,6 +71,8 @@ def main(argv=None):
             str(args.decode_sentences),
             "--decode-repeats",
             str(args.repeats),
+            "--warmup",
+            str(args.warmup_steps),
             "--hyp-out",
             os.path.join(args.out, "peer.valid.greedy.txt"),
             "--out",
@@ -93,6 +95,8 @@ def main(argv=None):
         str(args.decode_sentences),
         "--repeats",
         str(args.repeats),
+        "--warmup-steps",
+        str(args.warmup_steps),
     ]
     matched = [item for setting in (*MATCHED, *args.overrides) for item in ("--set", setting)]
     models = {}
@@ -427,6 +431,12 @@ def _parser():
     )
     parser.add_argument("--budget-seconds", type=float, help="a fixed budget instead of the peer's time")
     parser.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
+    parser.add_argument(
+        "--warmup-steps",
+        type=int,
+        default=20,
+        help="first steps left out of every training throughput, the peer's and ours (default: %(default)s)",
+    )
     parser.add_argument(
         "--decode-sentences", type=int, default=1000, help="validation sources timed (default: %(default)s)"
     )

@@ -55,8 +55,8 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start
     """Tokenize once, then shuffle, bucket by length, pad and prefetch.
 
     The pairs are tokenized when the dataset is made, not once per epoch.
-    Sentences of similar length are batched together, so batches carry
-    little padding.
+    Pairs of similar source and target lengths are batched together, so
+    batches carry little padding on either side.
 
     Args:
         pairs: `TextPairs`.
@@ -80,23 +80,25 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start
     if len(pairs) == 0:
         raise ValueError("No text pairs to make batches from.")
     columns = _tokenize(pairs, preprocessor)
-    boundaries = _bucket_boundaries(preprocessor)
-    per_epoch = _count_batches(columns, boundaries, batch_size)
+    keys = _bucket_keys(columns, _bucket_boundaries(preprocessor))
+    per_epoch = _count_batches(keys, batch_size)
     sources, targets = tf.constant(columns.sources), tf.constant(columns.targets)
     source_lengths, target_lengths = tf.constant(columns.source_lengths), tf.constant(columns.target_lengths)
+    keys = tf.constant(keys)
 
-    def example(i):  # one 1-D id tensor per side
-        return sources[i, : source_lengths[i]], targets[i, : target_lengths[i]]
+    def example(i):  # one 1-D id tensor per side, and the pair's bucket
+        return sources[i, : source_lengths[i]], targets[i, : target_lengths[i]], keys[i]
 
     def epoch(order):
         return (
             tf.data.Dataset.from_tensor_slices(order)
             .map(example)
-            .bucket_by_sequence_length(
-                lambda source, target: tf.maximum(tf.shape(source)[0], tf.shape(target)[0]),
-                bucket_boundaries=boundaries,
-                bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            .group_by_window(
+                key_func=lambda source, target, key: key,
+                reduce_func=lambda key, window: window.padded_batch(batch_size),
+                window_size=batch_size,
             )
+            .map(lambda source, target, key: (source, target))
         )
 
     if not shuffle:
@@ -127,7 +129,9 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start
 
 def batches_per_epoch(pairs, preprocessor, batch_size=64):
     """How many batches one epoch of `pairs` makes: each length bucket ends in a partial batch."""
-    return _count_batches(_tokenize(pairs, preprocessor), _bucket_boundaries(preprocessor), batch_size)
+    return _count_batches(
+        _bucket_keys(_tokenize(pairs, preprocessor), _bucket_boundaries(preprocessor)), batch_size
+    )
 
 
 def describe_batches(pairs, preprocessor, batch_size=64, seed=0):
@@ -165,14 +169,13 @@ def epoch_batches(pairs, preprocessor, batch_size=64, seed=0):
         index array into them per batch, in the order the batches come.
     """
     columns = _tokenize(pairs, preprocessor)
-    boundaries = _bucket_boundaries(preprocessor)
+    keys = _bucket_keys(columns, _bucket_boundaries(preprocessor))
     order = tf.random.experimental.stateless_shuffle(
         tf.range(len(pairs), dtype=tf.int64), seed=tf.constant([seed, 0], tf.int64)
     ).numpy()
     sources, targets = columns.source_lengths[order], columns.target_lengths[order] - 1  # y = target[1:]
-    bucket_of = np.digitize(np.maximum(sources, targets + 1), boundaries)
     open_buckets, batches = {}, []
-    for i, bucket in enumerate(bucket_of):
+    for i, bucket in enumerate(keys[order]):
         members = open_buckets.setdefault(bucket, [])
         members.append(i)
         if len(members) == batch_size:
@@ -219,9 +222,22 @@ def _tokenize(pairs, preprocessor):
     return columns
 
 
-def _count_batches(columns, boundaries, batch_size):
-    lengths = np.maximum(columns.source_lengths, columns.target_lengths)
-    per_bucket = np.bincount(np.digitize(lengths, boundaries), minlength=len(boundaries) + 1)
+def _bucket_keys(columns, boundaries):
+    """Each pair's bucket, int64 `(pairs,)`: its source length's bucket and its target length's together.
+
+    Keying on both sides keeps the source padding low as well as the
+    target's (keying on the longer side left 30% of source positions as
+    padding on English-Spanish); the cost is one partial batch per bucket
+    per epoch, about 5% more batches there.
+    """
+    width = len(boundaries) + 1
+    return np.digitize(columns.target_lengths, boundaries) * width + np.digitize(
+        columns.source_lengths, boundaries
+    )
+
+
+def _count_batches(keys, batch_size):
+    per_bucket = np.unique(keys, return_counts=True)[1]
     return int(np.sum(np.ceil(per_bucket / batch_size)))
 
 

@@ -119,7 +119,7 @@ def train(config):
         total_steps=config.epochs * steps,
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0), label_smoothing=settings["label_smoothing"]
+        optimizer=zoo.FusedAdam(schedule, clipnorm=1.0), label_smoothing=settings["label_smoothing"]
     )
     logs_dir = os.path.join(config.out, "logs")
     callbacks = [TokensPerSecond()]

@@ -6,6 +6,7 @@ never `training`.
 
 from zoo.character_tokenizer import CharacterTokenizer
 from zoo.export import export_translator
+from zoo.fused_adam import FusedAdam
 from zoo.preset_io import architecture, load, parameter_count, save_to_preset
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
@@ -23,6 +24,7 @@ __all__ = [
     "PRESETS",
     "TOKENIZERS",
     "CharacterTokenizer",
+    "FusedAdam",
     "RecurrentSeq2Seq",
     "Seq2SeqBackbone",
     "Seq2SeqPreprocessor",

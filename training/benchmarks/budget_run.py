@@ -161,14 +161,13 @@ def fit_for(model, preset, pairs, seconds, batch_size=64, callbacks=(), min_step
     the budget's; at least `min_steps` steps are trained, even past the
     budget. Returns the `TimeBudget` (steps trained, seconds).
     """
-    import keras
 
     import zoo
     from training.budget import TimeBudget
 
     settings = zoo.get_preset(preset)["training"]
     model.compile(
-        optimizer=keras.optimizers.Adam(settings["learning_rate"], clipnorm=1.0),
+        optimizer=zoo.FusedAdam(settings["learning_rate"], clipnorm=1.0),
         label_smoothing=settings["label_smoothing"],
     )
     budget = TimeBudget(seconds, settings["learning_rate"], settings["warmup_steps"], min_steps)
@@ -179,7 +178,6 @@ def fit_for(model, preset, pairs, seconds, batch_size=64, callbacks=(), min_step
 
 def measure_epoch_growth(args, train_pairs, overrides):
     """Seconds per epoch for the first N pairs, per N: the cost of more data should grow linearly."""
-    import keras
 
     import zoo
     from training.progress import StepTimer
@@ -189,7 +187,7 @@ def measure_epoch_growth(args, train_pairs, overrides):
     for size in args.epoch_sizes:
         pairs = train_pairs if size == 0 or size >= len(train_pairs) else train_pairs[:size]
         model = zoo.load(args.preset, train_data=pairs, **overrides)
-        model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"], clipnorm=1.0))
+        model.compile(optimizer=zoo.FusedAdam(settings["learning_rate"], clipnorm=1.0))
         meter = StepTimer(warmup_steps=1)
         started = time.perf_counter()
         model.fit(pairs, epochs=1, batch_size=args.batch_size, callbacks=[meter], verbose=0)

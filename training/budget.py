@@ -24,7 +24,8 @@ class TimeBudget(keras.callbacks.Callback):
         warmup_steps: int, steps of linear warm-up from 0 to the peak.
         min_steps: int, steps trained even past the budget: a measurement
             needs a few, however slow the machine. `elapsed` then says by
-            how much the budget was overrun.
+            how much the budget was overrun, and with annealing those extra
+            steps run at the cosine's end, a learning rate of 0.
 
     Attributes:
         steps: int, steps trained when the budget ran out (or `fit` ended).

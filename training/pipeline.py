@@ -80,7 +80,7 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start
     if len(pairs) == 0:
         raise ValueError("No text pairs to make batches from.")
     columns = _tokenize(pairs, preprocessor)
-    keys = _bucket_keys(columns, _bucket_boundaries(preprocessor))
+    keys = _bucket_keys(columns, preprocessor)
     per_epoch = _count_batches(keys, batch_size)
     sources, targets = tf.constant(columns.sources), tf.constant(columns.targets)
     source_lengths, target_lengths = tf.constant(columns.source_lengths), tf.constant(columns.target_lengths)
@@ -129,9 +129,7 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start
 
 def batches_per_epoch(pairs, preprocessor, batch_size=64):
     """How many batches one epoch of `pairs` makes: each length bucket ends in a partial batch."""
-    return _count_batches(
-        _bucket_keys(_tokenize(pairs, preprocessor), _bucket_boundaries(preprocessor)), batch_size
-    )
+    return _count_batches(_bucket_keys(_tokenize(pairs, preprocessor), preprocessor), batch_size)
 
 
 def describe_batches(pairs, preprocessor, batch_size=64, seed=0):
@@ -169,7 +167,7 @@ def epoch_batches(pairs, preprocessor, batch_size=64, seed=0):
         index array into them per batch, in the order the batches come.
     """
     columns = _tokenize(pairs, preprocessor)
-    keys = _bucket_keys(columns, _bucket_boundaries(preprocessor))
+    keys = _bucket_keys(columns, preprocessor)
     order = tf.random.experimental.stateless_shuffle(
         tf.range(len(pairs), dtype=tf.int64), seed=tf.constant([seed, 0], tf.int64)
     ).numpy()
@@ -222,7 +220,7 @@ def _tokenize(pairs, preprocessor):
     return columns
 
 
-def _bucket_keys(columns, boundaries):
+def _bucket_keys(columns, preprocessor):
     """Each pair's bucket, int64 `(pairs,)`: its source length's bucket and its target length's together.
 
     Keying on both sides keeps the source padding low as well as the
@@ -230,6 +228,7 @@ def _bucket_keys(columns, boundaries):
     padding on English-Spanish); the cost is one partial batch per bucket
     per epoch, about 5% more batches there.
     """
+    boundaries = _bucket_boundaries(preprocessor)
     width = len(boundaries) + 1
     return np.digitize(columns.target_lengths, boundaries) * width + np.digitize(
         columns.source_lengths, boundaries

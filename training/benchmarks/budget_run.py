@@ -161,7 +161,6 @@ def fit_for(model, preset, pairs, seconds, batch_size=64, callbacks=(), min_step
     the budget's; at least `min_steps` steps are trained, even past the
     budget. Returns the `TimeBudget` (steps trained, seconds).
     """
-
     import zoo
     from training.budget import TimeBudget
 
@@ -178,7 +177,6 @@ def fit_for(model, preset, pairs, seconds, batch_size=64, callbacks=(), min_step
 
 def measure_epoch_growth(args, train_pairs, overrides):
     """Seconds per epoch for the first N pairs, per N: the cost of more data should grow linearly."""
-
     import zoo
     from training.progress import StepTimer
 

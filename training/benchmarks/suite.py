@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+from training.benchmarks.budget_run import WARMUP_STEPS
+
 # The peer's size: embeddings 256, a bidirectional GRU 256 encoder with its
 # directions summed, a GRU 256 decoder, 5,000 words per side.
 MATCHED = ("bidirectional=true", "merge_mode=sum", "embedding_dim=256", "hidden_dim=256", "max_size=5000")
@@ -434,7 +436,7 @@ def _parser():
     parser.add_argument(
         "--warmup-steps",
         type=int,
-        default=20,
+        default=WARMUP_STEPS,
         help="first steps left out of every training throughput, the peer's and ours (default: %(default)s)",
     )
     parser.add_argument(

@@ -30,17 +30,25 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
     output) and emits `PAD_ID` afterwards; the loop stops when every row has
     ended or after `max_length` steps.
 
+    Only the rows still running go through the model: when rows end, the
+    cache keeps only the others, so a batch whose sentences end at different
+    lengths costs what its running rows do, not what its longest row does
+    times its size. The model sees a smaller batch at later steps, so
+    `next_fn` must treat rows independently (every model does) and the
+    cache must hold the batch first.
+
     Args:
         next_fn: `next(tokens, cache, step) -> (logits, cache)`, logits
-            `(batch_size, vocabulary_size)`; the cache holds the last step's
-            `attention` `(batch_size, Ts)`.
-        cache: the initial cache (any nested structure of tensors).
+            `(rows, vocabulary_size)`; the cache holds the last step's
+            `attention` `(rows, Ts)`.
+        cache: the initial cache (any nested structure of tensors, the batch
+            first).
         start_tokens: int32 `(batch_size,)`.
         end_id: int, the token that ends a row.
         max_length: int32 scalar, the most steps taken.
         choose: `choose(log_probs, step) -> tokens`, log-probabilities
-            `(batch_size, vocabulary_size)` from `token_log_probs` in, int32
-            `(batch_size,)` out.
+            `(rows, vocabulary_size)` from `token_log_probs` in, int32
+            `(rows,)` out.
         done: optional bool `(batch_size,)`, rows that are finished before
             the first step (they output nothing and score 0).
 
@@ -50,45 +58,72 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
         weights `(batch_size, steps, Ts)`.
     """
     batch_size = tf.shape(start_tokens)[0]
+    source_length = tf.shape(cache["attention"])[-1]
     if done is None:
         done = tf.zeros([batch_size], tf.bool)
     max_length = tf.cast(max_length, tf.int32)
     tokens_ta = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None])
     attention_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, None])
+    # `rows[i]` is the batch row that running row i belongs to.
+    rows = _indices(tf.logical_not(done))
 
-    def cond(step, previous, cache, done, scores, tokens_ta, attention_ta):
+    def cond(step, rows, previous, cache, scores, tokens_ta, attention_ta):
         # At least one step, so the outputs have a time axis even when every
         # row is done from the start; done rows emit padding only.
-        running = tf.logical_or(tf.equal(step, 0), tf.logical_not(tf.reduce_all(done)))
+        running = tf.logical_or(tf.equal(step, 0), tf.size(rows) > 0)
         return tf.logical_and(step < max_length, running)
 
-    def body(step, previous, cache, done, scores, tokens_ta, attention_ta):
+    def body(step, rows, previous, cache, scores, tokens_ta, attention_ta):
         logits, cache = next_fn(previous, cache, step)
         log_probs = token_log_probs(logits)
-        chosen = tf.where(done, PAD_ID, choose(log_probs, step))
-        scores += tf.where(done, 0.0, tf.gather(log_probs, chosen, batch_dims=1))
+        chosen = choose(log_probs, step)
+        at = rows[:, None]
+        scores = tf.tensor_scatter_nd_add(scores, at, tf.gather(log_probs, chosen, batch_dims=1))
+        tokens_ta = tokens_ta.write(step, tf.scatter_nd(at, chosen, [batch_size]))  # PAD_ID is 0
         attention = tf.cast(cache["attention"], tf.float32)
-        attention = tf.where(done[:, None], tf.zeros_like(attention), attention)
-        tokens_ta = tokens_ta.write(step, chosen)
-        attention_ta = attention_ta.write(step, attention)
-        done = tf.logical_or(done, tf.equal(chosen, end_id))
-        return step + 1, chosen, cache, done, scores, tokens_ta, attention_ta
+        attention_ta = attention_ta.write(step, tf.scatter_nd(at, attention, [batch_size, source_length]))
+        ended = tf.equal(chosen, end_id)
+        keep = _indices(tf.logical_not(ended))
+        rows, chosen, cache = tf.cond(
+            tf.reduce_any(ended),
+            lambda: tf.nest.map_structure(lambda x: tf.gather(x, keep), (rows, chosen, cache)),
+            lambda: (rows, chosen, cache),
+        )
+        return step + 1, rows, chosen, cache, scores, tokens_ta, attention_ta
 
     loop_vars = (
         tf.constant(0),
-        start_tokens,
-        cache,
-        done,
+        rows,
+        tf.gather(start_tokens, rows),
+        tf.nest.map_structure(lambda x: tf.gather(x, rows), cache),
         tf.zeros([batch_size], tf.float32),
         tokens_ta,
         attention_ta,
     )
     _, _, _, _, scores, tokens_ta, attention_ta = tf.while_loop(
-        cond, body, loop_vars, maximum_iterations=max_length
+        cond,
+        body,
+        loop_vars,
+        shape_invariants=tf.nest.map_structure(_any_rows, loop_vars),
+        maximum_iterations=max_length,
     )
     tokens = tf.transpose(tokens_ta.stack(), [1, 0])  # (batch, steps)
     attention = tf.transpose(attention_ta.stack(), [1, 0, 2])  # (batch, steps, Ts)
     return tokens, scores, attention
+
+
+def _indices(mask):
+    """int32 positions of the `True` entries of a bool vector."""
+    return tf.cast(tf.where(mask)[:, 0], tf.int32)
+
+
+def _any_rows(x):
+    """`x`'s shape in the loop, with the first axis open: rows leave the batch as they end."""
+    if isinstance(x, tf.TensorArray):
+        return None  # a TensorArray keeps its element shape
+    if x.shape.rank == 0:
+        return x.shape
+    return tf.TensorShape([None]).concatenate(x.shape[1:])
 
 
 class SinglePathSearch(DecodingStrategy):

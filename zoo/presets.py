@@ -49,6 +49,7 @@ def _recurrent(
             "attention": attention,
             "attention_score": attention_score,
             "input_feeding": input_feeding,
+            "output_norm": True,
         },
     }
 

@@ -168,6 +168,32 @@ def test_luong_score_is_selectable(toy_pairs):
         zoo.load("gru_luong", train_data=toy_pairs, attention_score="additive")
 
 
+def test_output_norm_normalizes_what_the_vocabulary_projection_reads(toy_pairs):
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    backbone = model.backbone
+    assert backbone.output_norm and backbone.get_config()["output_norm"]
+    norm = backbone.output_norm_layer
+    norm.gamma.assign(np.linspace(0.5, 1.5, TINY["hidden_dim"]).astype("float32"))
+    norm.beta.assign(np.linspace(-0.2, 0.2, TINY["hidden_dim"]).astype("float32"))
+    cache = backbone.encode(tf.constant([[5, 6, 7]]))
+    logits, cache = backbone.next(tf.constant([2]), cache, 0)
+    h = cache["output"].numpy().astype("float64")
+    normalized = (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + norm.epsilon)
+    kernel, bias = (w.numpy() for w in backbone.output_projection.weights)
+    expected = (normalized * norm.gamma.numpy() + norm.beta.numpy()) @ kernel + bias
+    np.testing.assert_allclose(logits.numpy(), expected, rtol=1e-4, atol=1e-5)
+    # A config saved before the option existed loads as it was saved: without the norm.
+    config = backbone.get_config()
+    del config["output_norm"]
+    old = zoo.RecurrentSeq2Seq.from_config(config)
+    assert (
+        old.output_norm_layer is None
+        and old.count_params() == backbone.count_params() - 2 * TINY["hidden_dim"]
+    )
+    with_off = zoo.load("gru_luong", train_data=toy_pairs, output_norm=False, **TINY)
+    assert with_off.backbone.output_norm_layer is None
+
+
 def test_learned_positions_bound_the_lengths(toy_pairs):
     with pytest.raises(ValueError, match="max_sequence_length=50.*allows 101"):
         zoo.load(

@@ -79,7 +79,9 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
         chosen = choose(log_probs, step)
         at = rows[:, None]
         scores = tf.tensor_scatter_nd_add(scores, at, tf.gather(log_probs, chosen, batch_dims=1))
-        tokens_ta = tokens_ta.write(step, tf.scatter_nd(at, chosen, [batch_size]))  # PAD_ID is 0
+        tokens_ta = tokens_ta.write(
+            step, tf.tensor_scatter_nd_update(tf.fill([batch_size], PAD_ID), at, chosen)
+        )
         attention = tf.cast(cache["attention"], tf.float32)
         attention_ta = attention_ta.write(step, tf.scatter_nd(at, attention, [batch_size, source_length]))
         ended = tf.equal(chosen, end_id)

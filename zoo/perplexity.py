@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from zoo.api_export import zoo_export
+from zoo.sequence_cross_entropy import SequenceCrossEntropy
 
 
 @zoo_export("Perplexity")
@@ -20,14 +21,12 @@ class Perplexity(keras.metrics.Mean):
         sample_weight: float `(batch_size, T)`, 0 for padding.
     """
 
-    def __init__(self, name="perplexity", dtype=None):
+    def __init__(self, loss=None, name="perplexity", dtype=None):
         super().__init__(name=name, dtype=dtype)
+        self._loss = loss if loss is not None else SequenceCrossEntropy()
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        nll = keras.losses.sparse_categorical_crossentropy(
-            y_true, ops.cast(y_pred, "float32"), from_logits=True
-        )
-        super().update_state(nll, sample_weight=sample_weight)
+        super().update_state(self._loss.token_nll(y_true, y_pred), sample_weight=sample_weight)
 
     def result(self):
         return ops.exp(super().result())

@@ -23,6 +23,10 @@ class SequenceCrossEntropy(keras.losses.Loss):
     Padding is left out by the `sample_weight` the preprocessor gives (0 for
     padding), and the default reduction averages over real tokens only.
 
+    The plain per-token cross-entropy of the last call is kept (see
+    `token_nll`), so that `Perplexity(loss=...)` reads it instead of running
+    a second softmax over the vocabulary in the same training step.
+
     Args:
         label_smoothing: float in `[0, 1)`; 0 is plain cross-entropy.
         reduction: Keras loss reduction; `"mean_with_sample_weight"`
@@ -44,10 +48,28 @@ class SequenceCrossEntropy(keras.losses.Loss):
             raise ValueError(f"`label_smoothing` must be in [0, 1), received {label_smoothing!r}.")
         super().__init__(reduction=reduction, name=name)
         self.label_smoothing = float(label_smoothing)
+        self._inputs = None
+        self._last = None
+
+    def token_nll(self, y_true, y_pred):
+        """`-log p(y_true)` per token `(batch, T)`: computed by the last call on these same tensors, else now."""
+        if self._last is not None and self._last[0] is y_true and self._last[1] is y_pred:
+            return self._last[2]
+        return _token_nll(y_true, y_pred)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        self._inputs = (y_true, y_pred)  # before Keras converts them, as metrics receive them
+        try:
+            return super().__call__(y_true, y_pred, sample_weight)
+        finally:
+            self._inputs = None
 
     def call(self, y_true, y_pred):
+        nll = _token_nll(y_true, y_pred)
+        if self._inputs is not None:
+            # Held for `token_nll` in the same step (the tensors are that step's).
+            self._last = (*self._inputs, nll)
         logits = ops.cast(y_pred, "float32")  # (batch, T, vocab)
-        nll = ops.sparse_categorical_crossentropy(ops.cast(y_true, "int32"), logits, from_logits=True)
         if self.label_smoothing == 0.0:
             return nll
         uniform = ops.logsumexp(logits, axis=-1) - ops.mean(logits, axis=-1)
@@ -55,3 +77,8 @@ class SequenceCrossEntropy(keras.losses.Loss):
 
     def get_config(self):
         return {"label_smoothing": self.label_smoothing, "reduction": self.reduction, "name": self.name}
+
+
+def _token_nll(y_true, y_pred):
+    logits = ops.cast(y_pred, "float32")
+    return ops.sparse_categorical_crossentropy(ops.cast(y_true, "int32"), logits, from_logits=True)

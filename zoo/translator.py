@@ -81,7 +81,8 @@ class Translator(keras.Model):
         if weighted_metrics == "auto":
             weighted_metrics = [
                 keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-                Perplexity(),
+                # Reads the cross-entropy the loss computed for the same logits.
+                Perplexity(loss=loss if isinstance(loss, SequenceCrossEntropy) else None),
                 TargetTokens(),
             ]
         super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)

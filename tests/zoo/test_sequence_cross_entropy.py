@@ -56,3 +56,41 @@ def test_perplexity_and_token_count():
     tokens.update_state(LABELS, LOGITS, sample_weight=WEIGHTS)
     tokens.update_state(LABELS, LOGITS, sample_weight=WEIGHTS)
     assert float(tokens.result()) == 6.0
+
+
+def test_perplexity_reads_the_cross_entropy_the_loss_computed_for_the_same_tensors():
+    import tensorflow as tf
+
+    labels, logits = tf.constant(LABELS), tf.constant(LOGITS)
+    loss = SequenceCrossEntropy(label_smoothing=0.1)  # the perplexity stays the plain one
+    loss(labels, logits, sample_weight=WEIGHTS)
+    shared = Perplexity(loss=loss)
+    shared.update_state(labels, logits, sample_weight=WEIGHTS)
+    assert float(shared.result()) == pytest.approx(np.exp(_reference(0.0)), rel=1e-5)
+
+    # Other logits or labels than the loss last saw are computed afresh.
+    other = Perplexity(loss=loss)
+    other.update_state(labels, tf.constant(LOGITS[::-1].copy()), sample_weight=WEIGHTS)
+    fresh = Perplexity()
+    fresh.update_state(LABELS, LOGITS[::-1].copy(), sample_weight=WEIGHTS)
+    assert float(other.result()) == pytest.approx(float(fresh.result()), rel=1e-6)
+    assert float(other.result()) != pytest.approx(float(shared.result()), rel=1e-3)
+
+
+def test_a_training_step_computes_the_softmax_cross_entropy_once(monkeypatch):
+    """The loss and the perplexity metric share it: it is the step's second-largest cost after the projection."""
+    import zoo
+    from training.corpora import load_corpus
+    from zoo import sequence_cross_entropy
+
+    traced, losses = [], []
+    compute = sequence_cross_entropy._token_nll
+    monkeypatch.setattr(sequence_cross_entropy, "_token_nll", lambda *a: traced.append(1) or compute(*a))
+    call = SequenceCrossEntropy.call
+    monkeypatch.setattr(SequenceCrossEntropy, "call", lambda self, *a: losses.append(1) or call(self, *a))
+    pairs = load_corpus("dates", num_pairs=16, seed=1)
+    model = zoo.load("gru_luong_small", train_data=pairs)
+    history = model.fit(pairs, epochs=1, batch_size=16, verbose=0)
+    assert losses and len(traced) == len(losses)  # once per traced step: the loss's, none for the metric
+    logs = history.history
+    assert logs["perplexity"][0] == pytest.approx(np.exp(logs["loss"][0]), rel=1e-5)

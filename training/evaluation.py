@@ -154,9 +154,8 @@ def evaluate(
     kept = [i for i, n in enumerate(lengths) if n <= limit]
     skipped = len(sources) - len(kept)
     sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
-    hypotheses = []
-    for start in range(0, len(sources), batch_size):
-        hypotheses.extend(model.translate(sources[start : start + batch_size], strategy=strategy))
+    # One call: the translator groups the sentences by length and keeps two batches in flight.
+    hypotheses = model.translate(sources, strategy=strategy, batch_size=batch_size)
     report = score_translations(hypotheses, targets, sources, buckets)
     report.translations = hypotheses
     if loss and sources:

@@ -117,3 +117,15 @@ def test_batches_are_grouped_by_length_and_returned_in_order(trained_translator,
     assert details[0].source_tokens == ["el", "gato", "come"]
     with pytest.raises(ValueError, match="batch_size"):
         trained_translator.translate(sentences, batch_size=0)
+
+
+def test_batches_in_flight_change_no_output(trained_translator, monkeypatch):
+    """Batches decode concurrently; each seeded sampling batch still draws its own stream."""
+    from zoo import translator
+
+    sentences = _random_sentences(20, seed=4)
+    strategies = [GreedySearch(), BeamSearch(3, num_hypotheses=2), RandomSampling(temperature=3.0, seed=5)]
+    concurrent = [trained_translator.translate(sentences, strategy=s, batch_size=3) for s in strategies]
+    monkeypatch.setattr(translator, "BATCHES_IN_FLIGHT", 1)
+    one_at_a_time = [trained_translator.translate(sentences, strategy=s, batch_size=3) for s in strategies]
+    assert concurrent == one_at_a_time

@@ -5,7 +5,7 @@ import dataclasses
 import tensorflow as tf
 
 from zoo.generation.decoding_strategy import DecodingStrategy, check_float, check_int
-from zoo.generation.single_path_search import NEVER, token_log_probs
+from zoo.generation.single_path_search import NEVER, any_rows_shape, row_indices, token_log_probs
 
 # Ranks an unfinished hypothesis (cut by `max_length`) below every finished one.
 UNFINISHED = -1e6
@@ -33,7 +33,9 @@ class BeamSearch(DecodingStrategy):
     heuristic that keeps the search from running to `max_length`. The loop
     stops when every sentence is done or after `max_length` steps; a
     sentence with fewer finished hypotheses than asked for is completed with
-    the best unfinished ones.
+    the best unfinished ones. A sentence that is done leaves the batch: the
+    model and the top-k run only the hypotheses of sentences still
+    searching (as in greedy search, the cache must hold the batch first).
 
     Width 1 returns exactly what `GreedySearch` returns. Scores are the
     penalized ones above; with both penalties 0 they are log-probabilities.
@@ -89,14 +91,11 @@ class BeamSearch(DecodingStrategy):
             source_mask = tf.ones([batch_size, source_length], tf.bool)
         source_mask = tf.cast(source_mask, tf.float32)[:, None]  # (batch, 1, Ts)
 
-        def split(x):  # (batch * k, ...) -> (batch, k, ...)
-            return tf.reshape(x, tf.concat([[batch_size, k], tf.shape(x)[1:]], 0))
-
-        def score(log_probs, length, coverage):
+        def score(log_probs, length, coverage, mask=source_mask):
             penalized = log_probs / self._length_penalty(length)
             if self.coverage_penalty:
                 covered = tf.math.log(tf.clip_by_value(coverage, 1e-6, 1.0))  # (batch, n, Ts)
-                penalized += self.coverage_penalty * tf.reduce_sum(covered * source_mask, axis=-1)
+                penalized += self.coverage_penalty * tf.reduce_sum(covered * mask, axis=-1)
             return penalized
 
         # Without attention the histories have no time steps: writing them
@@ -114,33 +113,50 @@ class BeamSearch(DecodingStrategy):
             "scores": tf.fill([batch_size, k], NEVER),
             "attention": tf.zeros([batch_size, k, history_length, source_length]),
         }
-        cache = tf.nest.map_structure(lambda x: tf.repeat(x, k, axis=0), cache)  # (batch * k, ...)
         ranks = tf.range(2 * k)[None]  # (1, 2k)
 
-        def cond(step, last_tokens, cache, alive, finished, row_done):
-            return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(row_done)))
+        # Only the sentences still searching go through the model, as in
+        # `single_path_search`: `rows[i]` is the batch row of running
+        # sentence i, whose hypotheses are cache rows `i * k` to `i * k + k - 1`.
+        # `alive` and `finished` keep every sentence; a step reads and
+        # writes the running ones.
+        rows = row_indices(tf.logical_not(done))
+        cache = tf.nest.map_structure(lambda x: tf.repeat(tf.gather(x, rows), k, axis=0), cache)
 
-        def body(step, last_tokens, cache, alive, finished, row_done):
+        def cond(step, rows, last_tokens, cache, alive, finished):
+            return tf.logical_and(step < max_length, tf.size(rows) > 0)
+
+        def body(step, rows, last_tokens, cache, all_alive, all_finished):
+            running = tf.shape(rows)[0]
+
+            def split(x):  # (running * k, ...) -> (running, k, ...)
+                return tf.reshape(x, tf.concat([[running, k], tf.shape(x)[1:]], 0))
+
+            at = rows[:, None]
+            alive = {key: tf.gather(value, rows) for key, value in all_alive.items()}
+            finished = {key: tf.gather(value, rows) for key, value in all_finished.items()}
+            mask = tf.gather(source_mask, rows)
+
             logits, new_cache = next_fn(last_tokens, cache, step)
-            log_probs = split(token_log_probs(logits))  # (batch, k, V)
+            log_probs = split(token_log_probs(logits))  # (running, k, V)
             vocabulary_size = tf.shape(log_probs)[-1]
-            step_attention = split(tf.cast(new_cache["attention"], tf.float32))  # (batch, k, Ts)
+            step_attention = split(tf.cast(new_cache["attention"], tf.float32))  # (running, k, Ts)
             coverage = alive["coverage"] + step_attention
             candidates = tf.reshape(
-                alive["log_probs"][:, :, None] + log_probs, [batch_size, -1]
-            )  # (batch, k * V)
-            top_log_probs, top_ids = tf.math.top_k(candidates, k=2 * k)  # (batch, 2k)
+                alive["log_probs"][:, :, None] + log_probs, [running, -1]
+            )  # (running, k * V)
+            top_log_probs, top_ids = tf.math.top_k(candidates, k=2 * k)  # (running, 2k)
             parents, tokens = top_ids // vocabulary_size, top_ids % vocabulary_size
             ends = tf.equal(tokens, end_id)
 
             # Continuations that end while among the k best join the finished.
-            ending = ends & (ranks < k) & tf.logical_not(row_done)[:, None]
-            end_scores = score(top_log_probs, step + 1, tf.gather(coverage, parents, batch_dims=1))
+            ending = ends & (ranks < k)
+            end_scores = score(top_log_probs, step + 1, tf.gather(coverage, parents, batch_dims=1), mask)
             end_scores = tf.where(ending, end_scores, NEVER)
 
             def add_finished():
                 best, chosen = tf.math.top_k(tf.concat([finished["scores"], end_scores], axis=1), k=k)
-                kept = chosen < k  # (batch, k): an earlier finished hypothesis
+                kept = chosen < k  # (running, k): an earlier finished hypothesis
                 earlier = tf.minimum(chosen, k - 1)
                 candidate = tf.maximum(chosen - k, 0)
                 parent = tf.gather(parents, candidate, batch_dims=1)
@@ -160,37 +176,66 @@ class BeamSearch(DecodingStrategy):
             # The k best continuations that do not end stay alive (each parent
             # has one [END] at most, so 2k candidates hold k that do not).
             alive_log_probs, chosen = tf.math.top_k(tf.where(ends, NEVER, top_log_probs), k=k)
-            parent = tf.gather(parents, chosen, batch_dims=1)  # (batch, k)
+            parent = tf.gather(parents, chosen, batch_dims=1)  # (running, k)
             token = tf.gather(tokens, chosen, batch_dims=1)
             alive = extend(alive, parent, token, step_attention, step) | {
                 "log_probs": alive_log_probs,
                 "coverage": tf.gather(coverage, parent, batch_dims=1),
             }
+            all_alive = {key: _write_rows(all_alive[key], at, alive[key]) for key in alive}
+            all_finished = {key: _write_rows(all_finished[key], at, finished[key]) for key in finished}
 
             # Reorder the cache by parent. What `next` passed through unchanged
             # (encoder outputs, projected keys) is the same for every copy of a
             # sentence, so it needs no reordering.
-            flat_parent = tf.reshape(parent + tf.range(batch_size)[:, None] * k, [-1])  # (batch * k,)
+            flat_parent = tf.reshape(parent + tf.range(running)[:, None] * k, [-1])  # (running * k,)
             cache = tf.nest.map_structure(
                 lambda old, new: new if new is old else tf.gather(new, flat_parent), cache, new_cache
             )
+            token = tf.reshape(token, [-1])
 
-            # Done when no kept hypothesis, scored as if it ended now, beats
-            # the n-th best finished one.
-            alive_scores = score(alive["log_probs"], step + 1, alive["coverage"])
+            # A sentence is done when no kept hypothesis, scored as if it
+            # ended now, beats its n-th best finished one; it leaves the batch.
+            alive_scores = score(alive["log_probs"], step + 1, alive["coverage"], mask)
             nth_finished = finished["scores"][:, self.num_hypotheses - 1]
-            row_done |= nth_finished >= tf.reduce_max(alive_scores, axis=1)
-            return step + 1, tf.reshape(token, [-1]), cache, alive, finished, row_done
+            sentence_done = nth_finished >= tf.reduce_max(alive_scores, axis=1)  # (running,)
+
+            def drop_done():
+                keep = row_indices(tf.logical_not(sentence_done))
+                keep_rows = tf.reshape(keep[:, None] * k + tf.range(k)[None], [-1])
+                return (
+                    tf.gather(rows, keep),
+                    tf.gather(token, keep_rows),
+                    tf.nest.map_structure(lambda x: tf.gather(x, keep_rows), cache),
+                )
+
+            rows, token, cache = tf.cond(
+                tf.reduce_any(sentence_done), drop_done, lambda: (rows, token, cache)
+            )
+            return step + 1, rows, token, cache, all_alive, all_finished
 
         loop_vars = (
             tf.constant(0),
-            tf.repeat(start_tokens, k),
+            rows,
+            tf.repeat(tf.gather(start_tokens, rows), k),
             cache,
             alive,
             finished,
-            done,
         )
-        steps, _, _, alive, finished, _ = tf.while_loop(cond, body, loop_vars, maximum_iterations=max_length)
+        steps, _, _, _, alive, finished = tf.while_loop(
+            cond,
+            body,
+            loop_vars,
+            shape_invariants=(
+                tf.TensorShape([]),
+                tf.TensorShape([None]),
+                tf.TensorShape([None]),
+                tf.nest.map_structure(any_rows_shape, cache),
+                tf.nest.map_structure(lambda x: x.shape, alive),
+                tf.nest.map_structure(lambda x: x.shape, finished),
+            ),
+            maximum_iterations=max_length,
+        )
 
         # The n best: finished first, then unfinished (cut by max_length).
         alive_scores = score(alive["log_probs"], steps, alive["coverage"])
@@ -232,6 +277,13 @@ def _write(history, step, values):
     at = tf.equal(tf.range(tf.shape(history)[2]), step)  # (L,)
     at = tf.reshape(at, [-1] + [1] * (values.shape.rank - 2))
     return tf.where(at, tf.expand_dims(values, 2), history)
+
+
+def _write_rows(full, at, rows):
+    """`full` `(batch, ...)` with `rows` at the batch rows `at` `(n, 1)`; an empty history stays as it is."""
+    if 0 in full.shape:  # no attention history kept: nothing to write (and TF refuses to)
+        return full
+    return tf.tensor_scatter_nd_update(full, at, rows)
 
 
 def _expand_like(mask, target):

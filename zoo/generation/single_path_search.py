@@ -65,7 +65,7 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
     tokens_ta = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None])
     attention_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, None])
     # `rows[i]` is the batch row that running row i belongs to.
-    rows = _indices(tf.logical_not(done))
+    rows = row_indices(tf.logical_not(done))
 
     def cond(step, rows, previous, cache, scores, tokens_ta, attention_ta):
         # At least one step, so the outputs have a time axis even when every
@@ -85,7 +85,7 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
         attention = tf.cast(cache["attention"], tf.float32)
         attention_ta = attention_ta.write(step, tf.scatter_nd(at, attention, [batch_size, source_length]))
         ended = tf.equal(chosen, end_id)
-        keep = _indices(tf.logical_not(ended))
+        keep = row_indices(tf.logical_not(ended))
         rows, chosen, cache = tf.cond(
             tf.reduce_any(ended),
             lambda: tf.nest.map_structure(lambda x: tf.gather(x, keep), (rows, chosen, cache)),
@@ -106,7 +106,7 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
         cond,
         body,
         loop_vars,
-        shape_invariants=tf.nest.map_structure(_any_rows, loop_vars),
+        shape_invariants=tf.nest.map_structure(any_rows_shape, loop_vars),
         maximum_iterations=max_length,
     )
     tokens = tf.transpose(tokens_ta.stack(), [1, 0])  # (batch, steps)
@@ -114,12 +114,12 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
     return tokens, scores, attention
 
 
-def _indices(mask):
+def row_indices(mask):
     """int32 positions of the `True` entries of a bool vector."""
     return tf.cast(tf.where(mask)[:, 0], tf.int32)
 
 
-def _any_rows(x):
+def any_rows_shape(x):
     """`x`'s shape in the loop, with the first axis open: rows leave the batch as they end."""
     if isinstance(x, tf.TensorArray):
         return None  # a TensorArray keeps its element shape

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests.zoo.generation.toy_decoder import ToyDecoder, search, trim
+from tests.zoo.generation.toy_decoder import RowCountingDecoder, ToyDecoder, search, trim
 from zoo.generation import BeamSearch, GreedySearch
 from zoo.tokenizer import END_ID
 
@@ -85,6 +85,29 @@ def test_attention_follows_the_chosen_hypothesis():
     without = search(BeamSearch(4, num_hypotheses=2), decoder, max_length=6, return_attention=False)
     np.testing.assert_array_equal(without["tokens"], result["tokens"])
     assert not without["attention"].any()
+
+
+def test_sentences_leave_the_batch_when_their_search_ends():
+    k, max_length = 3, 12
+    decoder = RowCountingDecoder(batch_size=16, sharpness=1.0, seed=7)
+    decoder.token_logits[:, :, END_ID] += 1.0  # so searches end at many lengths
+    done = np.arange(16) % 5 == 0
+    strategy = BeamSearch(k, num_hypotheses=2)
+    result = search(strategy, decoder, max_length, done=done)
+    # Each sentence alone: its own result, and how many steps its search ran.
+    alone = {i: search(strategy, decoder.row(i), max_length) for i in np.flatnonzero(~done)}
+    steps = {i: r["tokens"].shape[-1] for i, r in alone.items()}
+    assert len(set(steps.values())) > 3
+    # Step t runs the k hypotheses of every sentence still searching, no others.
+    expected = [k * sum(n > t for n in steps.values()) for t in range(len(decoder.rows_per_step))]
+    assert decoder.rows_per_step == expected
+    assert expected[0] == k * np.sum(~done) and expected[-1] < expected[0]
+    # What a sentence gets does not depend on who shared its batch, or when they left.
+    for i, own in alone.items():
+        assert [trim(t) for t in result["tokens"][i]] == [trim(t) for t in own["tokens"][0]]
+        np.testing.assert_allclose(result["scores"][i], own["scores"][0], rtol=1e-6)
+        np.testing.assert_allclose(result["attention"][i][..., : steps[i], :], own["attention"][0], atol=1e-6)
+    assert not result["tokens"][done].any() and not result["scores"][done].any()
 
 
 def test_bad_settings():

@@ -85,6 +85,25 @@ class ToyDecoder:
         return sorted(outputs, reverse=True)
 
 
+class RowCountingDecoder(ToyDecoder):
+    """A `ToyDecoder` that records how many rows each step is given."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows_per_step = []
+
+    def next(self, tokens, cache, step):
+        self.rows_per_step.append(int(tokens.shape[0]))
+        return ToyDecoder.next(tokens, cache, step)
+
+    def row(self, i):
+        """A `ToyDecoder` of batch row `i` alone."""
+        alone = ToyDecoder(1)
+        for name in ("token_logits", "state_logits", "attention_logits", "source_mask"):
+            setattr(alone, name, getattr(self, name)[i : i + 1])
+        return alone
+
+
 def search(strategy, decoder, max_length, done=None, **kwargs):
     """Run `strategy` on `decoder` and return its result as NumPy arrays."""
     cache = decoder.encode()

@@ -13,6 +13,7 @@ from zoo.perplexity import Perplexity
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.target_tokens import TargetTokens
+from zoo.token_accuracy import TokenAccuracy
 from zoo.tokenizer import END_ID, PAD_ID, START_ID
 from zoo.tokenizers import get_tokenizer_class, tokenizer_name
 from zoo.translation import Translation
@@ -85,7 +86,7 @@ class Translator(keras.Model):
             raise ValueError("`label_smoothing` applies to the default loss only; pass loss='auto'.")
         if weighted_metrics == "auto":
             weighted_metrics = [
-                keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+                TokenAccuracy(),
                 # Reads the cross-entropy the loss computed for the same logits.
                 Perplexity(loss=loss if isinstance(loss, SequenceCrossEntropy) else None),
                 TargetTokens(),

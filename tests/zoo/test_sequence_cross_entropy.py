@@ -5,6 +5,7 @@ import pytest
 from zoo.perplexity import Perplexity
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.target_tokens import TargetTokens
+from zoo.token_accuracy import TokenAccuracy
 
 RNG = np.random.default_rng(0)
 LOGITS = RNG.normal(size=(2, 3, 5)).astype("float32")
@@ -94,3 +95,25 @@ def test_a_training_step_computes_the_softmax_cross_entropy_once(monkeypatch):
     assert losses and len(traced) == len(losses)  # once per traced step: the loss's, none for the metric
     logs = history.history
     assert logs["perplexity"][0] == pytest.approx(np.exp(logs["loss"][0]), rel=1e-5)
+
+
+def test_token_accuracy_matches_numpy_and_keras_and_ignores_padding():
+    logits = LOGITS.copy()
+    logits[0, 0, 1] += 10.0  # one of the three real tokens is guessed
+    logits[1, 1, 0] += 10.0  # and one padding position, which does not count
+    accuracy = TokenAccuracy()
+    accuracy.update_state(LABELS, logits, sample_weight=WEIGHTS)
+    hits = (logits.argmax(-1) == LABELS).astype("float32")
+    assert (
+        float(accuracy.result())
+        == pytest.approx((hits * WEIGHTS).sum() / WEIGHTS.sum())
+        == pytest.approx(1 / 3)
+    )
+    keras_accuracy = keras.metrics.SparseCategoricalAccuracy()
+    keras_accuracy.update_state(LABELS, logits, sample_weight=WEIGHTS)
+    assert float(accuracy.result()) == pytest.approx(float(keras_accuracy.result()))
+    changed = logits.copy()
+    changed[WEIGHTS == 0] = -changed[WEIGHTS == 0]  # other guesses at padding change nothing
+    again = TokenAccuracy()
+    again.update_state(LABELS, changed, sample_weight=WEIGHTS)
+    assert float(again.result()) == float(accuracy.result())

@@ -324,8 +324,11 @@ def test_long_sentences_reports_exact_match_per_length_bucket_for_each_preset(tm
             "60",
             "--out",
             str(tmp_path),
+            "--set",
+            "output_norm=false",
         ]
     )
+    assert report["overrides"] == {"output_norm": False}
     results = report["results"]["reverse"]
     assert list(results) == ["gru_seq2seq", "gru_luong"]
     for result in results.values():
@@ -340,7 +343,8 @@ def test_long_sentences_reports_exact_match_per_length_bucket_for_each_preset(tm
         assert sum(b["count"] for b in result["by_length"]) == 60
         assert result["steps"] >= 1
     assert (tmp_path / "reverse_exact_match_by_length.png").is_file()
-    assert "| gru_luong |" in (tmp_path / "long_sentences.md").read_text()
+    text = (tmp_path / "long_sentences.md").read_text()
+    assert "| gru_luong |" in text and "with output_norm=false" in text
 
 
 def test_plot_by_length_needs_the_same_buckets_in_every_series(tmp_path):

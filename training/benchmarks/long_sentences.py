@@ -15,6 +15,7 @@ same time.
 """
 
 import argparse
+import json
 import os
 import time
 
@@ -31,10 +32,12 @@ def main(argv=None):
 
     import zoo
     from training.benchmarks.budget_run import fit_for, machine, write_json, write_text
+    from training.cli import parse_overrides
     from training.corpora import load_corpus
     from training.evaluation import evaluate
     from training.plots import plot_by_length
 
+    overrides = parse_overrides(args.overrides)
     longest = BUCKETS[-1][1]
     results = {}
     for corpus in args.corpora:
@@ -43,7 +46,7 @@ def main(argv=None):
         results[corpus] = {}
         for preset in args.presets:
             keras.utils.set_random_seed(args.seed)
-            model = zoo.load(preset, train_data=train_pairs, dropout=0.0, **SIZE)
+            model = zoo.load(preset, train_data=train_pairs, **({"dropout": 0.0} | SIZE | overrides))
             started = time.perf_counter()
             budget = fit_for(model, preset, train_pairs, args.budget_seconds, args.batch_size)
             report = evaluate(model, held_out, batch_size=args.batch_size, buckets=BUCKETS, loss=False)
@@ -71,13 +74,15 @@ def main(argv=None):
             },
             os.path.join(args.out, f"{corpus}_exact_match_by_length.png"),
             "exact match (%)",
-            title=f"{corpus}: held-out exact match by length, {args.budget_seconds / 60:g} min of training each",
+            title=f"{corpus}: held-out exact match by length, {args.budget_seconds / 60:g} min of training each"
+            + _settings(overrides),
         )
     report = {
         "machine": machine(),
         "budget_seconds": args.budget_seconds,
         "num_pairs": args.num_pairs,
         "size": SIZE,
+        "overrides": overrides,
         "results": results,
     }
     write_json(report, os.path.join(args.out, "long_sentences.json"))
@@ -93,7 +98,7 @@ def format_report(report):
         labels = [b["label"] for b in next(iter(by_preset.values()))["by_length"]]
         lines += [
             f"## {corpus}: held-out exact match by input length "
-            f"({report['budget_seconds'] / 60:g} min of training each)",
+            f"({report['budget_seconds'] / 60:g} min of training each{_settings(report['overrides'])})",
             "",
             "| preset | steps | " + " | ".join(labels) + " | all |",
             "|---|---|" + "---|" * (len(labels) + 1),
@@ -103,6 +108,11 @@ def format_report(report):
             lines.append(f"| {preset} | {r['steps']} | " + " | ".join(cells) + f" | {r['exact_match']:.0%} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _settings(overrides):
+    """`, with key=value ...` for a title, or nothing."""
+    return ", with " + " ".join(f"{k}={json.dumps(v)}" for k, v in overrides.items()) if overrides else ""
 
 
 def _parser():
@@ -125,6 +135,14 @@ def _parser():
     parser.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     parser.add_argument("--out", default="bench/long_sentences", help="default: %(default)s")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="KEY=VALUE",
+        help="change a setting of every preset, after the matched size (as in `zoo train`)",
+    )
     return parser
 
 

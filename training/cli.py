@@ -46,13 +46,9 @@ def _parser():
         "uninterrupted run. Watch it with `tensorboard --logdir OUT/logs`.",
     )
     p.add_argument("--preset", default=defaults.preset, help="built-in preset name (default: %(default)s)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="overrides",
-        help="change a preset setting: backbone (hidden_dim=512, bidirectional=true, attention_score=general), "
+    add_overrides_argument(
+        p,
+        "change a preset setting: backbone (hidden_dim=512, bidirectional=true, attention_score=general), "
         "vocabulary (max_size=5000, tokenizer=wordpiece) or preprocessor (max_source_length=50); "
         "VALUE is read as JSON, else as a string; repeat for several",
     )
@@ -264,6 +260,13 @@ def _strategy(args):
             raise ValueError("--n-best needs beam search: add --beam-width N (N >= --n-best).")
         return GreedySearch()
     return BeamSearch(args.beam_width, args.length_penalty, args.coverage_penalty, n_best)
+
+
+def add_overrides_argument(parser, help):
+    """`--set KEY=VALUE`, repeatable, into `args.overrides` (read with `parse_overrides`)."""
+    parser.add_argument(
+        "--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE", help=help
+    )
 
 
 def parse_overrides(items):

@@ -288,15 +288,15 @@ def _log(message):
 
 
 def _parser():
+    from training.cli import add_overrides_argument
+
     parser = argparse.ArgumentParser(
         prog="python -m training.benchmarks.budget_run",
         description="Train a preset for a wall-clock budget, then measure its speed, memory and BLEU.",
     )
     parser.add_argument("--preset", required=True, help="built-in preset name")
     parser.add_argument("--name", help="label in the reports (default: the preset name)")
-    parser.add_argument(
-        "--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE", help="as in `zoo train`"
-    )
+    add_overrides_argument(parser, "as in `zoo train`")
     parser.add_argument("--train", required=True, help="TSV of training pairs")
     parser.add_argument("--valid", help="TSV of validation pairs (required unless --epoch-sizes)")
     parser.add_argument("--source-column", type=int, default=0, help="default: %(default)s")

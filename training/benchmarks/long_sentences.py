@@ -116,6 +116,8 @@ def _settings(overrides):
 
 
 def _parser():
+    from training.cli import add_overrides_argument
+
     parser = argparse.ArgumentParser(
         prog="python -m training.benchmarks.long_sentences",
         description="Exact match by input length on copy/reverse: fixed context against attention, "
@@ -135,13 +137,8 @@ def _parser():
     parser.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     parser.add_argument("--out", default="bench/long_sentences", help="default: %(default)s")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="overrides",
-        metavar="KEY=VALUE",
-        help="change a setting of every preset, after the matched size (as in `zoo train`)",
+    add_overrides_argument(
+        parser, "change a setting of every preset, after the matched size (as in `zoo train`)"
     )
     return parser
 

@@ -399,6 +399,8 @@ def _stage(args, name, command):
 
 
 def _parser():
+    from training.cli import add_overrides_argument
+
     parser = argparse.ArgumentParser(
         prog="python -m training.benchmarks.suite",
         description="Train and measure the zoo's presets at the peer's size against the peer, in one run; "
@@ -416,13 +418,8 @@ def _parser():
         default=list(DEFAULT_PRESETS),
         help="presets to measure (default: %(default)s)",
     )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="overrides",
-        metavar="KEY=VALUE",
-        help="change a preset setting after the matched ones (as in `zoo train`); the report shows it",
+    add_overrides_argument(
+        parser, "change a preset setting after the matched ones (as in `zoo train`); the report shows it"
     )
     parser.add_argument(
         "--peer-steps",

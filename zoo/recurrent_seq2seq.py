@@ -165,7 +165,9 @@ class RecurrentSeq2Seq(Seq2SeqBackbone):
         """
         del max_length
         mask = ops.not_equal(encoder_token_ids, 0)
-        memory, states = self.encoder(self.source_embedding(encoder_token_ids), mask=mask)
+        # Packed: a batch of sentences in any order costs its real tokens,
+        # not its longest sentence times its size.
+        memory, states = self.encoder(self.source_embedding(encoder_token_ids), mask=mask, packed=True)
         batch_size = ops.shape(encoder_token_ids)[0]
         cache = {
             "states": states,

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_attention import MERGE_MODES, RNN_TYPES, RecurrentEncoder
 from tests.helpers import check_layer
@@ -71,6 +72,54 @@ def test_residual_adds_each_layer_input():
     h2 = np.asarray(second(h1)[0]) + h1
     h3 = np.asarray(third(h2)[0]) + h2
     np.testing.assert_allclose(outputs, h3, atol=1e-5)
+
+
+# Rows out of length order, an empty row and rows with no padding.
+PACKED_LENGTHS = np.array([3, 7, 0, 1, 7, 4])
+
+
+def _packed_inputs(dim=5, seed=0):
+    x = np.random.default_rng(seed).normal(size=(len(PACKED_LENGTHS), 7, dim)).astype("float32")
+    return x, np.arange(7)[None, :] < PACKED_LENGTHS[:, None]
+
+
+def _assert_same_encoding(actual, expected, atol=1e-5):
+    (outputs, states), (expected_outputs, expected_states) = actual, expected
+    np.testing.assert_allclose(outputs, expected_outputs, atol=atol)  # padded steps included
+    for layer, expected_layer in zip(states, expected_states, strict=True):
+        for state, expected_state in zip(layer, expected_layer, strict=True):
+            np.testing.assert_allclose(state, expected_state, atol=atol)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("bidirectional, merge_mode", [(False, "concat"), (True, "concat"), (True, "sum")])
+@pytest.mark.parametrize("residual", [False, True])
+def test_packed_gives_the_masked_outputs_and_states(cell, bidirectional, merge_mode, residual):
+    x, mask = _packed_inputs()
+    encoder = RecurrentEncoder(
+        cell, units=8, num_layers=2, bidirectional=bidirectional, merge_mode=merge_mode, residual=residual
+    )
+    _assert_same_encoding(encoder(x, mask=mask, packed=True), encoder(x, mask=mask))
+
+
+def test_packed_runs_in_a_graph_of_unknown_batch_and_length():
+    x, mask = _packed_inputs()
+    encoder = RecurrentEncoder("lstm", units=8, num_layers=2, bidirectional=True)
+    expected = encoder(x, mask=mask)
+    packed = tf.function(
+        lambda x, mask: encoder(x, mask=mask, packed=True),
+        input_signature=[tf.TensorSpec([None, None, 5], tf.float32), tf.TensorSpec([None, None], tf.bool)],
+    )
+    _assert_same_encoding(packed(x, mask), expected)
+    # A batch of one row, and a batch of empty rows.
+    _assert_same_encoding(packed(x[1:2], mask[1:2]), encoder(x[1:2], mask=mask[1:2]))
+    _assert_same_encoding(packed(x[2:3], mask[2:3]), encoder(x[2:3], mask=mask[2:3]))
+
+
+def test_packed_without_a_mask_reads_every_step():
+    x, _ = _packed_inputs()
+    encoder = RecurrentEncoder("gru", units=8, bidirectional=True)
+    _assert_same_encoding(encoder(x, packed=True), encoder(x))
 
 
 def test_errors():

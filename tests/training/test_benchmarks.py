@@ -358,3 +358,37 @@ def test_plot_by_length_needs_the_same_buckets_in_every_series(tmp_path):
     with pytest.raises(ValueError, match="Nothing to plot"):
         plot_by_length({}, tmp_path / "other.png", "BLEU")
     assert not (tmp_path / "other.png").exists()
+
+
+@pytest.mark.slow
+def test_decoding_benchmark_runs_given_only_the_source_column(trained_translator, tmp_path):
+    from training.benchmarks import decoding
+
+    trained_translator.save_to_preset(tmp_path / "preset")
+    data = tmp_path / "pairs.tsv"
+    data.write_text("".join(f"{t}\t{s}\n" for s, t in zip(TOY_SOURCES, TOY_TARGETS)), encoding="utf-8")
+    report = decoding.main(
+        [
+            "--model", str(tmp_path / "preset"),
+            "--data", str(data),
+            "--source-column", "1",  # the docstring's spa-eng example: no --target-column
+            "--sentences", "6",
+            "--batch-sizes", "1", "64",
+            "--batch-1-sentences", "2",
+            "--repeats", "1",
+        ]
+    )  # fmt: skip
+    rows = {(r["strategy"], r["batch_size"], r["where"]): r for r in report["rows"]}
+    assert set(rows) == {
+        (strategy, size, where)
+        for strategy in ("greedy", "beam4")
+        for size, where in [
+            (1, "live"),
+            (1, "exported"),
+            (64, "live"),
+            (64, "exported"),
+            (64, "live, one call"),
+        ]
+    }
+    assert rows[("greedy", 1, "live")]["sentences"] == 2
+    assert rows[("greedy", 64, "live, one call")]["sentences"] == 6

@@ -32,7 +32,10 @@ def main(argv=None):
 
     model = zoo.load(args.model)
     if args.data:
-        pairs = read_pairs(args.data, source=args.source_column, target=args.target_column)
+        target = args.target_column
+        if target is None:  # only the sources are read; any other column will do
+            target = 1 if args.source_column == 0 else 0
+        pairs = read_pairs(args.data, source=args.source_column, target=target)
         sources = list(pairs.sources)
     else:
         from training.corpora import load_corpus
@@ -180,7 +183,11 @@ def _parser():
         "--data", help="TSV of pairs whose source column is translated (default: built-in dates)"
     )
     parser.add_argument("--source-column", type=int, default=0, help="default: %(default)s")
-    parser.add_argument("--target-column", type=int, default=1, help="default: %(default)s")
+    parser.add_argument(
+        "--target-column",
+        type=int,
+        help="the TSV's other column; only the sources are translated (default: 1, or 0 when the source is 1)",
+    )
     parser.add_argument(
         "--sentences", type=int, default=1024, help="sentences translated (default: %(default)s)"
     )

@@ -97,63 +97,21 @@ class RecurrentEncoder(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, mask=None, training=None, packed=False):
-        if packed and mask is not None:
-            return self._call_packed(inputs, mask, training)
-        x = inputs
+        batch = _PackedBatch(inputs, mask) if packed and mask is not None else None
+        x = inputs if batch is None else batch.pack(inputs)
         states = []
         for i, layer in enumerate(self.rnn_layers):
             layer_inputs = x
             if i > 0:
                 x = self.dropout_layer(x, training=training)
-            x, *layer_states = layer(x, mask=mask, training=training)
-            if self.residual and i > 0:
-                x = x + layer_inputs
-            states.append(self._merge_directions(layer_states))
-        return x, states
-
-    def _call_packed(self, inputs, mask, training):
-        # The layers run time-major with the rows sorted longest first: the
-        # sequences still running at step t are then the first `running[t]`
-        # rows. Sorting, transposing and reversing are each one gather.
-        batch_size, time = ops.shape(inputs)[0], ops.shape(inputs)[1]
-        lengths = ops.sum(ops.cast(mask, "int32"), axis=1)
-        order = ops.argsort(-lengths)
-        lengths = ops.take(lengths, order, axis=0)
-        steps = ops.arange(time, dtype="int32")[:, None]  # (T, 1)
-        real = steps < lengths[None, :]  # (T, batch_size), sorted
-        running = ops.sum(ops.cast(real, "int32"), axis=1)  # (T,)
-        # Step t of a row read backwards is step length - 1 - t; padding stays put.
-        backwards = ops.where(real, lengths[None, :] - 1 - steps, steps)
-        x = _gather_rows(inputs, order[None, :] * time + steps)  # (T, batch_size, dim)
-        states = []
-        for i, layer in enumerate(self.rnn_layers):
-            layer_inputs = x
-            if i > 0:
-                x = self.dropout_layer(x, training=training)
-            if self.bidirectional:
-                forward, forward_states = _packed_rnn(layer.forward_layer.cell, x, running, training)
-                backward, backward_states = _packed_rnn(
-                    layer.backward_layer.cell, _steps_from(x, backwards), running, training
-                )
-                backward = _steps_from(backward, backwards)
-                if self.merge_mode == "sum":
-                    merged = forward + backward
-                else:
-                    merged = ops.concatenate([forward, backward], axis=-1)
-                # Keras' `Bidirectional` outputs zeros at padded steps.
-                x = merged * ops.cast(real, merged.dtype)[:, :, None]
-                layer_states = forward_states + backward_states
+            if batch is None:
+                x, *layer_states = layer(x, mask=mask, training=training)
             else:
-                x, layer_states = _packed_rnn(layer.cell, x, running, training)
+                x, layer_states = batch.run(layer, x, training)
             if self.residual and i > 0:
                 x = x + layer_inputs
             states.append(self._merge_directions(layer_states))
-        unsort = ops.argsort(order)
-        outputs = _gather_rows(
-            x, ops.transpose(steps) * batch_size + unsort[:, None]
-        )  # (batch_size, T, units)
-        states = [[ops.take(s, unsort, axis=0) for s in layer_states] for layer_states in states]
-        return outputs, states
+        return (x, states) if batch is None else batch.unpack(x, states)
 
     def _merge_directions(self, layer_states):
         if not self.bidirectional:
@@ -186,6 +144,52 @@ class RecurrentEncoder(keras.layers.Layer):
             }
         )
         return config
+
+
+class _PackedBatch:
+    """A right-padded batch run time-major with its rows sorted longest first.
+
+    The sequences still running at step t are then the first `running[t]`
+    rows, and each layer runs only those (see `_packed_rnn`). Sorting,
+    transposing and reversing are one gather each.
+    """
+
+    def __init__(self, inputs, mask):
+        self.batch_size, self.time = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        lengths = ops.sum(ops.cast(mask, "int32"), axis=1)
+        self.order = ops.argsort(-lengths)
+        lengths = ops.take(lengths, self.order, axis=0)
+        self.steps = ops.arange(self.time, dtype="int32")[:, None]  # (T, 1)
+        self.real = self.steps < lengths[None, :]  # (T, batch_size), sorted
+        self.running = ops.sum(ops.cast(self.real, "int32"), axis=1)  # (T,)
+        # Step t of a row read backwards is step length - 1 - t; padding stays put.
+        self.backwards = ops.where(self.real, lengths[None, :] - 1 - self.steps, self.steps)
+
+    def pack(self, inputs):
+        """`(batch_size, T, dim)` -> sorted, time-major `(T, batch_size, dim)`."""
+        return _gather_rows(inputs, self.order[None, :] * self.time + self.steps)
+
+    def run(self, layer, x, training):
+        """What `layer` (a Keras recurrent layer or `Bidirectional`) returns, on packed `x`."""
+        if not isinstance(layer, keras.layers.Bidirectional):
+            return _packed_rnn(layer.cell, x, self.running, training)
+        forward, forward_states = _packed_rnn(layer.forward_layer.cell, x, self.running, training)
+        backward, backward_states = _packed_rnn(
+            layer.backward_layer.cell, _steps_from(x, self.backwards), self.running, training
+        )
+        backward = _steps_from(backward, self.backwards)
+        if layer.merge_mode == "sum":
+            merged = forward + backward
+        else:
+            merged = ops.concatenate([forward, backward], axis=-1)
+        # Keras' `Bidirectional` outputs zeros at padded steps.
+        return merged * ops.cast(self.real, merged.dtype)[:, :, None], forward_states + backward_states
+
+    def unpack(self, outputs, states):
+        """Outputs back to `(batch_size, T, units)` and states to the input's row order."""
+        unsort = ops.argsort(self.order)
+        outputs = _gather_rows(outputs, ops.transpose(self.steps) * self.batch_size + unsort[:, None])
+        return outputs, [[ops.take(s, unsort, axis=0) for s in layer] for layer in states]
 
 
 def _packed_rnn(cell, inputs, running, training=None):

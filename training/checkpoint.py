@@ -1,6 +1,5 @@
 """Checkpoints that resume an interrupted `fit` exactly, and keep the best model."""
 
-import glob
 import json
 import math
 import os
@@ -9,7 +8,7 @@ import shutil
 import keras
 import numpy as np
 
-from zoo.atomic import atomic_directory
+from zoo.atomic import atomic_directory, recover_directory
 
 LATEST = "latest"
 BEST = "best"
@@ -81,10 +80,22 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     def best_path(self):
         return os.path.join(self.directory, BEST)
 
+    def recover(self):
+        """Repair what a kill left in `directory`; `True` if `latest` holds a state to resume.
+
+        A kill while `latest` or `best` was being replaced can leave the
+        previous copy moved aside and staging directories behind;
+        `zoo.atomic.recover_directory` puts the copy back and removes the
+        rest. `fit` calls this when it starts; call it first to know whether
+        the run will resume (to append to a log rather than replace it, say).
+        """
+        recover_directory(self.best_path)
+        return recover_directory(self.latest_path)
+
     def on_train_begin(self, logs=None):
-        path = _existing(self.latest_path)
-        if path is None:
+        if not self.recover():
             return
+        path = self.latest_path
         state = _read_state(path)
         steps = self.params.get("steps")
         if state["steps_per_epoch"] != steps:
@@ -171,15 +182,6 @@ def _seed_generators(model):
     return [
         generator for layer in model._flatten_layers() for generator in getattr(layer, "_seed_generators", [])
     ]
-
-
-def _existing(path):
-    """`path`, or the copy `atomic_directory` moved aside if a kill came between its two renames."""
-    if os.path.isdir(path):
-        return path
-    parent, name = os.path.split(os.path.abspath(path))
-    moved = sorted(glob.glob(os.path.join(parent, f".{name}.old-*")), key=os.path.getmtime)
-    return moved[-1] if moved else None
 
 
 def _read_state(path):

@@ -127,14 +127,13 @@ def train(config):
         callbacks.append(
             ValidationBleu(valid_pairs, max_sentences=config.bleu_samples, batch_size=config.batch_size)
         )
-    callbacks.append(
-        TrainingCheckpoint(
-            os.path.join(config.out, "checkpoint"),
-            save_every=config.save_every,
-            monitor=config.monitor,
-            verbose=config.verbose,
-        )
+    checkpoint = TrainingCheckpoint(
+        os.path.join(config.out, "checkpoint"),
+        save_every=config.save_every,
+        monitor=config.monitor,
+        verbose=config.verbose,
     )
+    callbacks.append(checkpoint)
     if config.patience is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -145,7 +144,7 @@ def train(config):
             )
         )
     os.makedirs(logs_dir, exist_ok=True)
-    resuming = os.path.isdir(os.path.join(config.out, "checkpoint", "latest"))
+    resuming = checkpoint.recover()  # also puts back a `latest` a kill left moved aside
     callbacks.append(keras.callbacks.CSVLogger(os.path.join(logs_dir, "history.csv"), append=resuming))
     callbacks.append(keras.callbacks.TensorBoard(logs_dir, update_freq="epoch", write_graph=False))
     history = model.fit(

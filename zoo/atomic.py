@@ -1,6 +1,7 @@
 """Write a directory so that readers see the old one or the new one, never half."""
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -35,6 +36,31 @@ def atomic_directory(path):
     os.rename(staging, path)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_directory(path):
+    """Undo what a kill inside `atomic_directory(path)` left behind; `True` if `path` exists.
+
+    A kill between its two renames leaves `path` missing and the previous
+    content, complete, in a `.<name>.old-*` copy beside it: the copy is
+    moved back. Staging directories (`.<name>.tmp-*`) and old copies that a
+    kill left half-removed are deleted. Call it only while no other process
+    writes `path`, such as when a training run starts.
+    """
+    path = os.path.abspath(os.fspath(path))
+    parent, name = os.path.split(path)
+    old = sorted(_siblings(parent, f".{name}.old-"), key=os.path.getmtime)
+    if not os.path.isdir(path) and old:
+        # Old copies are removed only once `path` is in place, so with `path`
+        # missing the newest one is whole: the one the kill interrupted.
+        os.rename(old.pop(), path)
+    for stray in old + _siblings(parent, f".{name}.tmp-"):
+        shutil.rmtree(stray, ignore_errors=True)
+    return os.path.isdir(path)
+
+
+def _siblings(parent, prefix):
+    return glob.glob(os.path.join(glob.escape(parent), glob.escape(prefix) + "*"))
 
 
 @contextlib.contextmanager

@@ -71,6 +71,10 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path, determinis
     with open(tmp_path / "b" / "latest" / "state.json") as f:
         state = json.load(f)
     assert (state["epoch"], state["optimizer_step"]) == (1, crash_after - 1)
+    # As a kill between the two renames of the next save would leave it:
+    # `latest` moved aside, the new copy half written.
+    os.rename(tmp_path / "b" / "latest", tmp_path / "b" / ".latest.old-x")
+    os.makedirs(tmp_path / "b" / ".latest.tmp-y")
 
     resumed, history, _ = _fit(pairs, tmp_path / "b", epochs=3)
     assert int(resumed.optimizer.iterations.numpy()) == 3 * steps  # no step lost or repeated
@@ -80,7 +84,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path, determinis
     )
     for want, got in zip(expected.get_weights(), resumed.get_weights()):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-    assert not os.path.exists(tmp_path / "b" / "latest")  # a finished run starts afresh next time
+    assert sorted(os.listdir(tmp_path / "b")) == ["best"]  # a finished run starts afresh next time
     best = zoo.load(tmp_path / "b" / "best")  # the best epoch, as a preset directory
     assert best.translate(pairs.sources[0]) == zoo.load(tmp_path / "a" / "best").translate(pairs.sources[0])
 

@@ -27,7 +27,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     runs only its remaining steps. With the data of `training.TextPairs`
     (whose batch order is a function of the optimizer's step) the resumed
     run reads the same batches as an uninterrupted one, and its final
-    weights match it.
+    weights match it (bit for bit under
+    `tf.config.experimental.enable_op_determinism()`; otherwise TensorFlow
+    may, rarely, round differently, and training grows the difference). The
+    resumed epoch's metrics average only the steps after the restore.
 
     `<directory>/best` is a preset directory (`zoo.load` reads it) of the
     model with the best `monitor` value so far, written at epoch ends.

@@ -190,19 +190,28 @@ json.dump({"results": [{"gflops": 100.0}, {"gflops": 200.0}]}, open(a.out, "w"))
 """
 
 FAKE_PEER = """
-import argparse, json
+import argparse, json, os
 p = argparse.ArgumentParser()
-for name in ("--train", "--valid", "--test", "--steps", "--batch", "--decode-n", "--decode-repeats", "--warmup", "--hyp-out", "--out"):
+for name in ("--train", "--valid", "--test", "--steps", "--batch", "--decode-n", "--decode-repeats", "--warmup",
+             "--hyp-out", "--save-weights", "--load-weights", "--out"):
     p.add_argument(name)
 a = p.parse_args()
-count = sum(1 for line in open(a.test, encoding="utf-8") if line.strip())
+speed = 100.0
+if a.load_weights:  # a duel round: decoding only, a little slower every round
+    assert int(a.steps) == 0 and open(a.load_weights).read() == "weights"
+    calls = os.path.join(os.path.dirname(__file__), "decode_calls")
+    rounds = len(open(calls).read()) if os.path.exists(calls) else 0
+    open(calls, "a").write("x")
+    speed = 100.0 / (1 + rounds)
 with open(a.hyp_out, "w", encoding="utf-8") as f:
     f.writelines(line.split("\\t")[0].lower() + "\\n" if i % 2 else "nothing\\n"
                  for i, line in enumerate(open(a.test, encoding="utf-8")))
+if a.save_weights:
+    open(a.save_weights, "w").write("weights")
 json.dump({"params": 1000, "steps_per_s": 4.0, "target_tokens_per_s": 500.0,
            "target_tokens_per_step_mean": 125.0, "batch_mean": 50.0, "padded_tgt_len_mean": 5.0,
-           "est_achieved_matmul_gflop_per_s": 50.0, "compiled_sentences_per_s": 100.0,
-           "python_sentences_per_s": 80.0, "valid_loss": 2.0, "peak_rss_mib": 1000.0,
+           "est_achieved_matmul_gflop_per_s": 50.0, "compiled_sentences_per_s": speed,
+           "python_sentences_per_s": 0.8 * speed, "valid_loss": 2.0, "peak_rss_mib": 1000.0,
            "train_wall_seconds": 6.0, "steps": int(a.steps)}, open(a.out, "w"))
 """
 
@@ -225,7 +234,7 @@ def suite_run(tmp_path_factory):
         "--train", str(root / "train.tsv"), "--valid", str(root / "valid.tsv"), "--peers", str(peers),
         "--presets", "gru_luong", "--set", "hidden_dim=16", "--set", "embedding_dim=8",
         "--peer-steps", "7", "--warmup-steps", "2", "--decode-sentences", "16", "--repeats", "1",
-        "--epoch-sizes", "120", "0", "--out", str(root / "out"),
+        "--epoch-sizes", "120", "0", "--duel-rounds", "2", "--out", str(root / "out"),
     ]  # fmt: skip
     try:
         report = suite.main(argv)
@@ -267,6 +276,18 @@ def test_the_suite_reports_every_figure_as_a_ratio_to_the_peer(suite_run):
     assert len((out / "gru_luong/valid.beam4.txt").read_text().splitlines()) == 40
     table = (out / "suite.md").read_text()
     assert "| gru_luong |" in table and "hidden_dim=16" in table
+    # The duel: each round's figure over the peer's in the same round (the fake peer slows down each round).
+    duel = report["decoding_duel"]
+    assert duel["rounds"] == 2 and duel["peer_greedy_64_sentences_per_second"] == [100.0, 50.0]
+    figures = duel["presets"]["gru_luong"]
+    assert set(figures) == {
+        f"{s}_64_{w}" for s in ("greedy", "beam4") for w in ("live", "exported", "live_one_call")
+    }
+    greedy = figures["greedy_64_live"]
+    ours = greedy["sentences_per_second"]
+    assert greedy["ratios"] == pytest.approx([ours[0] / 100.0, ours[1] / 50.0])
+    assert greedy["median_ratio"] == pytest.approx(sum(greedy["ratios"]) / 2)
+    assert "## Decoding in fresh processes, in alternation (2 rounds; batch 64)" in table
     assert not any(name.endswith(".partial.json") for name in os.listdir(out))
 
 
@@ -278,12 +299,15 @@ def test_a_rerun_reuses_finished_stages_and_reruns_changed_ones(suite_run, capsy
     capsys.readouterr()
     again = suite.main(argv)
     printed = capsys.readouterr().out
-    assert printed.count("reusing") == 4  # ceiling, peer, the preset, epoch growth
+    assert printed.count("reusing") == 8  # ceiling, peer, the preset, epoch growth, 2 duel rounds of 2
     assert json.dumps(again["presets"], sort_keys=True) == json.dumps(first["presets"], sort_keys=True)
+    assert again["decoding_duel"] == first["decoding_duel"]
     changed = [*argv[: argv.index("--epoch-sizes")], "--epoch-sizes", "--out", argv[-1], "--peer-steps", "8"]
     suite.main(changed)
     printed = capsys.readouterr().out
     assert "[ceiling] reusing" in printed and "[peer] reusing" not in printed
+    # The peer saved new weights, so its duel rounds decode again; the preset did not change.
+    assert "[duel1_peer] reusing" not in printed and "[duel1_gru_luong] reusing" in printed
 
 
 def test_a_failing_stage_stops_the_suite_and_names_its_log(tmp_path):

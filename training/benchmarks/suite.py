@@ -12,20 +12,26 @@ and machine:
    the budget every preset gets (about 15 minutes on a 2-core CPU);
 3. each preset, at the peer's size (`MATCHED`), trained for that budget
    and measured by `training.benchmarks.budget_run`;
-4. epoch time against corpus size, for the first preset.
+4. epoch time against corpus size, for the first preset;
+5. the decoding duel: `--duel-rounds` rounds, each decoding with the
+   peer's saved model and then with each preset's, each in a fresh
+   process, so that a ratio compares two measurements minutes apart at
+   most (see `decoding_duel`).
 
 It prints a table of ratios against the peer and writes `OUT/suite.json`,
 `OUT/suite.md` and `OUT/bleu_by_length.png` (BLEU per source-length
 bucket, fixed context against attention). Every stage's result is saved
-atomically as `OUT/<stage>.json` with the command that made it; a rerun of
-the same command reuses finished stages, so an interrupted suite picks up
-where it stopped (`--fresh` reruns everything).
+atomically as `OUT/<stage>.json` with the command that made it (and, for
+the duel, the size and time of the models it read); a rerun of the same
+command reuses finished stages, so an interrupted suite picks up where it
+stopped (`--fresh` reruns everything).
 """
 
 import argparse
 import json
 import logging
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -38,6 +44,7 @@ MATCHED = ("bidirectional=true", "merge_mode=sum", "embedding_dim=256", "hidden_
 DEFAULT_PRESETS = ("gru_luong", "gru_seq2seq")
 EPOCH_SIZES = (10_000, 50_000, 0)  # 0: every pair
 PEER_COLUMNS = (1, 0)  # the peer translates the second column into the first
+PEER_WEIGHTS = "peer.weights.h5"  # the peer's trained model, decoded again by the duel
 
 
 def main(argv=None):
@@ -77,6 +84,8 @@ def main(argv=None):
             str(args.warmup_steps),
             "--hyp-out",
             os.path.join(args.out, "peer.valid.greedy.txt"),
+            "--save-weights",
+            os.path.join(args.out, PEER_WEIGHTS),
             "--out",
             "{json}",
         ],
@@ -125,7 +134,8 @@ def main(argv=None):
             + ["--epoch-sizes", *map(str, args.epoch_sizes), "--out", os.path.join(args.out, "epoch_growth")]
             + ["--json", "{json}"],
         )
-    report = summarize(ceiling, peer, models, growth, args)
+    duel = decoding_duel(args, models) if args.duel_rounds else None
+    report = summarize(ceiling, peer, models, growth, duel, args)
     from training.benchmarks.budget_run import write_json, write_text
 
     write_json(report, os.path.join(args.out, "suite.json"))
@@ -135,7 +145,65 @@ def main(argv=None):
     return report
 
 
-def summarize(ceiling, peer, models, growth, args):
+def decoding_duel(args, presets):
+    """Decoding speed in fresh processes: the peer's, then each preset's, round after round.
+
+    The decoding figures of the training stages are taken in the process
+    that trained, minutes away from the peer's, and these shared machines
+    drift by up to 40% within minutes. Here every round runs the peer
+    (its saved weights, `--steps 0`) and then each preset's saved model,
+    each in a new process, on the same sentences; a ratio is taken within
+    a round, where the machine is the same for both.
+
+    Returns:
+        `{"peer": [greedy sentences/s per round], preset: {(strategy,
+        where): [sentences/s per round]}}`, batch 64 only.
+    """
+    python = sys.executable
+    weights = os.path.join(args.out, PEER_WEIGHTS)
+    peer_command = [
+        python,
+        os.path.join(os.path.abspath(args.peers), "tutorial_nmt.py"),
+        "--train",
+        args.train,
+        "--valid",
+        args.valid,
+        "--test",
+        args.valid,
+        "--steps",
+        "0",
+        "--load-weights",
+        weights,
+        "--batch",
+        str(args.batch_size),
+        "--decode-n",
+        str(args.decode_sentences),
+        "--decode-repeats",
+        str(args.repeats),
+        "--hyp-out",
+        os.path.join(args.out, "duel.peer.greedy.txt"),
+        "--out",
+        "{json}",
+    ]
+    duel = {"peer": [], **{preset: {} for preset in presets}}
+    for round_ in range(1, args.duel_rounds + 1):
+        peer = _stage(args, f"duel{round_}_peer", peer_command, inputs=[weights])
+        duel["peer"].append(max(peer["compiled_sentences_per_s"], peer["python_sentences_per_s"]))
+        for preset in presets:
+            model = os.path.join(args.out, preset, "preset")
+            command = [python, "-m", "training.benchmarks.decoding", "--model", model, "--data", args.valid]
+            command += ["--source-column", str(PEER_COLUMNS[0]), "--target-column", str(PEER_COLUMNS[1])]
+            command += ["--sentences", str(args.decode_sentences), "--batch-sizes", str(args.batch_size)]
+            command += ["--repeats", str(args.repeats), "--json", "{json}"]
+            ours = _stage(args, f"duel{round_}_{preset}", command, inputs=[model])
+            for row in ours["rows"]:
+                duel[preset].setdefault((row["strategy"], row["where"]), []).append(
+                    row["sentences_per_second"]
+                )
+    return duel
+
+
+def summarize(ceiling, peer, models, growth, duel, args):
     """Every figure of the run, and its ratio to the peer's."""
     from training.benchmarks.budget_run import machine
     from training.plots import plot_by_length
@@ -240,7 +308,26 @@ def summarize(ceiling, peer, models, growth, args):
         "peer": peer_figures,
         "presets": rows,
         "epoch_growth": None if growth is None else growth["epoch_growth"],
+        "decoding_duel": None if duel is None else _duel_ratios(duel),
     }
+
+
+def _duel_ratios(duel):
+    """Each preset's sentences/s per round, over the peer's greedy in the same round."""
+    peer = duel["peer"]
+    presets = {}
+    for name, figures in duel.items():
+        if name == "peer":
+            continue
+        presets[name] = {}
+        for (strategy, where), rates in figures.items():
+            ratios = [ours / theirs for ours, theirs in zip(rates, peer)]
+            presets[name][f"{strategy}_64_{where.replace(', ', '_').replace(' ', '_')}"] = {
+                "sentences_per_second": rates,
+                "ratios": ratios,
+                "median_ratio": statistics.median(ratios),
+            }
+    return {"rounds": len(peer), "peer_greedy_64_sentences_per_second": peer, "presets": presets}
 
 
 def format_report(report):
@@ -297,6 +384,33 @@ def format_report(report):
                 for w in ("live", "exported")
             )
             lines.append(f"| {name} | {strategy} | {' | '.join(cells)} | {latency} |")
+    duel = report.get("decoding_duel")
+    if duel:
+        peer_rates = duel["peer_greedy_64_sentences_per_second"]
+        lines += [
+            "",
+            f"## Decoding in fresh processes, in alternation ({duel['rounds']} rounds; batch 64)",
+            "",
+            "Each round decodes with the peer's saved model, then with each preset's, each in a new "
+            "process. Sentences/s is the median round; the ratio is to the peer's greedy in the same "
+            "round (median, and the lowest and highest round).",
+            "",
+            "| model | strategy | live, file order | exported, file order | live, one call (length-grouped) |",
+            "|---|---|---|---|---|",
+            f"| peer | greedy | {statistics.median(peer_rates):,.0f} (1.00) | - | - |",
+        ]
+        for name, figures in duel["presets"].items():
+            for strategy in sorted({key.split("_64_")[0] for key in figures}, key=lambda s: s != "greedy"):
+                cells = []
+                for where in ("live", "exported", "live_one_call"):
+                    cell = figures.get(f"{strategy}_64_{where}")
+                    cells.append(
+                        "-"
+                        if cell is None
+                        else f"{statistics.median(cell['sentences_per_second']):,.0f} "
+                        f"(**{cell['median_ratio']:.2f}**, {min(cell['ratios']):.2f}-{max(cell['ratios']):.2f})"
+                    )
+                lines.append(f"| {name} | {strategy} | {' | '.join(cells)} |")
     lines += [
         "",
         "## Quality after the same training time (validation BLEU: sacrebleu 13a, lowercased, `[UNK]` as `unk`)",
@@ -367,15 +481,21 @@ def _bucket(bucket):
     return {**bucket, "label": f"{first}+" if last is None else f"{first}-{last}"}
 
 
-def _stage(args, name, command):
-    """Run one stage's command in its own process, or reuse its saved result."""
+def _stage(args, name, command, inputs=()):
+    """Run one stage's command in its own process, or reuse its saved result.
+
+    A saved result is reused when it came from the same command and, if the
+    stage reads the outputs of earlier stages (`inputs`, files or
+    directories), from the same versions of them.
+    """
     from training.benchmarks.budget_run import write_json
 
     path = os.path.join(args.out, f"{name}.json")
+    read = _fingerprint(inputs)
     if not args.fresh and os.path.isfile(path):
         with open(path, encoding="utf-8") as f:
             saved = json.load(f)
-        if saved.get("command") == command:
+        if saved.get("command") == command and saved.get("inputs", {}) == read:
             print(f"[{name}] reusing {path}", flush=True)
             return saved["result"]
     scratch = os.path.join(args.out, f".{name}.partial.json")
@@ -394,8 +514,22 @@ def _stage(args, name, command):
     with open(scratch, encoding="utf-8") as f:
         result = json.load(f)
     os.remove(scratch)
-    write_json({"command": command, "seconds": time.perf_counter() - started, "result": result}, path)
+    record = {"command": command, "seconds": time.perf_counter() - started, "result": result}
+    if read:
+        record["inputs"] = read
+    write_json(record, path)
     return result
+
+
+def _fingerprint(paths):
+    """`{file: [size, mtime in ns]}` for every file under `paths`: which versions a stage read."""
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            files += [os.path.join(root, name) for root, _, names in os.walk(path) for name in names]
+        else:
+            files.append(path)
+    return {file: [os.stat(file).st_size, os.stat(file).st_mtime_ns] for file in sorted(files)}
 
 
 def _parser():
@@ -446,6 +580,12 @@ def _parser():
         nargs="*",
         default=list(EPOCH_SIZES),
         help="corpus sizes timed for one epoch, 0 for all; none to skip (default: 10000 50000 0)",
+    )
+    parser.add_argument(
+        "--duel-rounds",
+        type=int,
+        default=3,
+        help="rounds of decoding in fresh processes, the peer's and ours in turn; 0 to skip (default: %(default)s)",
     )
     parser.add_argument("--out", default="bench", help="directory for every result (default: %(default)s)")
     parser.add_argument("--fresh", action="store_true", help="rerun stages that have a saved result")

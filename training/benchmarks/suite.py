@@ -63,32 +63,17 @@ def main(argv=None):
     peer = _stage(
         args,
         "peer",
-        [
-            python,
-            os.path.join(peers, "tutorial_nmt.py"),
-            "--train",
-            args.train,
-            "--valid",
-            args.valid,
-            "--test",
-            args.valid,
+        _peer_command(
+            args,
             "--steps",
             str(args.peer_steps),
-            "--batch",
-            str(args.batch_size),
-            "--decode-n",
-            str(args.decode_sentences),
-            "--decode-repeats",
-            str(args.repeats),
             "--warmup",
             str(args.warmup_steps),
             "--hyp-out",
             os.path.join(args.out, "peer.valid.greedy.txt"),
             "--save-weights",
             os.path.join(args.out, PEER_WEIGHTS),
-            "--out",
-            "{json}",
-        ],
+        ),
     )
     budget = args.budget_seconds or peer["train_wall_seconds"]
     common = [
@@ -161,30 +146,15 @@ def decoding_duel(args, presets):
     """
     python = sys.executable
     weights = os.path.join(args.out, PEER_WEIGHTS)
-    peer_command = [
-        python,
-        os.path.join(os.path.abspath(args.peers), "tutorial_nmt.py"),
-        "--train",
-        args.train,
-        "--valid",
-        args.valid,
-        "--test",
-        args.valid,
+    peer_command = _peer_command(
+        args,
         "--steps",
         "0",
         "--load-weights",
         weights,
-        "--batch",
-        str(args.batch_size),
-        "--decode-n",
-        str(args.decode_sentences),
-        "--decode-repeats",
-        str(args.repeats),
         "--hyp-out",
         os.path.join(args.out, "duel.peer.greedy.txt"),
-        "--out",
-        "{json}",
-    ]
+    )
     duel = {"peer": [], **{preset: {} for preset in presets}}
     for round_ in range(1, args.duel_rounds + 1):
         peer = _stage(args, f"duel{round_}_peer", peer_command, inputs=[weights])
@@ -201,6 +171,29 @@ def decoding_duel(args, presets):
                     row["sentences_per_second"]
                 )
     return duel
+
+
+def _peer_command(args, *options):
+    """The peer script on the suite's data, batch size and decoding settings, with `options` added."""
+    return [
+        sys.executable,
+        os.path.join(os.path.abspath(args.peers), "tutorial_nmt.py"),
+        "--train",
+        args.train,
+        "--valid",
+        args.valid,
+        "--test",
+        args.valid,
+        "--batch",
+        str(args.batch_size),
+        "--decode-n",
+        str(args.decode_sentences),
+        "--decode-repeats",
+        str(args.repeats),
+        *options,
+        "--out",
+        "{json}",
+    ]
 
 
 def summarize(ceiling, peer, models, growth, duel, args):

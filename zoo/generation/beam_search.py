@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from zoo.generation.decoding_strategy import DecodingStrategy, check_float, check_int
 from zoo.generation.single_path_search import NEVER, any_rows_shape, row_indices, token_log_probs
+from zoo.generation.top_k import wide_top_k
 
 # Ranks an unfinished hypothesis (cut by `max_length`) below every finished one.
 UNFINISHED = -1e6
@@ -145,7 +146,7 @@ class BeamSearch(DecodingStrategy):
             candidates = tf.reshape(
                 alive["log_probs"][:, :, None] + log_probs, [running, -1]
             )  # (running, k * V)
-            top_log_probs, top_ids = tf.math.top_k(candidates, k=2 * k)  # (running, 2k)
+            top_log_probs, top_ids = wide_top_k(candidates, 2 * k)  # (running, 2k)
             parents, tokens = top_ids // vocabulary_size, top_ids % vocabulary_size
             ends = tf.equal(tokens, end_id)
 

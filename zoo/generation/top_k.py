@@ -14,11 +14,11 @@ def wide_top_k(values, k):
     vocabulary_size` continuations, so nearly all of that work is on
     entries that cannot make it. Here each row is cut into `k` or more
     chunks of equal width (the largest divisor of the width up to
-    `MAX_CHUNK` that makes `k` chunks), and one
-    vectorized pass takes each chunk's maximum. The `k`-th best of those
-    maxima is a threshold that at least `k` entries reach, so every answer
-    lies in a chunk whose maximum reaches it. Those chunks, usually a few
-    more than `k`, make a narrow matrix for `tf.math.top_k`.
+    `MAX_CHUNK` that makes `k` chunks), and one vectorized pass takes each
+    chunk's maximum. The `k`-th best of those maxima is a threshold that at
+    least `k` entries reach, so every answer lies in a chunk whose maximum
+    reaches it. Those chunks, usually a few more than `k`, make a narrow
+    matrix for `tf.math.top_k`.
 
     Chunks keep their order and their entries, so among equal values the
     lower index still comes first. A row of ties keeps all its chunks: the
@@ -45,9 +45,8 @@ def wide_top_k(values, k):
     # Each kept chunk's slot among its row's, in chunk order.
     slot = tf.range(tf.shape(at)[0]) - tf.gather(tf.cumsum(counts, exclusive=True), kept_rows)
     slots = tf.stack([kept_rows, slot], axis=1)
-    shape = tf.stack(
-        [rows, tf.reduce_max(tf.concat([counts, [k]], axis=0))]
-    )  # k: at least, even with no rows
+    # (rows, slots); k slots at least, so that a batch of no rows has a shape too.
+    shape = tf.stack([rows, tf.reduce_max(tf.concat([counts, [k]], axis=0))])
     # The kept chunks side by side, padded with -inf chunks after them (so
     # never before an entry of equal value).
     narrow = tf.tensor_scatter_nd_update(
@@ -56,6 +55,6 @@ def wide_top_k(values, k):
         tf.gather_nd(chunks, at),
     )
     top_values, places = tf.math.top_k(tf.reshape(narrow, [rows, -1]), k=k)
-    chunk_of_slot = tf.scatter_nd(slots, tf.cast(at[:, 1], tf.int32), shape)  # (rows, slots)
+    chunk_of_slot = tf.scatter_nd(slots, tf.cast(at[:, 1], tf.int32), shape)
     chunk = tf.gather(chunk_of_slot, places // size, batch_dims=1)
     return top_values, chunk * size + places % size

@@ -320,9 +320,11 @@ def test_a_failing_stage_stops_the_suite_and_names_its_log(tmp_path):
     assert not (tmp_path / "broken.json").exists()
 
 
-def test_the_suite_names_missing_inputs(tmp_path):
+def test_the_suite_names_missing_inputs_and_bad_settings(tmp_path):
     from training.benchmarks import suite
 
+    with pytest.raises(SystemExit, match="--duel-rounds must be 0 .no duel. or more, got -1"):
+        suite.main(["--train", "t.tsv", "--valid", "v.tsv", "--duel-rounds", "-1"])
     with pytest.raises(SystemExit, match="no such file"):
         suite.main(["--train", str(tmp_path / "missing.tsv"), "--valid", str(tmp_path / "v.tsv")])
     (tmp_path / "t.tsv").write_text("a\tb\n")

@@ -49,6 +49,8 @@ PEER_WEIGHTS = "peer.weights.h5"  # the peer's trained model, decoded again by t
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.duel_rounds < 0:
+        raise SystemExit(f"suite: error: --duel-rounds must be 0 (no duel) or more, got {args.duel_rounds}")
     for path in (args.train, args.valid):
         if not os.path.isfile(path):
             raise SystemExit(f"suite: error: no such file: {path}")
@@ -119,7 +121,7 @@ def main(argv=None):
             + ["--epoch-sizes", *map(str, args.epoch_sizes), "--out", os.path.join(args.out, "epoch_growth")]
             + ["--json", "{json}"],
         )
-    duel = decoding_duel(args, models) if args.duel_rounds else None
+    duel = decoding_duel(args, list(models)) if args.duel_rounds else None
     report = summarize(ceiling, peer, models, growth, duel, args)
     from training.benchmarks.budget_run import write_json, write_text
 

@@ -259,7 +259,7 @@ def summarize(ceiling, peer, models, growth, duel, args):
             for where in ("live", "exported", "live, one call"):
                 key = (strategy, 64, where)
                 if key in decoding:
-                    label = f"{strategy}_64_{where.replace(', ', '_').replace(' ', '_')}"
+                    label = _label(strategy, where)
                     row[f"{label}_sentences_per_second"] = decoding[key]["sentences_per_second"]
             for where in ("live", "exported"):
                 if (strategy, 1, where) in decoding:
@@ -307,6 +307,11 @@ def summarize(ceiling, peer, models, growth, duel, args):
     }
 
 
+def _label(strategy, where):
+    """The report's key for a batch-64 decoding figure: `("greedy", "live, one call")` -> `greedy_64_live_one_call`."""
+    return f"{strategy}_64_{where.replace(', ', '_').replace(' ', '_')}"
+
+
 def _duel_ratios(duel):
     """Each preset's sentences/s per round, over the peer's greedy in the same round."""
     peer = duel["peer"]
@@ -317,7 +322,7 @@ def _duel_ratios(duel):
         presets[name] = {}
         for (strategy, where), rates in figures.items():
             ratios = [ours / theirs for ours, theirs in zip(rates, peer)]
-            presets[name][f"{strategy}_64_{where.replace(', ', '_').replace(' ', '_')}"] = {
+            presets[name][_label(strategy, where)] = {
                 "sentences_per_second": rates,
                 "ratios": ratios,
                 "median_ratio": statistics.median(ratios),

@@ -2,8 +2,7 @@
 
 import dataclasses
 
-import tensorflow as tf
-
+from zoo.generation.log_probs import top_log_probs
 from zoo.generation.single_path_search import SinglePathSearch
 
 
@@ -19,5 +18,6 @@ class GreedySearch(SinglePathSearch):
     >>> model.translate("hola", strategy=zoo.generation.GreedySearch())
     """
 
-    def choose(self, log_probs, step, seed):
-        return tf.argmax(log_probs, axis=-1, output_type=tf.int32)
+    def choose(self, logits, step, seed):
+        log_probs, tokens = top_log_probs(logits, 1)
+        return tokens[:, 0], log_probs[:, 0]

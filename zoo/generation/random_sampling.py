@@ -6,7 +6,8 @@ import random
 import tensorflow as tf
 
 from zoo.generation.decoding_strategy import check_float, check_int
-from zoo.generation.single_path_search import NEVER, SinglePathSearch
+from zoo.generation.log_probs import NEVER, token_log_probs
+from zoo.generation.single_path_search import SinglePathSearch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +57,8 @@ class RandomSampling(SinglePathSearch):
         """The `(2,)` seed for one call: fixed by `seed`, or drawn anew."""
         return [self.seed if self.seed is not None else random.getrandbits(31), 0]
 
-    def choose(self, log_probs, step, seed):
+    def choose(self, logits, step, seed):
+        log_probs = token_log_probs(logits)
         logits = log_probs / self.temperature
         if self.top_k is not None:
             k = tf.minimum(self.top_k, tf.shape(logits)[-1])
@@ -70,4 +72,5 @@ class RandomSampling(SinglePathSearch):
             kept = tf.where(mass_before < self.top_p, ranked, -NEVER)
             logits = tf.where(logits < tf.reduce_min(kept, axis=-1, keepdims=True), NEVER, logits)
         step_seed = tf.random.experimental.stateless_fold_in(seed, step)
-        return tf.random.stateless_categorical(logits, 1, seed=step_seed, dtype=tf.int32)[:, 0]
+        tokens = tf.random.stateless_categorical(logits, 1, seed=step_seed, dtype=tf.int32)[:, 0]
+        return tokens, tf.gather(log_probs, tokens, batch_dims=1)

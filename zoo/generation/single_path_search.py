@@ -3,23 +3,7 @@
 import tensorflow as tf
 
 from zoo.generation.decoding_strategy import DecodingStrategy
-from zoo.tokenizer import PAD_ID, START_ID
-
-# Logit given to tokens a model must never output: finite, so sums stay finite.
-NEVER = -1e9
-
-
-def token_log_probs(logits):
-    """Log-probabilities `(batch_size, vocabulary_size)` over the tokens a model may output.
-
-    `[PAD]` and `[START]` are never generated: they get probability 0 and the
-    other tokens share the mass, so every strategy picks from the same
-    distribution and reports the same scores.
-    """
-    logits = tf.cast(logits, tf.float32)
-    vocabulary_size = tf.shape(logits)[-1]
-    banned = tf.reduce_sum(tf.one_hot([PAD_ID, START_ID], vocabulary_size), axis=0)  # (vocabulary_size,)
-    return tf.nn.log_softmax(logits + banned * NEVER, axis=-1)
+from zoo.tokenizer import PAD_ID
 
 
 def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose, done=None):
@@ -46,9 +30,10 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
         start_tokens: int32 `(batch_size,)`.
         end_id: int, the token that ends a row.
         max_length: int32 scalar, the most steps taken.
-        choose: `choose(log_probs, step) -> tokens`, log-probabilities
-            `(rows, vocabulary_size)` from `token_log_probs` in, int32
-            `(rows,)` out.
+        choose: `choose(logits, step) -> (tokens, log_probs)`: the model's
+            logits `(rows, vocabulary_size)` in; the chosen tokens, int32
+            `(rows,)`, and their log-probabilities under
+            `zoo.generation.log_probs.token_log_probs` out.
         done: optional bool `(batch_size,)`, rows that are finished before
             the first step (they output nothing and score 0).
 
@@ -75,10 +60,9 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
 
     def body(step, rows, previous, cache, scores, tokens_ta, attention_ta):
         logits, cache = next_fn(previous, cache, step)
-        log_probs = token_log_probs(logits)
-        chosen = choose(log_probs, step)
+        chosen, log_probs = choose(logits, step)
         at = rows[:, None]
-        scores = tf.tensor_scatter_nd_add(scores, at, tf.gather(log_probs, chosen, batch_dims=1))
+        scores = tf.tensor_scatter_nd_add(scores, at, log_probs)
         tokens_ta = tokens_ta.write(
             step, tf.tensor_scatter_nd_update(tf.fill([batch_size], PAD_ID), at, chosen)
         )
@@ -131,8 +115,19 @@ def any_rows_shape(x):
 class SinglePathSearch(DecodingStrategy):
     """A strategy that extends one hypothesis per sentence: subclasses say how a token is chosen."""
 
-    def choose(self, log_probs, step, seed):
-        """Tokens int32 `(batch_size,)` from log-probabilities `(batch_size, vocabulary_size)`."""
+    def choose(self, logits, step, seed):
+        """The next tokens and their log-probabilities from the model's logits.
+
+        Args:
+            logits: float `(rows, vocabulary_size)`, as the model gives them;
+                `zoo.generation.log_probs` turns them into the distribution
+                over the tokens a model may output.
+            step: int32 scalar, the position being generated.
+            seed: int32 `(2,)`, the call's seed.
+
+        Returns:
+            `(tokens, log_probs)`: int32 and float32 `(rows,)`.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement `choose`.")
 
     def search(
@@ -156,7 +151,7 @@ class SinglePathSearch(DecodingStrategy):
             start_tokens,
             end_id,
             max_length,
-            lambda log_probs, step: self.choose(log_probs, step, seed),
+            lambda logits, step: self.choose(logits, step, seed),
             done,
         )
         return {

@@ -35,21 +35,3 @@ def test_every_row_done_from_the_start_gives_one_step_of_padding():
     result = search(GreedySearch(), decoder, max_length=5, done=[True, True, True])
     assert result["tokens"].shape == (3, 1, 1) and not result["tokens"].any()
     assert decoder.rows_per_step == [0]
-
-
-def test_token_log_probs_ban_pad_and_start_and_match_a_numpy_log_softmax_over_the_rest():
-    import tensorflow as tf
-
-    from zoo.generation.single_path_search import token_log_probs
-    from zoo.tokenizer import PAD_ID, START_ID
-
-    logits = np.random.default_rng(0).normal(scale=4.0, size=(5, 11)).astype("float32")
-    logits[2, PAD_ID] = 50.0  # a banned token with the highest logit still gets nothing
-    got = token_log_probs(tf.constant(logits)).numpy()
-    allowed = np.setdiff1d(np.arange(11), [PAD_ID, START_ID])
-    kept = logits[:, allowed].astype("float64")
-    expected = kept - np.log(np.exp(kept).sum(axis=1, keepdims=True))
-    np.testing.assert_allclose(got[:, allowed], expected, rtol=1e-6, atol=1e-6)
-    assert np.all(got[:, [PAD_ID, START_ID]] < -1e8)
-    # A batch with no rows (every sentence ended) is fine too.
-    assert token_log_probs(tf.zeros([0, 11])).shape == (0, 11)

@@ -52,7 +52,10 @@ def test_beam_width_one_is_greedy(preset, toy_pairs, trained_translator):
         assert [b.text for b in beam] == [g.text for g in greedy]
         for b, g in zip(beam, greedy):
             np.testing.assert_allclose(b.attention, g.attention, atol=1e-5)
-    np.testing.assert_allclose([b.score for b in beam], [g.score for g in greedy], rtol=1e-5)
+    # Greedy takes its log-probability from the softmax, beam search from a
+    # log-softmax. They round differently, by about 1e-7 a token here,
+    # which scores near 0 (a trained model's near-certain tokens) show.
+    np.testing.assert_allclose([b.score for b in beam], [g.score for g in greedy], rtol=1e-5, atol=2e-6)
 
 
 def test_beam_never_scores_worse_than_greedy(trained_translator):

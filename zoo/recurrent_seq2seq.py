@@ -159,9 +159,9 @@ class RecurrentSeq2Seq(Seq2SeqBackbone):
             The cache for `next`: a dict with the decoder `states` (one list
             per layer), the last `output` `(batch_size, hidden_dim)` (for
             input feeding), the last step's `attention` `(batch_size, Ts)`,
-            and with attention the encoder outputs `memory`, their
-            `memory_keys` (projected once here, not at every step) and
-            `memory_mask` `(batch_size, Ts)`.
+            and with attention a `source` dict: the encoder outputs
+            `memory`, their `memory_keys` (projected once here, not at
+            every step) and `memory_mask` `(batch_size, Ts)`.
         """
         del max_length
         mask = ops.not_equal(encoder_token_ids, 0)
@@ -175,7 +175,11 @@ class RecurrentSeq2Seq(Seq2SeqBackbone):
             "attention": ops.zeros(ops.shape(mask), dtype=memory.dtype),
         }
         if self.attention is not None:
-            cache.update(memory=memory, memory_keys=self.decoder.project_memory(memory), memory_mask=mask)
+            cache["source"] = {
+                "memory": memory,
+                "memory_keys": self.decoder.project_memory(memory),
+                "memory_mask": mask,
+            }
         return cache
 
     def next(self, tokens, cache, step):
@@ -194,13 +198,14 @@ class RecurrentSeq2Seq(Seq2SeqBackbone):
         """
         del step
         x = self.target_embedding(tokens)  # (batch, embedding_dim)
+        source = cache.get("source", {})
         output, states, weights = self.decoder.step(
             x,
             cache["states"],
             cache["output"],
-            cache.get("memory"),
-            cache.get("memory_keys"),
-            cache.get("memory_mask"),
+            source.get("memory"),
+            source.get("memory_keys"),
+            source.get("memory_mask"),
         )
         cache = dict(cache, states=states, output=output)
         if weights is not None:

@@ -13,8 +13,12 @@ class Seq2SeqBackbone(keras.Model):
     implement:
 
     - `encode(encoder_token_ids, max_length) -> cache`: run the encoder once
-      per input and return any nested structure of tensors, including
-      `attention` `(batch_size, Ts)`;
+      per input and return a dict of (nested) tensors, the batch first,
+      including `attention` `(batch_size, Ts)`. What it puts under
+      `source` must be the same for every hypothesis of a sentence and
+      pass through `next` unchanged: beam search keeps it once per
+      sentence, and then `next` gets it with `batch_size / beam_width`
+      rows, each serving `beam_width` consecutive rows of the rest;
     - `next(tokens, cache, step) -> (logits, cache)`: one decoding step,
       logits `(batch_size, target_vocabulary_size)`, with this step's
       weights over the source in the cache's `attention`.

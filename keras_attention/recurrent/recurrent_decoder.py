@@ -204,9 +204,12 @@ class RecurrentDecoder(keras.layers.Layer):
             states: one list of `(batch_size, units)` tensors per layer.
             previous_output: the last step's output `(batch_size, units)`
                 (zeros at the first step); used by input feeding only.
-            memory: encoder outputs `(batch_size, Ts, dim_m)`.
+            memory: encoder outputs `(sources, Ts, dim_m)`. `sources` is
+                `batch_size`, or a divisor of it: then each source serves
+                `batch_size / sources` consecutive rows (beam search's
+                hypotheses of one sentence), which attend to it together.
             memory_keys: `project_memory(memory)`; computed when `None`.
-            memory_mask: boolean `(batch_size, Ts)`.
+            memory_mask: boolean `(sources, Ts)`.
             training: whether dropout is active.
 
         Returns:
@@ -217,12 +220,25 @@ class RecurrentDecoder(keras.layers.Layer):
         if self.attention is not None and memory_keys is None:
             memory_keys = self.project_memory(memory)
         x = inputs
+        if self.attention is not None:
+            batch_size = ops.shape(inputs)[0]
+
+            def by_source(rows):  # (batch, ...) -> (sources, batch / sources, ...)
+                return ops.reshape(rows, (ops.shape(memory)[0], -1, rows.shape[-1]))
+
+            def by_row(grouped):  # (sources, batch / sources, n) -> (batch, n)
+                width = grouped.shape[-1]
+                return ops.reshape(grouped, (batch_size, -1 if width is None else width))
+
         if self.attention == "bahdanau":
-            query = ops.expand_dims(states[-1][0], 1)  # s_{t-1}: (batch, 1, units)
             context, weights = self.attention_layer.attend(
-                query, memory, memory_keys, value_mask=memory_mask, return_attention_scores=True
+                by_source(states[-1][0]),  # s_{t-1}
+                memory,
+                memory_keys,
+                value_mask=memory_mask,
+                return_attention_scores=True,
             )
-            context = context[:, 0]  # (batch, dim_m)
+            context = by_row(context)  # (batch, dim_m)
             x = ops.concatenate([x, context], axis=-1)
         elif self.input_feeding:
             x = ops.concatenate([x, previous_output], axis=-1)
@@ -239,9 +255,9 @@ class RecurrentDecoder(keras.layers.Layer):
             return x, new_states, None
         if self.attention == "bahdanau":
             output = self.attentional_projection(ops.concatenate([context, x], axis=-1))
-            return output, new_states, weights[:, 0]
-        output, weights = self._attend(ops.expand_dims(x, 1), memory, memory_keys, memory_mask)
-        return output[:, 0], new_states, weights[:, 0]
+            return output, new_states, by_row(weights)
+        output, weights = self._attend(by_source(x), memory, memory_keys, memory_mask)
+        return by_row(output), new_states, by_row(weights)
 
     def _attend(self, hidden, memory, memory_keys, memory_mask):
         # hidden: (batch, Tt, units); memory: (batch, Ts, dim_m)

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -56,6 +57,26 @@ def test_step_matches_whole_sequence(cell, attention, score, feeding):
     for layer_states, final in zip(states, final_states):
         for s, f in zip(layer_states, final):
             np.testing.assert_allclose(s, f, atol=1e-5)
+
+
+@pytest.mark.parametrize("attention,score,feeding", [v for v in VARIANTS if v[0]])
+def test_rows_sharing_a_source_attend_to_it_as_if_it_were_repeated(attention, score, feeding):
+    # Beam search keeps a sentence's encoder outputs once for its k hypotheses.
+    k = 3
+    targets, states, memory, mask = _data("gru")
+    decoder = RecurrentDecoder(
+        "gru", units=8, num_layers=2, attention=attention, attention_score=score, input_feeding=feeding
+    )
+    decoder(targets, initial_state=states, memory=memory, memory_mask=mask)  # builds it
+    rng = np.random.default_rng(1)
+    inputs = rng.normal(size=(2 * k, 6)).astype("float32")  # rows 0-2 read source 0, rows 3-5 source 1
+    rows = [[rng.normal(size=(2 * k, 8)).astype("float32")] for _ in range(2)]
+    previous = rng.normal(size=(2 * k, 8)).astype("float32")
+    shared = decoder.step(inputs, rows, previous, memory, None, mask)
+    repeated = decoder.step(inputs, rows, previous, np.repeat(memory, k, 0), None, np.repeat(mask, k, 0))
+    for got, expected in zip(keras.tree.flatten(shared), keras.tree.flatten(repeated)):
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    assert np.asarray(shared[2]).shape == (2 * k, 5) and np.all(np.asarray(shared[2])[:k, 3:] == 0.0)
 
 
 @pytest.mark.parametrize("attention,score,feeding", VARIANTS)

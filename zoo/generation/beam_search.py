@@ -38,6 +38,8 @@ class BeamSearch(DecodingStrategy):
     the best unfinished ones. A sentence that is done leaves the batch: the
     model and the top-k run only the hypotheses of sentences still
     searching (as in greedy search, the cache must hold the batch first).
+    The cache's `source`, which is the same for every hypothesis of a
+    sentence (see `zoo.Seq2SeqBackbone`), is kept once per sentence.
 
     Width 1 returns exactly what `GreedySearch` returns. Scores are the
     penalized ones above; with both penalties 0 they are log-probabilities.
@@ -123,7 +125,9 @@ class BeamSearch(DecodingStrategy):
         # `alive` and `finished` keep every sentence; a step reads and
         # writes the running ones.
         rows = row_indices(tf.logical_not(done))
-        cache = tf.nest.map_structure(lambda x: tf.repeat(tf.gather(x, rows), k, axis=0), cache)
+        cache = _by_hypothesis(
+            cache, lambda x: tf.repeat(tf.gather(x, rows), k, axis=0), lambda x: tf.gather(x, rows)
+        )
 
         def cond(step, rows, last_tokens, cache, alive, finished):
             return tf.logical_and(step < max_length, tf.size(rows) > 0)
@@ -183,13 +187,18 @@ class BeamSearch(DecodingStrategy):
             all_alive = {key: _write_rows(all_alive[key], at, alive[key]) for key in alive}
             all_finished = {key: _write_rows(all_finished[key], at, finished[key]) for key in finished}
 
-            # Reorder the cache by parent. What `next` passed through unchanged
-            # (encoder outputs, projected keys) is the same for every copy of a
+            # Reorder the cache by parent. The source, and whatever else `next`
+            # passed through unchanged, is the same for every hypothesis of a
             # sentence, so it needs no reordering.
             flat_parent = tf.reshape(parent + tf.range(running)[:, None] * k, [-1])  # (running * k,)
-            cache = tf.nest.map_structure(
-                lambda old, new: new if new is old else tf.gather(new, flat_parent), cache, new_cache
-            )
+
+            def reorder(old, new):
+                return new if new is old else tf.gather(new, flat_parent)
+
+            cache = {
+                key: value if key == "source" else tf.nest.map_structure(reorder, cache[key], value)
+                for key, value in new_cache.items()
+            }
             token = tf.reshape(token, [-1])
 
             # A sentence is done when no kept hypothesis, scored as if it
@@ -204,7 +213,7 @@ class BeamSearch(DecodingStrategy):
                 return (
                     tf.gather(rows, keep),
                     tf.gather(token, keep_rows),
-                    tf.nest.map_structure(lambda x: tf.gather(x, keep_rows), cache),
+                    _by_hypothesis(cache, lambda x: tf.gather(x, keep_rows), lambda x: tf.gather(x, keep)),
                 )
 
             rows, token, cache = tf.cond(
@@ -257,6 +266,14 @@ class BeamSearch(DecodingStrategy):
     def _length_penalty(self, length):
         """GNMT's `((5 + length) / 6) ** alpha`."""
         return tf.pow((5.0 + tf.cast(length, tf.float32)) / 6.0, self.length_penalty)
+
+
+def _by_hypothesis(cache, per_hypothesis, per_sentence):
+    """`cache` with `per_sentence` applied to each tensor of its `source` and `per_hypothesis` to the rest."""
+    return {
+        key: tf.nest.map_structure(per_sentence if key == "source" else per_hypothesis, value)
+        for key, value in cache.items()
+    }
 
 
 def best_continuations(logits, log_probs, n):

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from tests.zoo.generation.toy_decoder import RowCountingDecoder, ToyDecoder, search, trim
+from tests.zoo.generation.toy_decoder import (
+    RowCountingDecoder,
+    SourceSharingDecoder,
+    ToyDecoder,
+    search,
+    trim,
+)
 from zoo.generation import BeamSearch, GreedySearch
 from zoo.tokenizer import END_ID
 
@@ -111,6 +117,23 @@ def test_sentences_leave_the_batch_when_their_search_ends():
         np.testing.assert_allclose(result["scores"][i], own["scores"][0], rtol=1e-6)
         np.testing.assert_allclose(result["attention"][i][..., : steps[i], :], own["attention"][0], atol=1e-6)
     assert not result["tokens"][done].any() and not result["scores"][done].any()
+
+
+def test_a_sentences_hypotheses_share_its_source():
+    k = 4
+    decoder = SourceSharingDecoder(batch_size=16, sharpness=1.0, seed=8)
+    decoder.token_logits[:, :, END_ID] += 1.0  # sentences leave the batch at many steps
+    done = np.arange(16) % 5 == 0
+    strategy = BeamSearch(k, num_hypotheses=2)
+    shared = search(strategy, decoder, 10, done=done)
+    # Each step's source has one row per sentence still searching.
+    assert decoder.rows_per_source and set(decoder.rows_per_source) == {k}
+    # The same search over the source repeated for every hypothesis.
+    plain = ToyDecoder(batch_size=16, sharpness=1.0, seed=8)
+    plain.token_logits[:, :, END_ID] += 1.0
+    repeated = search(strategy, plain, 10, done=done)
+    for key in ("tokens", "scores", "attention"):
+        np.testing.assert_array_equal(shared[key], repeated[key])
 
 
 def test_bad_settings():

@@ -104,6 +104,29 @@ class RowCountingDecoder(ToyDecoder):
         return alone
 
 
+class SourceSharingDecoder(ToyDecoder):
+    """A `ToyDecoder` whose per-sentence tables are its cache's `source`; records each step's rows per source."""
+
+    SHARED = ("token_logits", "state_logits", "attention_logits", "source_mask")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows_per_source = []
+
+    def encode(self):
+        cache = super().encode()
+        cache["source"] = {name: cache.pop(name) for name in self.SHARED}
+        return cache
+
+    def next(self, tokens, cache, step):
+        source = cache["source"]
+        rows_per_source = tokens.shape[0] // max(1, source["source_mask"].shape[0])
+        self.rows_per_source.append(rows_per_source)
+        flat = {name: tf.repeat(value, rows_per_source, axis=0) for name, value in source.items()}
+        logits, new_cache = ToyDecoder.next(tokens, dict(cache, **flat), step)
+        return logits, {key: new_cache[key] for key in cache}
+
+
 def search(strategy, decoder, max_length, done=None, **kwargs):
     """Run `strategy` on `decoder` and return its result as NumPy arrays."""
     cache = decoder.encode()
@@ -115,7 +138,7 @@ def search(strategy, decoder, max_length, done=None, **kwargs):
         END_ID,
         tf.constant(max_length),
         done=None if done is None else tf.constant(done),
-        source_mask=cache["source_mask"],
+        source_mask=tf.constant(decoder.source_mask),
         **kwargs,
     )
     return {key: value.numpy() for key, value in result.items()}

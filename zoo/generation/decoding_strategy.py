@@ -40,8 +40,9 @@ class DecodingStrategy:
             next_fn: `next(tokens, cache, step) -> (logits, cache)`: logits
                 `(batch_size, vocabulary_size)`, and this step's weights over
                 the source in the cache's `attention` `(batch_size, Ts)`.
-            cache: what the model's `encode` returned: any nested structure
-                of tensors with the batch first.
+            cache: what the model's `encode` returned: a dict of (nested)
+                tensors with the batch first; see `zoo.Seq2SeqBackbone` for
+                its `source`.
             start_tokens: int32 `(batch_size,)`.
             end_id: int, the token that ends a hypothesis (kept in its output).
             max_length: int32 scalar, the most tokens generated.

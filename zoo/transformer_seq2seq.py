@@ -135,11 +135,13 @@ class TransformerSeq2Seq(Seq2SeqBackbone):
                 for; the self-attention caches have this many.
 
         Returns:
-            A dict: per block, the cross-attention `memory_keys` and
-            `memory_values` `(batch_size, Ts, num_heads, head_dim)` and empty
-            self-attention caches `self_keys`, `self_values` `(batch_size,
-            max_length, num_heads, head_dim)`; the `memory_mask` and the last
-            step's `attention` `(batch_size, Ts)`.
+            A dict: per block, empty self-attention caches `self_keys`,
+            `self_values` `(batch_size, max_length, num_heads, head_dim)`;
+            the last step's `attention` `(batch_size, Ts)`; and a `source`
+            dict (one row per sentence, which beam search shares among its
+            hypotheses): per block, the cross-attention `memory_keys` and
+            `memory_values` `(batch_size, Ts, num_heads, head_dim)`, and the
+            `memory_mask` `(batch_size, Ts)`.
         """
         mask = ops.not_equal(encoder_token_ids, 0)
         x = self.source_embedding(encoder_token_ids)
@@ -151,12 +153,14 @@ class TransformerSeq2Seq(Seq2SeqBackbone):
         empty = ops.zeros((batch_size, max_length, self.num_heads, head_dim), dtype=memory.dtype)
         projected = [block.project_memory(memory) for block in self.decoder_blocks]
         return {
-            "memory_keys": [keys for keys, _ in projected],
-            "memory_values": [values for _, values in projected],
             "self_keys": [empty] * self.num_layers,
             "self_values": [empty] * self.num_layers,
-            "memory_mask": mask,
             "attention": ops.zeros(ops.shape(mask), dtype=memory.dtype),
+            "source": {
+                "memory_keys": [keys for keys, _ in projected],
+                "memory_values": [values for _, values in projected],
+                "memory_mask": mask,
+            },
         }
 
     def next(self, tokens, cache, step):
@@ -167,6 +171,7 @@ class TransformerSeq2Seq(Seq2SeqBackbone):
         heads.
         """
         x = self.target_embedding(ops.expand_dims(tokens, 1), start_index=step)  # (batch, 1, dim)
+        source = cache["source"]
         self_keys, self_values = [], []
         for i, block in enumerate(self.decoder_blocks):
             x, keys, values, weights = block.step(
@@ -174,9 +179,9 @@ class TransformerSeq2Seq(Seq2SeqBackbone):
                 cache["self_keys"][i],
                 cache["self_values"][i],
                 step,
-                cache["memory_keys"][i],
-                cache["memory_values"][i],
-                cache["memory_mask"],
+                source["memory_keys"][i],
+                source["memory_values"][i],
+                source["memory_mask"],
             )
             self_keys.append(keys)
             self_values.append(values)

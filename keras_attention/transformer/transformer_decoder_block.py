@@ -91,8 +91,12 @@ class TransformerDecoderBlock(TransformerEncoderBlock):
                 key_dim)`, this block's keys and values at positions
                 `< index` (the rest are ignored).
             index: int scalar, the position being computed.
-            memory_keys, memory_values: `project_memory(memory)`.
-            memory_mask: optional boolean `(batch_size, Ts)`.
+            memory_keys, memory_values: `project_memory(memory)`, `(sources,
+                Ts, num_heads, key_dim)`. `sources` may be fewer than
+                `batch_size` if it divides it: each source then serves
+                `batch_size / sources` consecutive rows (the hypotheses of
+                one sentence in beam search), which attend to it together.
+            memory_mask: optional boolean `(sources, Ts)`.
 
         Returns:
             `(output, cache_keys, cache_values, weights)`: output
@@ -112,10 +116,14 @@ class TransformerDecoderBlock(TransformerEncoderBlock):
             return self.self_attention.attend(x, updated["keys"], updated["values"], value_mask=visible)
 
         def cross_attend(x):
-            output, updated["weights"] = self.cross_attention.attend(
-                x, memory_keys, memory_values, value_mask=memory_mask, return_attention_scores=True
+            # A source's rows are its queries: (sources, rows per source, dim).
+            by_source = ops.reshape(x, (ops.shape(memory_keys)[0], -1, x.shape[-1]))
+            output, weights = self.cross_attention.attend(
+                by_source, memory_keys, memory_values, value_mask=memory_mask, return_attention_scores=True
             )
-            return output
+            weights = ops.transpose(weights, (0, 2, 1, 3))  # (sources, rows per source, heads, Ts)
+            updated["weights"] = ops.reshape(weights, (-1, self.num_heads, 1, ops.shape(weights)[-1]))
+            return ops.reshape(output, ops.shape(x))
 
         x = self._residual(inputs, self_attend, self.self_attention_norm, False)
         x = self._residual(x, cross_attend, self.cross_attention_norm, False)

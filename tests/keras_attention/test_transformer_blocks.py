@@ -88,6 +88,33 @@ def test_decoder_step_matches_whole_sequence(normalize_first, data):
         assert np.all(np.asarray(weights)[0, :, :, 3:] == 0.0)
 
 
+@pytest.mark.parametrize("normalize_first", [True, False])
+def test_rows_sharing_a_source_attend_to_it_as_if_it_were_repeated(normalize_first, data):
+    # Beam search keeps a sentence's encoder outputs once for its k hypotheses.
+    k = 3
+    source, source_mask, target, _ = data
+    block = TransformerDecoderBlock(2, 16, normalize_first=normalize_first)
+    block(target, source, memory_mask=source_mask)  # builds it
+    memory_keys, memory_values = block.project_memory(source)
+    rng = np.random.default_rng(1)
+    inputs = rng.normal(size=(2 * k, 1, 8)).astype("float32")  # rows 0-2 read source 0, rows 3-5 source 1
+    keys, values = (rng.normal(size=(2 * k, 4, 2, 4)).astype("float32") for _ in range(2))
+    shared = block.step(inputs, keys, values, 2, memory_keys, memory_values, source_mask)
+    repeated = block.step(
+        inputs,
+        keys,
+        values,
+        2,
+        np.repeat(memory_keys, k, 0),
+        np.repeat(memory_values, k, 0),
+        np.repeat(source_mask, k, 0),
+    )
+    for got, expected in zip(shared, repeated):
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    assert shared[3].shape == (2 * k, 2, 1, 5)
+    assert np.all(np.asarray(shared[3])[:k, :, :, 3:] == 0.0)
+
+
 def test_errors(data):
     source, _, _, _ = data
     with pytest.raises(ValueError, match="divisible by num_heads=3"):

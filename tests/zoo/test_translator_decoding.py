@@ -132,3 +132,52 @@ def test_batches_in_flight_change_no_output(trained_translator, monkeypatch):
     monkeypatch.setattr(translator, "BATCHES_IN_FLIGHT", 1)
     one_at_a_time = [trained_translator.translate(sentences, strategy=s, batch_size=3) for s in strategies]
     assert concurrent == one_at_a_time
+
+
+@pytest.mark.parametrize("preset", ["gru_luong_small", "transformer_small"])
+def test_beam_search_shares_the_source_and_changes_nothing(preset, toy_pairs, trained_translator):
+    # Each backbone puts its encoder outputs under the cache's `source`, which
+    # beam search keeps once per sentence; the same search with the source
+    # moved elsewhere in the cache (repeated for each hypothesis) must agree.
+    import tensorflow as tf
+
+    import zoo
+    from zoo.tokenizer import END_ID, START_ID
+
+    if preset == "gru_luong_small":
+        model = trained_translator
+    else:
+        model = zoo.load(preset, train_data=toy_pairs, **tiny(preset))
+    backbone = model.backbone
+    source_ids = model.preprocessor.source_tokenizer.tokenize(tf.constant(_random_sentences(12, seed=3)))
+    source_ids = source_ids.to_tensor(0)
+    k = 3
+    sources_seen = []
+
+    def shared_next(tokens, cache, step):
+        sources_seen.append(int(tf.shape(cache["source"]["memory_mask"])[0]))
+        return backbone.next(tokens, cache, step)
+
+    def repeated_next(tokens, cache, step):
+        cache = dict(cache)
+        cache["source"] = cache.pop("repeated")
+        logits, cache = backbone.next(tokens, cache, step)
+        cache["repeated"] = cache.pop("source")
+        return logits, cache
+
+    def search(next_fn, cache):
+        return BeamSearch(k, num_hypotheses=2).search(
+            next_fn, cache, tf.fill([12], START_ID), END_ID, tf.constant(8)
+        )
+
+    shared = search(shared_next, backbone.encode(source_ids, 8))
+    cache = backbone.encode(source_ids, 8)
+    cache["repeated"] = cache.pop("source")
+    repeated = search(repeated_next, cache)
+    assert sources_seen[0] == 12  # one row per sentence, not one per hypothesis
+    np.testing.assert_array_equal(shared["tokens"], repeated["tokens"])
+    np.testing.assert_allclose(shared["scores"], repeated["scores"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(shared["attention"], repeated["attention"], atol=1e-5)
+    # Traced, with the source length known statically: the loop's shapes must hold.
+    traced = tf.function(lambda: search(backbone.next, backbone.encode(source_ids, 8)), autograph=False)()
+    np.testing.assert_array_equal(traced["tokens"], shared["tokens"])

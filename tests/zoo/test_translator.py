@@ -41,7 +41,9 @@ def test_loss_and_accuracy_ignore_padding(trained_translator, toy_pairs):
     expected_accuracy = ((logits.argmax(-1) == y) * weights).sum() / weights.sum()
     dataset = tf.data.Dataset.from_tensors((x, y, weights))
     metrics = trained_translator.evaluate(dataset, verbose=0, return_dict=True)
-    assert metrics["loss"] == pytest.approx(expected_loss, rel=1e-4)
+    # This model is near-certain (about 0.001 a token), where float32 holds a
+    # probability near 1 to about 1e-7: hence the absolute tolerance.
+    assert metrics["loss"] == pytest.approx(expected_loss, rel=1e-4, abs=1e-6)
     assert metrics["accuracy"] == pytest.approx(expected_accuracy, rel=1e-6)
     assert weights.min() == 0.0  # the batch really has padding
 

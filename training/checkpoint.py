@@ -8,6 +8,7 @@ import shutil
 import keras
 import numpy as np
 
+from training.locks import lock_directory, unlock_directory
 from zoo.atomic import atomic_directory, recover_directory
 
 LATEST = "latest"
@@ -34,6 +35,12 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     `<directory>/best` is a preset directory (`zoo.load` reads it) of the
     model with the best `monitor` value so far, written at epoch ends.
+
+    One process at a time trains into a directory: `fit` takes its lock
+    (`training.locks.lock_directory`) when it starts, and a second process
+    that tries raises `DirectoryInUseError` instead of writing over the
+    first one's saves. The lock is released when `fit` ends, and by the
+    operating system when the process exits, however it ends.
 
     Args:
         directory: where `latest` and `best` are written.
@@ -91,7 +98,14 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         `zoo.atomic.recover_directory` puts the copy back and removes the
         rest. `fit` calls this when it starts; call it first to know whether
         the run will resume (to append to a log rather than replace it, say).
+
+        It first takes the directory's lock (see the class), since repairing
+        would delete a running writer's staging directories.
+
+        Raises:
+            training.locks.DirectoryInUseError: another process holds the lock.
         """
+        lock_directory(self.directory, "training into")
         recover_directory(self.best_path)
         return recover_directory(self.latest_path)
 
@@ -158,6 +172,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.model._initial_epoch = None
         if self.delete_latest:
             shutil.rmtree(self.latest_path, ignore_errors=True)
+        unlock_directory(self.directory)
 
     def _improves(self, value):
         if self.best is None:

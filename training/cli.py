@@ -7,6 +7,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
+from training.locks import DirectoryInUseError  # noqa: E402 - light: no TensorFlow
+
 EXIT_USER_ERROR = 2
 
 
@@ -16,7 +18,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args) or 0
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as e:
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, DirectoryInUseError) as e:
         print(f"zoo {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

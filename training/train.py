@@ -10,6 +10,7 @@ import zoo
 from training.checkpoint import TrainingCheckpoint
 from training.corpora import load_corpus
 from training.evaluation import evaluate
+from training.locks import lock_directory, unlock_directory
 from training.pipeline import describe_batches
 from training.plots import plot_history
 from training.progress import TokensPerSecond
@@ -78,7 +79,8 @@ def train(config):
     saved every `config.save_every` steps: an interrupted run started again
     with the same command resumes at the step after the last save, with the
     same data order, and ends with the weights an uninterrupted run would
-    have.
+    have. One run at a time writes to `config.out`: a second one raises
+    `training.locks.DirectoryInUseError` before it writes anything.
     """
     started = time.perf_counter()
     preset = zoo.get_preset(config.preset)  # an unknown name fails before any work
@@ -88,6 +90,15 @@ def train(config):
         )
     if config.monitor not in ("val_loss", "val_bleu"):
         raise ValueError(f"`monitor` must be 'val_loss' or 'val_bleu', received {config.monitor!r}.")
+    # A second run into the same directory stops here, before it writes anything.
+    lock_directory(config.out, "training into")
+    try:
+        return _train(config, preset, started)
+    finally:
+        unlock_directory(config.out)
+
+
+def _train(config, preset, started):
     settings = {key: getattr(config, key) for key in preset["training"]}
     settings = {key: preset["training"][key] if value is None else value for key, value in settings.items()}
     keras.utils.set_random_seed(config.seed)

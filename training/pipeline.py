@@ -86,20 +86,16 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start
     source_lengths, target_lengths = tf.constant(columns.source_lengths), tf.constant(columns.target_lengths)
     keys = tf.constant(keys)
 
-    def example(i):  # one 1-D id tensor per side, and the pair's bucket
-        return sources[i, : source_lengths[i]], targets[i, : target_lengths[i]], keys[i]
+    def batch(members):  # the padded ids of the pairs `members`, as wide as the longest
+        source_width = tf.reduce_max(tf.gather(source_lengths, members))
+        target_width = tf.reduce_max(tf.gather(target_lengths, members))
+        return tf.gather(sources, members)[:, :source_width], tf.gather(targets, members)[:, :target_width]
 
     def epoch(order):
-        return (
-            tf.data.Dataset.from_tensor_slices(order)
-            .map(example)
-            .group_by_window(
-                key_func=lambda source, target, key: key,
-                reduce_func=lambda key, window: window.padded_batch(batch_size),
-                window_size=batch_size,
-            )
-            .map(lambda source, target, key: (source, target))
-        )
+        # The whole epoch's batches at once, then one gather per batch: a
+        # per-pair `group_by_window` cost about 6% of training throughput in
+        # CPU time on 2 cores.
+        return tf.data.Dataset.from_tensor_slices(bucketed_batches(order, keys, batch_size)).map(batch)
 
     if not shuffle:
         dataset = epoch(tf.range(len(pairs), dtype=tf.int64))
@@ -125,6 +121,41 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start
         )
         dataset = position.flat_map(stream_from)
     return dataset.map(preprocessor.pack, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def bucketed_batches(order, keys, batch_size):
+    """The batches of pairs arriving in `order`, each from one bucket: int64 RaggedTensor `(batches, None)`.
+
+    What `tf.data`'s `group_by_window` makes of the stream, computed for a
+    whole epoch with a few vectorized ops: each bucket collects its pairs in
+    the order they arrive; its batch is complete, and comes, when its
+    `batch_size`-th pair arrives; at the end each bucket's partial batch
+    comes, in the order their first pairs arrived. `epoch_batches` replays
+    the same rule one pair at a time in NumPy.
+
+    Args:
+        order: int64 `(pairs,)`, pair ids in the order they arrive.
+        keys: int64 `(all pairs,)`, every pair's bucket.
+        batch_size: int.
+
+    Returns:
+        The pair ids of each batch, in arrival order, batches in the order
+        they come.
+    """
+    count = tf.size(order, out_type=tf.int64)
+    buckets = tf.gather(keys, order)  # (pairs,) each arrival's bucket
+    by_bucket = tf.argsort(buckets, stable=True)  # arrivals grouped by bucket, in arrival order
+    grouped = tf.gather(buckets, by_bucket)
+    opens = tf.concat([[True], tf.not_equal(grouped[1:], grouped[:-1])], axis=0)
+    bucket_start = tf.gather(tf.where(opens)[:, 0], tf.cumsum(tf.cast(opens, tf.int64)) - 1)
+    place = tf.range(count) - bucket_start  # the pair's place in its bucket
+    starts = tf.where(place % batch_size == 0)[:, 0]  # each batch's first position in `grouped`
+    ends = tf.concat([starts[1:], [count]], axis=0)
+    arrival_of_last = tf.cast(tf.gather(by_bucket, ends - 1), tf.int64)
+    arrival_of_first = tf.cast(tf.gather(by_bucket, starts), tf.int64)
+    comes = tf.where(tf.equal(ends - starts, batch_size), arrival_of_last, count + arrival_of_first)
+    members = tf.RaggedTensor.from_row_starts(tf.gather(order, by_bucket), starts)
+    return tf.gather(members, tf.argsort(comes))
 
 
 def batches_per_epoch(pairs, preprocessor, batch_size=64):

@@ -162,3 +162,29 @@ def test_copy_and_reverse_corpora():
         copy(10, min_length=4, max_length=2)
     with pytest.raises(ValueError, match="Unknown corpus: 'dates2'.*'numbers', 'copy', 'reverse'"):
         load_corpus("dates2")
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, 16])
+def test_an_epoch_is_the_bucketing_replayed_pair_by_pair(batch_size):
+    # `make_dataset` batches a whole epoch at once (`bucketed_batches`);
+    # `epoch_batches` replays the rule one pair at a time in NumPy. They must
+    # give the same batches, of the same pairs, in the same order.
+    from training.pipeline import _tokenize, epoch_batches
+
+    pairs = copy(300, seed=1, min_length=1, max_length=30)
+    model = zoo.load("gru_luong_small", train_data=pairs, **TINY)
+    _, _, replayed = epoch_batches(pairs, model.preprocessor, batch_size=batch_size, seed=3)
+    order = tf.random.experimental.stateless_shuffle(
+        tf.range(len(pairs), dtype=tf.int64), seed=tf.constant([3, 0], tf.int64)
+    ).numpy()
+    sources = _tokenize(pairs, model.preprocessor).sources[order]
+    stream = make_dataset(pairs, model.preprocessor, batch_size=batch_size, shuffle=True, seed=3)
+    batches = list(stream.take(len(replayed)))
+    assert any(len(b) == batch_size for b in replayed)
+    assert batch_size == 1 or any(len(b) < batch_size for b in replayed)  # buckets end in partial batches
+    for (x, _, _), members in zip(batches, replayed):
+        ids = x["encoder_token_ids"].numpy()
+        expected = sources[members]
+        np.testing.assert_array_equal(ids, expected[:, : ids.shape[1]])
+        assert not expected[:, ids.shape[1] :].any()  # only padding was cut
+        assert (ids[:, -1] != 0).any()  # as wide as its longest source

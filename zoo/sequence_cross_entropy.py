@@ -88,7 +88,7 @@ def token_losses(y_true, y_pred, label_smoothing=0.0):
     instead of being derived through a second one.
 
     Args:
-        y_true: int `(..., )` token ids.
+        y_true: int `(...)` token ids.
         y_pred: float `(..., vocabulary_size)` logits, any float dtype.
         label_smoothing: float in `[0, 1)`.
 

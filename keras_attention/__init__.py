@@ -18,12 +18,14 @@ from keras_attention.attention import (
     masked_softmax,
 )
 from keras_attention.recurrent import (
+    GRU,
     MERGE_MODES,
     RNN_TYPES,
     RecurrentDecoder,
     RecurrentEncoder,
     get_rnn_class,
     num_states,
+    register_gru_training_loop,
 )
 from keras_attention.transformer import (
     POSITION_EMBEDDINGS,
@@ -44,6 +46,7 @@ __all__ = [
     "RNN_TYPES",
     "BahdanauAttention",
     "BaseAttention",
+    "GRU",
     "FeedForward",
     "LuongAttention",
     "MultiHeadAttention",
@@ -59,5 +62,6 @@ __all__ = [
     "get_rnn_class",
     "masked_softmax",
     "num_states",
+    "register_gru_training_loop",
     "sinusoidal_positions",
 ]

@@ -4,6 +4,8 @@
 never `training`.
 """
 
+from keras_attention import register_gru_training_loop
+from zoo import tensorflow_gru
 from zoo.character_tokenizer import CharacterTokenizer
 from zoo.export import export_translator
 from zoo.fused_adam import FusedAdam
@@ -19,6 +21,8 @@ from zoo.translation import Translation
 from zoo.translator import Translator
 from zoo.word_tokenizer import WordTokenizer
 from zoo.wordpiece_tokenizer import WordPieceTokenizer
+
+register_gru_training_loop("tensorflow", tensorflow_gru.gru)
 
 __all__ = [
     "PRESETS",

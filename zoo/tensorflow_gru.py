@@ -204,8 +204,8 @@ def _backward(d_outputs, d_state, keep, saved, recurrent_kernel, zero_output_for
 
 
 def _time_major(x, reverse):
-    """`(batch, T, ...)` -> `(T, batch, ...)`, last step first if `reverse`."""
-    x = tf.transpose(x, tf.concat([[1, 0], tf.range(2, tf.rank(x))], 0))
+    """`(batch, T, dim)` -> `(T, batch, dim)`, last step first if `reverse`."""
+    x = tf.transpose(x, [1, 0, 2])
     return tf.reverse(x, [0]) if reverse else x
 
 
@@ -213,4 +213,4 @@ def _batch_major(x, reverse):
     """The inverse of `_time_major`."""
     if reverse:
         x = tf.reverse(x, [0])
-    return tf.transpose(x, tf.concat([[1, 0], tf.range(2, tf.rank(x))], 0))
+    return tf.transpose(x, [1, 0, 2])

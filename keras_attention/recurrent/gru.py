@@ -38,7 +38,7 @@ class GRU(keras.layers.GRU):
     for TensorFlow on a CPU: Keras' forward step, a backward loop with one
     matmul per step, and the weight gradients computed once over all steps
     afterwards, as cuDNN does. Training `gru_luong` at the TensorFlow
-    tutorial's size takes 1.14x the steps per second with it on 2 CPU cores
+    tutorial's size takes 1.12-1.19x the steps per second with it on 2 CPU cores
     (see `training/benchmarks/NOTES.md`).
 
     Everything else is Keras' GRU unchanged: inference, a backend with no

@@ -19,6 +19,7 @@ from keras_attention.attention import (
 )
 from keras_attention.recurrent import (
     GRU,
+    LSTM,
     MERGE_MODES,
     RNN_TYPES,
     RecurrentDecoder,
@@ -26,6 +27,7 @@ from keras_attention.recurrent import (
     get_rnn_class,
     num_states,
     register_gru_training_loop,
+    register_lstm_training_loop,
 )
 from keras_attention.transformer import (
     POSITION_EMBEDDINGS,
@@ -48,6 +50,7 @@ __all__ = [
     "BaseAttention",
     "GRU",
     "FeedForward",
+    "LSTM",
     "LuongAttention",
     "MultiHeadAttention",
     "RecurrentDecoder",
@@ -63,5 +66,6 @@ __all__ = [
     "masked_softmax",
     "num_states",
     "register_gru_training_loop",
+    "register_lstm_training_loop",
     "sinusoidal_positions",
 ]

@@ -4,8 +4,8 @@
 never `training`.
 """
 
-from keras_attention import register_gru_training_loop
-from zoo import tensorflow_gru
+from keras_attention import register_gru_training_loop, register_lstm_training_loop
+from zoo import tensorflow_gru, tensorflow_lstm
 from zoo.character_tokenizer import CharacterTokenizer
 from zoo.export import export_translator
 from zoo.fused_adam import FusedAdam
@@ -23,6 +23,7 @@ from zoo.word_tokenizer import WordTokenizer
 from zoo.wordpiece_tokenizer import WordPieceTokenizer
 
 register_gru_training_loop("tensorflow", tensorflow_gru.gru)
+register_lstm_training_loop("tensorflow", tensorflow_lstm.lstm)
 
 __all__ = [
     "PRESETS",

@@ -23,6 +23,8 @@ the way Keras' GRU calls cuDNN on a GPU.
 
 import tensorflow as tf
 
+from zoo.tensorflow_recurrence import batch_major, require_cpu, time_major
+
 
 def gru(
     inputs,
@@ -56,15 +58,14 @@ def gru(
         `(last_output, outputs, [state])`: `(batch_size, units)`,
         `(batch_size, T, units)` and the final state `(batch_size, units)`.
     """
-    if tf.config.list_logical_devices("GPU"):
-        raise NotImplementedError("On a GPU, Keras' GRU runs cuDNN.")
+    require_cpu("GRU")
     keep = None
     if mask is not None:
-        keep = _time_major(tf.cast(mask, tf.bool)[:, :, None], go_backwards)  # (T, batch, 1)
+        keep = time_major(tf.cast(mask, tf.bool)[:, :, None], go_backwards)  # (T, batch, 1)
 
     @tf.custom_gradient
     def run(inputs, initial_state, kernel, recurrent_kernel, bias):
-        x = _time_major(inputs, go_backwards)  # (T, batch, input_dim)
+        x = time_major(inputs, go_backwards)  # (T, batch, input_dim)
         state, outputs, saved = _forward(
             x, keep, initial_state, kernel, recurrent_kernel, bias, zero_output_for_mask
         )
@@ -73,7 +74,7 @@ def gru(
             d_outputs = tf.zeros_like(outputs) if d_outputs is None else d_outputs
             d_state = tf.zeros_like(state) if d_state is None else d_state
             d_h0, d_recurrent, d_projected = _backward(
-                _time_major(d_outputs, False), d_state, keep, saved, recurrent_kernel, zero_output_for_mask
+                time_major(d_outputs, False), d_state, keep, saved, recurrent_kernel, zero_output_for_mask
             )
             steps, batch = tf.shape(x)[0], tf.shape(x)[1]
             d_recurrent = tf.reshape(d_recurrent, [steps * batch, -1])  # (T * batch, 3 * units)
@@ -81,7 +82,7 @@ def gru(
             h_previous = tf.reshape(saved["h_previous"], [steps * batch, -1])
             d_x = tf.reshape(tf.matmul(d_projected, kernel, transpose_b=True), tf.shape(x))
             return (
-                _batch_major(d_x, go_backwards),
+                batch_major(d_x, go_backwards),
                 d_h0,
                 tf.matmul(tf.reshape(x, [steps * batch, -1]), d_projected, transpose_a=True),
                 tf.matmul(h_previous, d_recurrent, transpose_a=True),
@@ -138,7 +139,7 @@ def _forward(x, keep, h0, kernel, recurrent_kernel, bias, zero_output_for_mask):
     states = saved.pop("states")
     saved["h_previous"] = tf.concat([h0[None], states[:-1]], axis=0)
     outputs = saved.pop("outputs", states)
-    return state, _batch_major(outputs, False), saved
+    return state, batch_major(outputs, False), saved
 
 
 def _backward(d_outputs, d_state, keep, saved, recurrent_kernel, zero_output_for_mask):
@@ -201,16 +202,3 @@ def _backward(d_outputs, d_state, keep, saved, recurrent_kernel, zero_output_for
     # candidate part is taken before the reset gate.
     d_projected = tf.concat([d_recurrent[:, :, : 2 * units], d_new * d_candidate], axis=-1)
     return d_h0, d_recurrent, d_projected
-
-
-def _time_major(x, reverse):
-    """`(batch, T, dim)` -> `(T, batch, dim)`, last step first if `reverse`."""
-    x = tf.transpose(x, [1, 0, 2])
-    return tf.reverse(x, [0]) if reverse else x
-
-
-def _batch_major(x, reverse):
-    """The inverse of `_time_major`."""
-    if reverse:
-        x = tf.reverse(x, [0])
-    return tf.transpose(x, [1, 0, 2])

@@ -3,6 +3,7 @@
 import keras
 
 from keras_attention.api_export import keras_attention_export
+from keras_attention.recurrent.training_loops import run_registered_loop
 
 # Backend name -> the function `GRU` trains with on that backend; see
 # `register_gru_training_loop`.
@@ -44,40 +45,15 @@ class GRU(keras.layers.GRU):
     Everything else is Keras' GRU unchanged: inference, a backend with no
     loop registered, a GPU (where Keras runs cuDNN), and settings a loop
     does not cover (`reset_after=False`, other activations, no bias, dropout
-    inside the layer, `unroll`, `stateful`). The arguments, weights, masking,
+    inside the layer, `unroll`, `stateful`, `use_cudnn=True`). The arguments, weights, masking,
     `go_backwards` and config are Keras', so weights saved from either layer
     load into the other.
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        loop = TRAINING_LOOPS.get(keras.backend.backend())
-        if training and loop is not None and self._is_default_gru():
+        if self.cell.reset_after:
             state = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
-            if isinstance(mask, (list, tuple)):
-                mask = mask[0]
-            dtype = sequences.dtype
-            try:
-                return loop(
-                    sequences,
-                    state,
-                    mask,
-                    keras.ops.cast(self.cell.kernel, dtype),
-                    keras.ops.cast(self.cell.recurrent_kernel, dtype),
-                    keras.ops.cast(self.cell.bias, dtype),
-                    go_backwards=self.go_backwards,
-                    zero_output_for_mask=self.zero_output_for_mask,
-                )
-            except NotImplementedError:
-                pass
+            results = run_registered_loop(self, TRAINING_LOOPS, sequences, state, mask, training)
+            if results is not None:
+                return results
         return super().inner_loop(sequences, initial_state, mask, training=training)
-
-    def _is_default_gru(self):
-        """Whether this layer has the settings a registered loop computes."""
-        cell = self.cell
-        return (
-            not (self.unroll or self.stateful or cell.dropout or cell.recurrent_dropout)
-            and cell.reset_after
-            and cell.use_bias
-            and cell.activation is keras.activations.tanh
-            and cell.recurrent_activation is keras.activations.sigmoid
-        )

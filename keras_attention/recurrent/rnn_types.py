@@ -3,13 +3,15 @@
 import keras
 
 from keras_attention.recurrent.gru import GRU
+from keras_attention.recurrent.lstm import LSTM
 
 # Keras' own layers: they run the fused (cuDNN) kernel on a GPU and keep the
-# state of padded steps unchanged when given a mask. The GRU is Keras' with
-# a faster training loop where a backend registers one (see `GRU`).
+# state of padded steps unchanged when given a mask. The GRU and the LSTM
+# are Keras' with a faster training loop where a backend registers one (see
+# `GRU` and `LSTM`).
 RNN_TYPES = {
     "rnn": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
+    "lstm": LSTM,
     "gru": GRU,
 }
 
@@ -25,7 +27,7 @@ def get_rnn_class(cell_type):
 
 def num_states(cell_type):
     """How many state tensors one layer of `cell_type` carries (LSTM: h and c)."""
-    return 2 if get_rnn_class(cell_type) is keras.layers.LSTM else 1
+    return 2 if issubclass(get_rnn_class(cell_type), keras.layers.LSTM) else 1
 
 
 # How a bidirectional layer merges its two directions (outputs and final

@@ -121,6 +121,13 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 f"but this run has {steps}. Resume with the same data, batch size and steps per epoch, "
                 f"or delete {path} to start afresh."
             )
+        precision = self.model.dtype_policy.name
+        if state.get("precision", "float32") != precision:
+            raise ValueError(
+                f"The checkpoint in {path} was written in {state.get('precision', 'float32')} precision, "
+                f"but this run trains in {precision}. Resume with the same precision, "
+                f"or delete {path} to start afresh."
+            )
         if not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         try:
@@ -185,6 +192,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             "epoch": self._epoch,
             "step": self._step,
             "steps_per_epoch": self.params.get("steps"),
+            "precision": self.model.dtype_policy.name,
             "optimizer_step": int(self.model.optimizer.iterations.numpy()),
             "seed_states": [generator.state.numpy().tolist() for generator in _seed_generators(self.model)],
             "best": self.best,

@@ -119,6 +119,14 @@ def _parser():
         help="steps between checkpoints within an epoch (default: %(default)s)",
     )
     p.add_argument(
+        "--precision",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        default=defaults.precision,
+        help="compute in 16 bits while training, weights in float32: mixed_bfloat16 on CPUs with "
+        "AVX512_BF16 or AMX and recent GPUs, mixed_float16 on GPUs; the saved preset and the "
+        "export compute in float32 (default: %(default)s)",
+    )
+    p.add_argument(
         "--out",
         default=defaults.out,
         help="output directory: preset/, exported/, checkpoint/{latest,best}/, logs/ "
@@ -310,6 +318,7 @@ def _train(args):
         patience=args.patience,
         bleu_samples=args.bleu_samples,
         save_every=args.save_every,
+        precision=args.precision,
         out=args.out,
         seed=args.seed,
         verbose=args.verbose,

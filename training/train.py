@@ -44,6 +44,10 @@ class TrainConfig:
     save_every: int = 200  # steps between checkpoints within an epoch (and one at every epoch end)
     eval_samples: int = 1000  # held-out pairs decoded for BLEU and exact match
     bleu_samples: int = 200  # held-out pairs decoded after each epoch when monitor is "val_bleu"
+    # "float32", or mixed precision for training: "mixed_bfloat16" (CPUs with AVX512_BF16 or AMX,
+    # recent GPUs) or "mixed_float16" (GPUs). The weights stay float32, and the saved preset,
+    # the evaluation and the export compute in float32 whatever the training precision.
+    precision: str = "float32"
     out: str = "zoo-run"  # directory for the preset, the export, checkpoints, logs and plots
     skip_bad_lines: bool = False  # leave malformed lines of `data` out (with a warning) instead of stopping
     seed: int = 0  # seeds data generation, the split, shuffling and initialization
@@ -90,6 +94,10 @@ def train(config):
         )
     if config.monitor not in ("val_loss", "val_bleu"):
         raise ValueError(f"`monitor` must be 'val_loss' or 'val_bleu', received {config.monitor!r}.")
+    if config.precision not in zoo.PRECISIONS:
+        raise ValueError(
+            f"`precision` must be one of {', '.join(map(repr, zoo.PRECISIONS))}, received {config.precision!r}."
+        )
     # A second run into the same directory stops here, before it writes anything.
     lock_directory(config.out, "training into")
     try:
@@ -119,7 +127,7 @@ def _train(config, preset, started):
             "evaluation; give more data or change --valid-fraction."
         )
     _log(config, f"{len(train_pairs)} training pairs, {len(valid_pairs)} held out; preset {config.preset}")
-    model = zoo.load(config.preset, train_data=train_pairs, **config.overrides)
+    model = zoo.load(config.preset, train_data=train_pairs, dtype=config.precision, **config.overrides)
     batches = describe_batches(train_pairs, model.preprocessor, batch_size=config.batch_size)
     _log(config, batches.summary())
     steps = config.steps_per_epoch or batches.batches_per_epoch
@@ -168,11 +176,14 @@ def _train(config, preset, started):
         verbose=config.verbose,
     )
     plot_history(os.path.join(logs_dir, "history.csv"), os.path.join(logs_dir, "training_curves.png"))
-    report = evaluate(model, valid_pairs, batch_size=config.batch_size, max_sentences=config.eval_samples)
-    held_out = valid_pairs[: config.eval_samples]
     preset_dir = os.path.join(config.out, "preset")
     export_dir = os.path.join(config.out, "exported")
     model.save_to_preset(preset_dir)
+    if model.dtype_policy.name != "float32":
+        # What a later `zoo.load(preset_dir)` gives: the float32 weights, computing in float32.
+        model = zoo.load(preset_dir, dtype="float32")
+    report = evaluate(model, valid_pairs, batch_size=config.batch_size, max_sentences=config.eval_samples)
+    held_out = valid_pairs[: config.eval_samples]
     model.export(export_dir)
     samples = list(zip(held_out.sources[:5], held_out.targets[:5], report.translations[:5]))
     return TrainResult(

@@ -9,7 +9,7 @@ from zoo import tensorflow_gru, tensorflow_lstm
 from zoo.character_tokenizer import CharacterTokenizer
 from zoo.export import export_translator
 from zoo.fused_adam import FusedAdam
-from zoo.preset_io import architecture, load, parameter_count, save_to_preset
+from zoo.preset_io import PRECISIONS, architecture, load, parameter_count, save_to_preset
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_backbone import Seq2SeqBackbone
@@ -26,6 +26,7 @@ register_gru_training_loop("tensorflow", tensorflow_gru.gru)
 register_lstm_training_loop("tensorflow", tensorflow_lstm.lstm)
 
 __all__ = [
+    "PRECISIONS",
     "PRESETS",
     "TOKENIZERS",
     "CharacterTokenizer",

@@ -33,12 +33,15 @@ WEIGHTS_FILE = "model.weights.h5"
 SOURCE_VOCABULARY_FILE = os.path.join("assets", "source_vocabulary.txt")
 TARGET_VOCABULARY_FILE = os.path.join("assets", "target_vocabulary.txt")
 
+# What `load(dtype=...)` accepts: float32 and Keras' two mixed-precision policies.
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
 # The classes a config may name; nothing else is ever constructed.
 BACKBONE_CLASSES = {"RecurrentSeq2Seq": RecurrentSeq2Seq, "TransformerSeq2Seq": TransformerSeq2Seq}
 TASK_CLASSES = {"Translator": Translator}
 
 
-def load(preset, train_data=None, **overrides):
+def load(preset, train_data=None, dtype=None, **overrides):
     """Load a model from a built-in preset name or a saved preset directory.
 
     Args:
@@ -47,6 +50,14 @@ def load(preset, train_data=None, **overrides):
         train_data: for a preset name, the text pairs whose vocabularies the
             model gets: a `(sources, targets)` pair of string lists or an
             object with `sources` and `targets` (`training.TextPairs`).
+        dtype: the precision the model computes in, one of `PRECISIONS`:
+            `"float32"`, or Keras' mixed precision, `"mixed_bfloat16"`
+            (CPUs with AVX512_BF16 or AMX, recent GPUs) or
+            `"mixed_float16"` (GPUs; `compile` then adds loss scaling to
+            the optimizer). Mixed precision keeps the weights in float32 and
+            computes in 16 bits. `None`: Keras' global policy (float32
+            unless changed). A saved preset does not record it: its
+            float32 weights load in whichever precision is asked for.
         **overrides: settings that replace the preset's: backbone settings
             (`hidden_dim=64`), `max_source_length`/`max_target_length`, or
             vocabulary settings (`max_size`, `min_frequency`).
@@ -55,6 +66,20 @@ def load(preset, train_data=None, **overrides):
         A `Translator`: untrained for a name, with its saved weights for a
         directory.
     """
+    if dtype is None:
+        return _load(preset, train_data, overrides)
+    if dtype not in PRECISIONS:
+        raise ValueError(f"Unknown `dtype` {dtype!r}. Expected one of {', '.join(map(repr, PRECISIONS))}.")
+    # Layers take their policy from the global one when they are built.
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype)
+    try:
+        return _load(preset, train_data, overrides)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _load(preset, train_data, overrides):
     preset = os.fspath(preset)
     if os.path.isdir(preset):
         if train_data is not None or overrides:

@@ -276,6 +276,7 @@ def test_the_suite_reports_every_figure_as_a_ratio_to_the_peer(suite_run):
     assert len((out / "gru_luong/valid.beam4.txt").read_text().splitlines()) == 40
     table = (out / "suite.md").read_text()
     assert "| gru_luong |" in table and "hidden_dim=16" in table
+    assert report["precision"] == "float32" and "ours train in float32" in table
     # The duel: each round's figure over the peer's in the same round (the fake peer slows down each round).
     duel = report["decoding_duel"]
     assert duel["rounds"] == 2 and duel["peer_greedy_64_sentences_per_second"] == [100.0, 50.0]

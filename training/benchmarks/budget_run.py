@@ -74,7 +74,7 @@ def measure_budget_run(args, train_pairs, valid_pairs, overrides):
     from zoo.generation import BeamSearch, GreedySearch
 
     started = time.perf_counter()
-    model = zoo.load(args.preset, train_data=train_pairs, **overrides)
+    model = zoo.load(args.preset, train_data=train_pairs, dtype=args.precision, **overrides)
     batches = describe_batches(train_pairs, model.preprocessor, batch_size=args.batch_size, seed=args.seed)
     flops = None
     if isinstance(model.backbone, zoo.RecurrentSeq2Seq):
@@ -115,6 +115,9 @@ def measure_budget_run(args, train_pairs, valid_pairs, overrides):
         training["padded_gflop_per_second"] = flops["padded_per_target_token"] * tokens / 1e9
     _log(f"{args.name}: trained {training['steps']} steps in {training['seconds']:.0f} s: {_rates(training)}")
     model.save_to_preset(os.path.join(args.out, "preset"))
+    if args.precision != "float32":
+        # Quality and decoding are the saved preset's, as `zoo train` reports them.
+        model = zoo.load(os.path.join(args.out, "preset"), dtype="float32")
 
     strategies = {"greedy": GreedySearch(), f"beam{args.beam_width}": BeamSearch(args.beam_width)}
     quality = {}
@@ -184,7 +187,7 @@ def measure_epoch_growth(args, train_pairs, overrides):
     rows = []
     for size in args.epoch_sizes:
         pairs = train_pairs if size == 0 or size >= len(train_pairs) else train_pairs[:size]
-        model = zoo.load(args.preset, train_data=pairs, **overrides)
+        model = zoo.load(args.preset, train_data=pairs, dtype=args.precision, **overrides)
         model.compile(optimizer=zoo.FusedAdam(settings["learning_rate"], clipnorm=1.0))
         meter = StepTimer(warmup_steps=1)
         started = time.perf_counter()
@@ -325,6 +328,13 @@ def _parser():
         type=int,
         nargs="+",
         help="instead: time one epoch on the first N training pairs for each N (0: all)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        default="float32",
+        help="training precision, as `zoo train --precision`; quality and decoding are measured on the "
+        "saved float32 preset (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     parser.add_argument("--out", required=True, help="directory for the preset, the outputs and report.json")

@@ -95,6 +95,8 @@ def main(argv=None):
         str(args.repeats),
         "--warmup-steps",
         str(args.warmup_steps),
+        "--precision",
+        args.precision,
     ]
     matched = [item for setting in (*MATCHED, *args.overrides) for item in ("--set", setting)]
     models = {}
@@ -300,6 +302,7 @@ def summarize(ceiling, peer, models, growth, duel, args):
         "matmul_ceiling_gflop_per_second": peak,
         "budget_seconds": args.budget_seconds or peer["train_wall_seconds"],
         "matched_settings": [*MATCHED, *args.overrides],
+        "precision": args.precision,
         "peer": peer_figures,
         "presets": rows,
         "epoch_growth": None if growth is None else growth["epoch_growth"],
@@ -339,7 +342,7 @@ def format_report(report):
         "",
         f"Matmul ceiling {report['matmul_ceiling_gflop_per_second']:.0f} GFLOP/s; training budget "
         f"{report['budget_seconds'] / 60:.1f} min each (the peer's {peer['steps']} steps); presets set to "
-        f"`{' '.join(report['matched_settings'])}`.",
+        f"`{' '.join(report['matched_settings'])}`; ours train in {report.get('precision', 'float32')}.",
         "",
         "## Training (ratios: ours / peer)",
         "",
@@ -586,6 +589,13 @@ def _parser():
         type=int,
         default=3,
         help="rounds of decoding in fresh processes, the peer's and ours in turn; 0 to skip (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        default="float32",
+        help="our presets' training precision, as `zoo train --precision` (the peer trains in float32; "
+        "default: %(default)s)",
     )
     parser.add_argument("--out", default="bench", help="directory for every result (default: %(default)s)")
     parser.add_argument("--fresh", action="store_true", help="rerun stages that have a saved result")

@@ -118,13 +118,11 @@ def _parser():
         default=defaults.save_every,
         help="steps between checkpoints within an epoch (default: %(default)s)",
     )
-    p.add_argument(
-        "--precision",
-        choices=("float32", "mixed_bfloat16", "mixed_float16"),
-        default=defaults.precision,
-        help="compute in 16 bits while training, weights in float32: mixed_bfloat16 on CPUs with "
+    add_precision_argument(
+        p,
+        "compute in 16 bits while training, weights in float32: mixed_bfloat16 on CPUs with "
         "AVX512_BF16 or AMX and recent GPUs, mixed_float16 on GPUs; the saved preset and the "
-        "export compute in float32 (default: %(default)s)",
+        "export compute in float32",
     )
     p.add_argument(
         "--out",
@@ -276,6 +274,16 @@ def add_overrides_argument(parser, help):
     """`--set KEY=VALUE`, repeatable, into `args.overrides` (read with `parse_overrides`)."""
     parser.add_argument(
         "--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE", help=help
+    )
+
+
+def add_precision_argument(parser, help):
+    """`--precision`, one of `zoo.PRECISIONS` (written out here: importing `zoo` imports TensorFlow)."""
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        default="float32",
+        help=f"{help} (default: %(default)s)",
     )
 
 

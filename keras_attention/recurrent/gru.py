@@ -45,9 +45,9 @@ class GRU(keras.layers.GRU):
     Everything else is Keras' GRU unchanged: inference, a backend with no
     loop registered, a GPU (where Keras runs cuDNN), and settings a loop
     does not cover (`reset_after=False`, other activations, no bias, dropout
-    inside the layer, `unroll`, `stateful`, `use_cudnn=True`). The arguments, weights, masking,
-    `go_backwards` and config are Keras', so weights saved from either layer
-    load into the other.
+    inside the layer, `unroll`, `stateful`, `use_cudnn=True`). The
+    arguments, weights, masking, `go_backwards` and config are Keras', so
+    weights saved from either layer load into the other.
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):

@@ -77,10 +77,17 @@ def test_resuming_in_another_precision_is_refused(pairs, tmp_path):
         fit("float32", [])
 
 
-def test_the_cli_offers_every_precision():
+def _choices(parser, dest):
+    (action,) = [a for a in parser._actions if a.dest == dest]
+    return tuple(action.choices), action.default
+
+
+def test_the_cli_and_the_benchmarks_offer_every_precision():
+    from training.benchmarks import budget_run, suite
+
     train_parser = _parser()._subparsers._group_actions[0].choices["train"]
-    (action,) = [a for a in train_parser._actions if a.dest == "precision"]
-    assert tuple(action.choices) == zoo.PRECISIONS and action.default == "float32"
+    for parser in (train_parser, budget_run._parser(), suite._parser()):
+        assert _choices(parser, "precision") == (zoo.PRECISIONS, "float32")
 
 
 @pytest.mark.slow

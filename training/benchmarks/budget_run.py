@@ -291,7 +291,7 @@ def _log(message):
 
 
 def _parser():
-    from training.cli import add_overrides_argument
+    from training.cli import add_overrides_argument, add_precision_argument
 
     parser = argparse.ArgumentParser(
         prog="python -m training.benchmarks.budget_run",
@@ -329,12 +329,10 @@ def _parser():
         nargs="+",
         help="instead: time one epoch on the first N training pairs for each N (0: all)",
     )
-    parser.add_argument(
-        "--precision",
-        choices=("float32", "mixed_bfloat16", "mixed_float16"),
-        default="float32",
-        help="training precision, as `zoo train --precision`; quality and decoding are measured on the "
-        "saved float32 preset (default: %(default)s)",
+    add_precision_argument(
+        parser,
+        "training precision, as `zoo train --precision`; quality and decoding are measured on the "
+        "saved float32 preset",
     )
     parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     parser.add_argument("--out", required=True, help="directory for the preset, the outputs and report.json")

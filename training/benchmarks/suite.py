@@ -536,7 +536,7 @@ def _fingerprint(paths):
 
 
 def _parser():
-    from training.cli import add_overrides_argument
+    from training.cli import add_overrides_argument, add_precision_argument
 
     parser = argparse.ArgumentParser(
         prog="python -m training.benchmarks.suite",
@@ -590,12 +590,8 @@ def _parser():
         default=3,
         help="rounds of decoding in fresh processes, the peer's and ours in turn; 0 to skip (default: %(default)s)",
     )
-    parser.add_argument(
-        "--precision",
-        choices=("float32", "mixed_bfloat16", "mixed_float16"),
-        default="float32",
-        help="our presets' training precision, as `zoo train --precision` (the peer trains in float32; "
-        "default: %(default)s)",
+    add_precision_argument(
+        parser, "our presets' training precision, as `zoo train --precision`; the peer trains in float32"
     )
     parser.add_argument("--out", default="bench", help="directory for every result (default: %(default)s)")
     parser.add_argument("--fresh", action="store_true", help="rerun stages that have a saved result")

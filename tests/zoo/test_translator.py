@@ -196,6 +196,29 @@ def test_output_norm_normalizes_what_the_vocabulary_projection_reads(toy_pairs):
     assert with_off.backbone.output_norm_layer is None
 
 
+def test_initial_logits_have_one_scale_whatever_the_vocabulary():
+    def initial_logit_std(vocabulary_size, **settings):
+        keras.utils.set_random_seed(0)
+        backbone = zoo.RecurrentSeq2Seq(50, vocabulary_size, hidden_dim=64, attention="luong", **settings)
+        rng = np.random.default_rng(0)
+        ids = {
+            "encoder_token_ids": rng.integers(1, 50, size=(32, 12)).astype("int32"),
+            "decoder_token_ids": rng.integers(1, vocabulary_size, size=(32, 12)).astype("int32"),
+        }
+        return np.asarray(backbone(ids)).std(), backbone.output_projection.kernel.numpy().std()
+
+    (small, small_kernel), (large, large_kernel) = (
+        initial_logit_std(v, output_norm=True) for v in (20, 5000)
+    )
+    assert small == pytest.approx(large, rel=0.1)
+    for kernel in (small_kernel, large_kernel):
+        assert kernel == pytest.approx(zoo.recurrent_seq2seq.INITIAL_LOGIT_SCALE / 8, rel=0.05)  # sqrt(64)
+    # Without the norm the projection reads features of unknown scale and keeps
+    # Keras' Glorot default, whose scale falls as the vocabulary grows.
+    (small, _), (large, _) = (initial_logit_std(v, output_norm=False) for v in (20, 5000))
+    assert small > 4 * large
+
+
 def test_learned_positions_bound_the_lengths(toy_pairs):
     with pytest.raises(ValueError, match="max_sequence_length=50.*allows 101"):
         zoo.load(

@@ -54,7 +54,7 @@ class RecurrentSeq2Seq(Seq2SeqBackbone):
             have one scale whatever the vocabulary size. Keras' Glorot
             default ties that scale to the vocabulary (4.4 times larger with
             20 symbols than with 5,000 at `hidden_dim=256`), and at the larger
-            scale, copying up to 60 symbols took about 4 times the steps to
+            scale, copying up to 60 symbols took about 3 times the steps to
             find its alignment.
 
     Inputs (a dict):

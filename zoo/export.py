@@ -3,10 +3,17 @@
 import tensorflow as tf
 
 from zoo.atomic import atomic_directory
+from zoo.translator import check_max_length_factor
 
 
 def export_translator(
-    translator, path, max_length=None, strategy=None, beam_width=None, return_attention=False
+    translator,
+    path,
+    max_length=None,
+    strategy=None,
+    beam_width=None,
+    return_attention=False,
+    max_length_factor=None,
 ):
     """Write a SavedModel with tokenizer, decoding loop and detokenizer inside.
 
@@ -39,8 +46,11 @@ def export_translator(
             the same input the same way).
         beam_width: shorthand for `strategy=BeamSearch(beam_width=...)`.
         return_attention: add the attention weights and tokens to the outputs.
+        max_length_factor: a limit for each sentence too, from its source
+            length (see `Translator.translate`); `None` sets none.
     """
     max_length = translator.check_max_length(max_length)
+    max_length_factor = check_max_length_factor(max_length_factor)
     strategy = translator.check_strategy(strategy, beam_width)
     if not strategy.deterministic:
         raise ValueError(
@@ -56,7 +66,7 @@ def export_translator(
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")], autograph=False)
     def serve(text):
         outputs = translator.translate_graph(
-            text, tf.constant(max_length, tf.int32), strategy, seed, return_attention
+            text, tf.constant(max_length, tf.int32), strategy, seed, return_attention, max_length_factor
         )
         served = {"translation": outputs["translations"][:, 0], "score": outputs["scores"][:, 0]}
         if return_attention:

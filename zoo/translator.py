@@ -173,6 +173,7 @@ class Translator(keras.Model):
         *,
         beam_width=None,
         max_length=None,
+        max_length_factor=None,
         batch_size=64,
         return_attention=False,
     ):
@@ -194,6 +195,13 @@ class Translator(keras.Model):
             max_length: most tokens generated per sentence (`[END]`
                 included); the preprocessor's `max_target_length` + 1 by
                 default.
+            max_length_factor: a limit for each sentence as well, from its
+                length: a source of `n` tokens generates at most
+                `ceil(max_length_factor * n) + 1` tokens, counted as
+                `max_length` counts them (Marian's `--max-length-factor`).
+                It stops the rare output that repeats itself until
+                `max_length`, holding up the batch it is in. `None` (the
+                default) sets none; 2 to 3 suits word-level translation.
             batch_size: sentences decoded together.
             return_attention: if `True`, return `Translation` objects with
                 the score, the tokens and the attention weights of the
@@ -209,6 +217,7 @@ class Translator(keras.Model):
         sentences = check_texts([sentences] if single else sentences, "source")
         strategy = self.check_strategy(strategy, beam_width)
         max_length = self.check_max_length(max_length)
+        max_length_factor = check_max_length_factor(max_length_factor)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive int, received {batch_size!r}.")
         if not sentences:
@@ -222,7 +231,7 @@ class Translator(keras.Model):
                 f"Sentence {i} has {lengths[i]} tokens; this model reads at most {limit} "
                 f"(max_source_length). {too_long.size} sentence(s) are too long."
             )
-        function = self.translate_function(strategy, return_attention)
+        function = self.translate_function(strategy, return_attention, max_length_factor)
         order = np.argsort(lengths, kind="stable")
         batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
         seed = strategy.call_seed()
@@ -293,20 +302,22 @@ class Translator(keras.Model):
             )
         return int(max_length)
 
-    def translate_function(self, strategy=None, return_attention=True):
+    def translate_function(self, strategy=None, return_attention=True, max_length_factor=None):
         """The compiled `(strings (batch,), max_length, seed (2,)) -> dict` graph of `strategy`.
 
         Traced once per strategy (a frozen dataclass, so equal settings share
-        a graph) and `return_attention`, for every batch size and length.
+        a graph), `return_attention` and `max_length_factor`, for every batch
+        size and length.
         """
         strategy = get_strategy(strategy)
-        key = (strategy, bool(return_attention))
+        max_length_factor = check_max_length_factor(max_length_factor)
+        key = (strategy, bool(return_attention), max_length_factor)
         if key not in self._translate_functions:
             # No autograph: the loops are explicit tf.while_loops, and
             # autograph would re-read (and could misread) the source files.
             self._translate_functions[key] = tf.function(
                 lambda texts, max_length, seed: self.translate_graph(
-                    texts, max_length, strategy, seed, return_attention
+                    texts, max_length, strategy, seed, return_attention, max_length_factor
                 ),
                 autograph=False,
                 input_signature=[
@@ -317,12 +328,16 @@ class Translator(keras.Model):
             )
         return self._translate_functions[key]
 
-    def translate_graph(self, texts, max_length, strategy=None, seed=None, return_attention=True):
+    def translate_graph(
+        self, texts, max_length, strategy=None, seed=None, return_attention=True, max_length_factor=None
+    ):
         """Strings `(batch,)` -> the n-best and what produced them, as TF ops.
 
         Sources are cut to `max_source_length` tokens (the exported model's
         defined result for over-long input); empty sources give `""` and
-        score 0.
+        score 0. With `max_length_factor`, a sentence of `n` source tokens
+        also generates at most `ceil(max_length_factor * n) + 1` tokens (see
+        `translate`).
 
         Returns:
             A dict: `translations` string `(batch, n)`, `scores` `(batch,
@@ -338,12 +353,16 @@ class Translator(keras.Model):
         source_ids = tf.pad(source_ids.to_tensor(PAD_ID), [[0, 0], [0, 1]])  # (batch, Ts + 1)
         cache = self.backbone.encode(source_ids, max_length)
         batch_size = tf.shape(texts)[0]
+        limits = max_length
+        if max_length_factor is not None:
+            own = tf.math.ceil(max_length_factor * tf.cast(lengths, tf.float32)) + 1  # [END] counted
+            limits = tf.cast(tf.minimum(own, tf.cast(max_length, tf.float32)), tf.int32)  # (batch,)
         result = strategy.search(
             self.backbone.next,
             cache,
             start_tokens=tf.fill([batch_size], START_ID),
             end_id=END_ID,
-            max_length=max_length,
+            max_length=limits,
             done=tf.equal(lengths, 0),
             source_mask=tf.not_equal(source_ids, PAD_ID),
             seed=seed,
@@ -382,7 +401,16 @@ class Translator(keras.Model):
 
     # --- Saving -----------------------------------------------------------
 
-    def export(self, path, max_length=None, strategy=None, *, beam_width=None, return_attention=False):
+    def export(
+        self,
+        path,
+        max_length=None,
+        strategy=None,
+        *,
+        beam_width=None,
+        return_attention=False,
+        max_length_factor=None,
+    ):
         """Write a SavedModel that translates strings; see `zoo.export.export_translator`."""
         from zoo.export import export_translator
 
@@ -393,6 +421,7 @@ class Translator(keras.Model):
             strategy=strategy,
             beam_width=beam_width,
             return_attention=return_attention,
+            max_length_factor=max_length_factor,
         )
 
     def save_to_preset(self, path):
@@ -422,6 +451,18 @@ class Translator(keras.Model):
             **config.pop("preprocessor"),
         )
         return cls(backbone, preprocessor, **config)
+
+
+def check_max_length_factor(factor):
+    """`factor` as a float if it is `None` or a finite positive number, else a `ValueError`."""
+    if factor is None:
+        return None
+    number = not isinstance(factor, bool) and isinstance(factor, (int, float, np.integer, np.floating))
+    if not (number and 0 < factor < float("inf")):
+        raise ValueError(
+            f"`max_length_factor` must be a positive number (or None for no limit), received {factor!r}."
+        )
+    return float(factor)
 
 
 def check_texts(texts, side):

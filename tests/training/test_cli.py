@@ -121,7 +121,7 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     assert "BeamSearch(beam_width=3" in capsys.readouterr().out
 
 
-def test_translate_decoding_options(trained_run, capsys):
+def test_translate_decoding_options(trained_run, capsys, monkeypatch):
     preset = str(trained_run / "preset")
     assert main(["translate", preset, "March 3, 2021", "4 May 1999"]) == 0
     greedy = capsys.readouterr().out.splitlines()
@@ -149,7 +149,19 @@ def test_translate_decoding_options(trained_run, capsys):
     assert main(sampled) == 0
     first, second = capsys.readouterr().out.splitlines()
     assert first == second
+    import zoo
+
+    factors, translate = [], zoo.Translator.translate
+
+    def spy(self, *args, **kwargs):
+        factors.append(kwargs.get("max_length_factor"))
+        return translate(self, *args, **kwargs)
+
+    monkeypatch.setattr(zoo.Translator, "translate", spy)
+    assert main(["translate", preset, "March 3, 2021", "--max-length-factor", "1.5"]) == 0
+    assert factors == [1.5] and capsys.readouterr().out
     for options, message in [
+        (["--max-length-factor", "0"], "max_length_factor"),
         (["--n-best", "2"], "--n-best needs beam search"),
         (["--beam-width", "2", "--n-best", "3"], "num_hypotheses"),
         (["--sample", "--beam-width", "2"], "pick one"),

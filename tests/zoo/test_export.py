@@ -100,7 +100,7 @@ def served(models, tmp_path_factory):
     return serve_in_fresh_process(exports, SENTENCES)
 
 
-def _live(model, strategy, size=None):
+def _live(model, strategy, size=None, **options):
     """The live results for the first `size` sentences decoded together, as the export served them.
 
     An over-long sentence is cut to `max_source_length` tokens, as the export
@@ -114,7 +114,9 @@ def _live(model, strategy, size=None):
     sentences = [c if n > limit else s for s, c, n in zip(SENTENCES, cut, ids.row_lengths().numpy())]
     assert sentences != SENTENCES
     size = size or len(sentences)
-    return model.translate(sentences[:size], strategy=strategy, batch_size=size, return_attention=True)
+    return model.translate(
+        sentences[:size], strategy=strategy, batch_size=size, return_attention=True, **options
+    )
 
 
 @pytest.mark.slow
@@ -145,6 +147,21 @@ def test_export_with_attention(trained_translator, tmp_path):
         assert [t for t in served["output_tokens"][i] if t] == result.output_tokens
 
 
+@pytest.mark.slow
+def test_export_keeps_the_max_length_factor(trained_translator, tmp_path):
+    exports = {}
+    for name, strategy in STRATEGIES.items():
+        exports[name] = tmp_path / name
+        trained_translator.export(str(exports[name]), strategy=strategy, max_length_factor=0.3)
+    served = serve_in_fresh_process(exports, SENTENCES, sizes=(6,))
+    for name, strategy in STRATEGIES.items():
+        live = _live(trained_translator, strategy, max_length_factor=0.3)
+        assert served[name][6]["translation"] == [r.text for r in live]
+        assert _live(trained_translator, strategy)[0].text == "the cat eats"
+        # Greedy is cut after 2 tokens; beam search prefers a finished 2-token output to it.
+        assert live[0].text == {"greedy": "the cat", "beam": "eats"}[name]
+
+
 def test_export_options_are_checked(trained_translator, tmp_path):
     with pytest.raises(ValueError, match="deterministically"):
         trained_translator.export(str(tmp_path / "x"), strategy=RandomSampling())
@@ -152,4 +169,6 @@ def test_export_options_are_checked(trained_translator, tmp_path):
         trained_translator.export(str(tmp_path / "x"), max_length=0)
     with pytest.raises(ValueError, match="beam_width"):
         trained_translator.export(str(tmp_path / "x"), beam_width=0)
+    with pytest.raises(ValueError, match="max_length_factor"):
+        trained_translator.export(str(tmp_path / "x"), max_length_factor=0)
     assert not (tmp_path / "x").exists()

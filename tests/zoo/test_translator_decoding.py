@@ -1,5 +1,7 @@
 """`Translator.translate` with each decoding strategy, on real backbones."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -181,3 +183,33 @@ def test_beam_search_shares_the_source_and_changes_nothing(preset, toy_pairs, tr
     # Traced, with the source length known statically: the loop's shapes must hold.
     traced = tf.function(lambda: search(backbone.next, backbone.encode(source_ids, 8)), autograph=False)()
     np.testing.assert_array_equal(traced["tokens"], shared["tokens"])
+
+
+def _n_best(result):
+    return result if isinstance(result, list) else [result]
+
+
+@pytest.mark.parametrize("strategy", [GreedySearch(), BeamSearch(3, num_hypotheses=2)])
+def test_max_length_factor_limits_each_sentence_by_its_source(trained_translator, toy_pairs, strategy):
+    model, factor = trained_translator, 0.4
+    sentences = toy_pairs[0] + _random_sentences(20, seed=2) + [""]
+    limited = model.translate(sentences, strategy=strategy, max_length_factor=factor, return_attention=True)
+    full = model.translate(sentences, strategy=strategy, return_attention=True)
+    cut = 0
+    for sentence, n, own, whole in zip(sentences, model.source_lengths(sentences), limited, full):
+        limit = math.ceil(factor * n) + 1
+        assert all(len(r.output_tokens) <= limit for r in _n_best(own))
+        # What the sentence gets with a max_length of its own limit, alone.
+        alone = model.translate([sentence], strategy=strategy, max_length=limit, return_attention=True)[0]
+        assert [r.output_tokens for r in _n_best(own)] == [r.output_tokens for r in _n_best(alone)]
+        cut += len(_n_best(whole)[0].output_tokens) > limit
+    assert cut > 5
+    assert [r.text for r in _n_best(limited[-1])] == [""] * strategy.num_hypotheses
+
+
+def test_max_length_factor_is_checked(trained_translator):
+    for bad in (0, -1.0, float("nan"), float("inf"), "2", True):
+        with pytest.raises(ValueError, match="max_length_factor"):
+            trained_translator.translate("hola", max_length_factor=bad)
+    # A factor too large for any limit leaves max_length the only one.
+    assert trained_translator.translate("el gato come", max_length_factor=1e12) == "the cat eats"

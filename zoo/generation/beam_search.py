@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from zoo.generation.decoding_strategy import DecodingStrategy, check_float, check_int
 from zoo.generation.log_probs import NEVER, token_log_probs
-from zoo.generation.single_path_search import any_rows_shape, row_indices
+from zoo.generation.single_path_search import any_rows_shape, length_limits, row_indices
 from zoo.generation.top_k import wide_top_k
 
 # Ranks an unfinished hypothesis (cut by `max_length`) below every finished one.
@@ -33,7 +33,8 @@ class BeamSearch(DecodingStrategy):
     hypothesis's log-probability only falls as it grows. With a length
     penalty a longer hypothesis could still overtake, and this is the usual
     heuristic that keeps the search from running to `max_length`. The loop
-    stops when every sentence is done or after `max_length` steps; a
+    stops when every sentence is done or after `max_length` steps (a
+    sentence's own, when `max_length` gives one per sentence); a
     sentence with fewer finished hypotheses than asked for is completed with
     the best unfinished ones. A sentence that is done leaves the batch: the
     model and the top-k run only the hypotheses of sentences still
@@ -88,7 +89,7 @@ class BeamSearch(DecodingStrategy):
         k = self.beam_width
         batch_size = tf.shape(start_tokens)[0]
         source_length = tf.shape(cache["attention"])[-1]
-        max_length = tf.cast(max_length, tf.int32)
+        limits, max_length = length_limits(max_length)
         if done is None:
             done = tf.zeros([batch_size], tf.bool)
         if source_mask is None:
@@ -206,6 +207,8 @@ class BeamSearch(DecodingStrategy):
             alive_scores = score(alive["log_probs"], step + 1, alive["coverage"], mask)
             nth_finished = finished["scores"][:, self.num_hypotheses - 1]
             sentence_done = nth_finished >= tf.reduce_max(alive_scores, axis=1)  # (running,)
+            if limits is not None:  # or when it reaches its own length limit
+                sentence_done |= step + 1 >= tf.gather(limits, rows)
 
             def drop_done():
                 keep = row_indices(tf.logical_not(sentence_done))
@@ -245,7 +248,9 @@ class BeamSearch(DecodingStrategy):
         )
 
         # The n best: finished first, then unfinished (cut by max_length).
-        alive_scores = score(alive["log_probs"], steps, alive["coverage"])
+        # A sentence cut by its own limit has hypotheses of that length.
+        lengths = steps if limits is None else tf.minimum(steps, limits)[:, None]
+        alive_scores = score(alive["log_probs"], lengths, alive["coverage"])
         ranking = tf.concat([finished["scores"], alive_scores + UNFINISHED], axis=1)  # (batch, 2k)
         _, chosen = tf.math.top_k(ranking, k=self.num_hypotheses)  # (batch, n)
         pool = {key: tf.concat([finished[key], alive[key]], axis=1) for key in ("tokens", "attention")}

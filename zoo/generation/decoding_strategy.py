@@ -45,7 +45,9 @@ class DecodingStrategy:
                 its `source`.
             start_tokens: int32 `(batch_size,)`.
             end_id: int, the token that ends a hypothesis (kept in its output).
-            max_length: int32 scalar, the most tokens generated.
+            max_length: int32 scalar, the most tokens generated, or
+                `(batch_size,)`, the most for each row (a row cut by its
+                own limit ends as one cut by a scalar `max_length` does).
             done: optional bool `(batch_size,)`: rows with nothing to
                 translate; they return no tokens and score 0.
             source_mask: optional bool `(batch_size, Ts)`, the real source

@@ -12,7 +12,8 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
     Runs as one `tf.while_loop`, so inside a `tf.function` it is traced once
     per input signature. A row stops at `end_id` (which is kept in its
     output) and emits `PAD_ID` afterwards; the loop stops when every row has
-    ended or after `max_length` steps.
+    ended or after `max_length` steps (a row's own, when `max_length` gives
+    one per row: a row cut by its limit leaves the batch without `[END]`).
 
     Only the rows still running go through the model: when rows end, the
     cache keeps only the others, so a batch whose sentences end at different
@@ -29,7 +30,8 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
             first).
         start_tokens: int32 `(batch_size,)`.
         end_id: int, the token that ends a row.
-        max_length: int32 scalar, the most steps taken.
+        max_length: int32 scalar, the most steps taken, or `(batch_size,)`,
+            the most for each row.
         choose: `choose(logits, step) -> (tokens, log_probs)`: the model's
             logits `(rows, vocabulary_size)` in; the chosen tokens, int32
             `(rows,)`, and their log-probabilities under
@@ -46,7 +48,7 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
     source_length = tf.shape(cache["attention"])[-1]
     if done is None:
         done = tf.zeros([batch_size], tf.bool)
-    max_length = tf.cast(max_length, tf.int32)
+    limits, max_length = length_limits(max_length)
     tokens_ta = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None])
     attention_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, None])
     # `rows[i]` is the batch row that running row i belongs to.
@@ -69,6 +71,8 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
         attention = tf.cast(cache["attention"], tf.float32)
         attention_ta = attention_ta.write(step, tf.scatter_nd(at, attention, [batch_size, source_length]))
         ended = tf.equal(chosen, end_id)
+        if limits is not None:
+            ended |= step + 1 >= tf.gather(limits, rows)
         keep = row_indices(tf.logical_not(ended))
         rows, chosen, cache = tf.cond(
             tf.reduce_any(ended),
@@ -96,6 +100,19 @@ def single_path_search(next_fn, cache, start_tokens, end_id, max_length, choose,
     tokens = tf.transpose(tokens_ta.stack(), [1, 0])  # (batch, steps)
     attention = tf.transpose(attention_ta.stack(), [1, 0, 2])  # (batch, steps, Ts)
     return tokens, scores, attention
+
+
+def length_limits(max_length):
+    """`(limits, bound)` for a `max_length` that is one int32 for the batch or one per row.
+
+    `limits` is the `(batch_size,)` per-row tensor, or `None` for one limit
+    for all (so the loop adds no per-row test); `bound` is the scalar that
+    stops the loop: the largest limit, 1 for an empty batch.
+    """
+    max_length = tf.cast(max_length, tf.int32)
+    if max_length.shape.rank == 0:
+        return None, max_length
+    return max_length, tf.maximum(tf.reduce_max(max_length), 1)
 
 
 def row_indices(mask):

@@ -119,6 +119,29 @@ def test_sentences_leave_the_batch_when_their_search_ends():
     assert not result["tokens"][done].any() and not result["scores"][done].any()
 
 
+def test_a_sentence_stops_at_its_own_length_limit():
+    k = 3
+    decoder = RowCountingDecoder(batch_size=12, sharpness=1.0, seed=10)
+    decoder.token_logits[:, :, END_ID] -= 2.0  # so some searches run into their limits
+    done = np.arange(12) % 5 == 0
+    limits = np.array([1, 2, 3, 4, 5, 6, 8, 10, 12, 3, 2, 7], np.int32)
+    strategy = BeamSearch(k, num_hypotheses=2)
+    result = search(strategy, decoder, max_length=limits, done=done)
+    cut = 0
+    for i in np.flatnonzero(~done):
+        alone = search(strategy, decoder.row(i), max_length=int(limits[i]))
+        steps = alone["tokens"].shape[-1]
+        assert steps <= limits[i]
+        cut += steps == limits[i] and END_ID not in alone["tokens"][0, 0]
+        np.testing.assert_array_equal(result["tokens"][i, :, :steps], alone["tokens"][0])
+        assert not result["tokens"][i, :, steps:].any()
+        # Scored at its own length, not the batch's longest.
+        np.testing.assert_allclose(result["scores"][i], alone["scores"][0], rtol=1e-6)
+        np.testing.assert_allclose(result["attention"][i][..., :steps, :], alone["attention"][0], atol=1e-6)
+    assert cut >= 2  # some sentences were cut with no finished hypothesis
+    assert len(decoder.rows_per_step) <= limits.max()
+
+
 def test_a_sentences_hypotheses_share_its_source():
     k = 4
     decoder = SourceSharingDecoder(batch_size=16, sharpness=1.0, seed=8)

@@ -35,3 +35,23 @@ def test_every_row_done_from_the_start_gives_one_step_of_padding():
     result = search(GreedySearch(), decoder, max_length=5, done=[True, True, True])
     assert result["tokens"].shape == (3, 1, 1) and not result["tokens"].any()
     assert decoder.rows_per_step == [0]
+
+
+def test_a_row_stops_at_its_own_length_limit():
+    decoder = RowCountingDecoder(batch_size=12, sharpness=1.0, seed=9)
+    decoder.token_logits[:, :, END_ID] -= 3.0  # so rows run into their limits
+    done = np.arange(12) % 5 == 0
+    limits = np.array([1, 2, 3, 4, 5, 6, 8, 10, 12, 3, 2, 7], np.int32)
+    result = search(GreedySearch(), decoder, max_length=limits, done=done)
+    lengths = np.array([len(trim(row)) for row in result["tokens"][:, 0]])
+    assert (lengths[~done] <= limits[~done]).all() and (lengths[~done] == limits[~done]).sum() > 3
+    # Each row is what a scalar max_length of its own limit gives it alone.
+    for i in np.flatnonzero(~done):
+        alone = search(GreedySearch(), decoder.row(i), max_length=int(limits[i]))
+        steps = alone["tokens"].shape[-1]
+        np.testing.assert_array_equal(result["tokens"][i, :, :steps], alone["tokens"][0])
+        assert not result["tokens"][i, :, steps:].any()
+        np.testing.assert_allclose(result["scores"][i], alone["scores"][0], rtol=1e-6, atol=2e-6)
+    # A row cut by its limit leaves the batch at once.
+    expected = [int(np.sum(lengths > t)) for t in range(len(decoder.rows_per_step))]
+    assert decoder.rows_per_step == expected

@@ -152,6 +152,7 @@ def _parser():
     p.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default: %(default)s)")
     p.add_argument("--max-sentences", type=int, help="decode only the first N pairs")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    _add_length_factor_argument(p)
     _add_decoding_arguments(p)
     p.set_defaults(run=_evaluate)
 
@@ -225,6 +226,10 @@ def _add_data_arguments(parser, required):
 
 def _add_length_arguments(parser):
     parser.add_argument("--max-length", type=int, help="most tokens generated per sentence")
+    _add_length_factor_argument(parser)
+
+
+def _add_length_factor_argument(parser):
     parser.add_argument(
         "--max-length-factor",
         type=float,
@@ -369,7 +374,12 @@ def _evaluate(args):
     )
     model = zoo.load(args.model)
     report = evaluate(
-        model, pairs, batch_size=args.batch_size, max_sentences=args.max_sentences, strategy=_strategy(args)
+        model,
+        pairs,
+        batch_size=args.batch_size,
+        max_sentences=args.max_sentences,
+        strategy=_strategy(args),
+        max_length_factor=args.max_length_factor,
     )
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
 

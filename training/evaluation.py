@@ -127,7 +127,14 @@ def score_translations(hypotheses, references, sources, buckets=LENGTH_BUCKETS):
 
 
 def evaluate(
-    model, pairs, batch_size=64, max_sentences=None, buckets=LENGTH_BUCKETS, loss=True, strategy=None
+    model,
+    pairs,
+    batch_size=64,
+    max_sentences=None,
+    buckets=LENGTH_BUCKETS,
+    loss=True,
+    strategy=None,
+    max_length_factor=None,
 ):
     """Decode `pairs` with `model` and score the result; also loss and token accuracy.
 
@@ -142,6 +149,9 @@ def evaluate(
         buckets: see `score_translations`.
         loss: also run the teacher-forced loss, perplexity and token accuracy.
         strategy: how to decode (see `Translator.translate`); greedy by default.
+        max_length_factor: a length limit for each sentence from its source
+            (see `Translator.translate`), so the scores are those of the
+            decoding that will serve; none by default.
 
     Returns:
         `EvaluationReport`.
@@ -155,7 +165,9 @@ def evaluate(
     skipped = len(sources) - len(kept)
     sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
     # One call: the translator groups the sentences by length and keeps two batches in flight.
-    hypotheses = model.translate(sources, strategy=strategy, batch_size=batch_size)
+    hypotheses = model.translate(
+        sources, strategy=strategy, batch_size=batch_size, max_length_factor=max_length_factor
+    )
     report = score_translations(hypotheses, targets, sources, buckets)
     report.translations = hypotheses
     if loss and sources:

@@ -121,7 +121,7 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     assert "BeamSearch(beam_width=3" in capsys.readouterr().out
 
 
-def test_translate_decoding_options(trained_run, capsys, monkeypatch):
+def test_translate_decoding_options(trained_run, tmp_path, capsys, monkeypatch):
     preset = str(trained_run / "preset")
     assert main(["translate", preset, "March 3, 2021", "4 May 1999"]) == 0
     greedy = capsys.readouterr().out.splitlines()
@@ -151,15 +151,23 @@ def test_translate_decoding_options(trained_run, capsys, monkeypatch):
     assert first == second
     import zoo
 
-    factors, translate = [], zoo.Translator.translate
+    factors = []
 
-    def spy(self, *args, **kwargs):
-        factors.append(kwargs.get("max_length_factor"))
-        return translate(self, *args, **kwargs)
+    def spy(method):
+        def record(self, *args, **kwargs):
+            factors.append(kwargs.get("max_length_factor"))
+            return method(self, *args, **kwargs)
 
-    monkeypatch.setattr(zoo.Translator, "translate", spy)
+        return record
+
+    for name in ("translate", "export"):
+        monkeypatch.setattr(zoo.Translator, name, spy(getattr(zoo.Translator, name)))
+    data = tmp_path / "dates.tsv"
+    data.write_text("March 3, 2021\t2021-03-03\n", encoding="utf-8")
     assert main(["translate", preset, "March 3, 2021", "--max-length-factor", "1.5"]) == 0
-    assert factors == [1.5] and capsys.readouterr().out
+    assert main(["evaluate", preset, "--data", str(data), "--max-length-factor", "2"]) == 0
+    assert main(["export", preset, str(tmp_path / "exported"), "--max-length-factor", "2.5"]) == 0
+    assert factors == [1.5, 2.0, 2.5] and capsys.readouterr().out
     for options, message in [
         (["--max-length-factor", "0"], "max_length_factor"),
         (["--n-best", "2"], "--n-best needs beam search"),

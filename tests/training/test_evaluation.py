@@ -54,3 +54,7 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
     assert report.bleu == pytest.approx(100.0) and report.exact_match == 1.0
     assert report.perplexity == pytest.approx(math.exp(report.loss))
     assert report.to_dict()["skipped"] == 1 and "translations" not in report.to_dict()
+    # A per-sentence length limit is scored as it decodes: 0.3 of 3 words leaves 2.
+    limited = evaluate(trained_translator, TextPairs(sources, targets), batch_size=5, max_length_factor=0.3)
+    assert limited.translations == trained_translator.translate(sources, max_length_factor=0.3)
+    assert limited.translations != targets and limited.bleu < report.bleu

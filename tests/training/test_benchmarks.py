@@ -15,7 +15,13 @@ import pytest
 
 import zoo
 from tests.conftest import TOY_SOURCES, TOY_TARGETS
-from training.benchmarks.flops import batch_flops, pair_flops, token_flops
+from training.benchmarks.flops import (
+    batch_flops,
+    decoding_flops,
+    pair_flops,
+    peer_decoding_flops,
+    token_flops,
+)
 from training.budget import TimeBudget
 from training.progress import StepTimer
 
@@ -82,6 +88,57 @@ def test_padded_flops_exceed_useful_flops_by_the_padding():
     padded = batch_flops(model.backbone, 3, 5, 6)
     assert padded == pytest.approx(3 * (5 * per_source + 6 * per_target + 30 * per_cell))
     assert padded > useful
+
+
+def test_decoding_flops_are_a_forward_pass_over_what_decoding_ran():
+    model = _model("gru_luong")
+    per_source, per_target, per_cell = token_flops(model.backbone)
+    flops = decoding_flops(model.backbone, source_tokens=7, row_steps=11, attention_cells=40)
+    assert flops == pytest.approx((7 * per_source + 11 * per_target + 40 * per_cell) / 3)
+
+
+def test_peer_decoding_flops_count_its_attention_projecting_the_source_at_every_step():
+    u, v = 4, 10
+    gru = 2 * 3 * u * u
+    # One batch of 2 rows, a source 3 wide, 5 steps: encoder, then per step the decoder GRU, the
+    # query and output projections, keys and values over the source, scores and sum, vocabulary.
+    step = gru + 2 * u * u + 2 * 3 * u * u + 2 * 3 * u + u * v
+    expected = 2 * (2 * 3 * 2 * gru + 5 * 2 * step)
+    assert peer_decoding_flops([(2, 3, 5)], units=u, vocabulary=v) == expected
+    assert peer_decoding_flops([(2, 3, 5), (2, 3, 5)], units=u, vocabulary=v) == 2 * expected
+
+
+@pytest.mark.slow
+def test_decoding_work_counts_the_rows_still_decoding_at_each_step(trained_translator):
+    from training.benchmarks.decoding import decoding_work
+    from zoo.generation import BeamSearch, GreedySearch
+
+    model = trained_translator
+    batches = [TOY_SOURCES[:5], TOY_SOURCES[5:] + ["", "the"]]  # an empty source decodes nothing
+    greedy = decoding_work(model, batches, GreedySearch())
+    # A row runs until its [END], which it outputs: the steps are the tokens it emitted.
+    max_length = model.check_max_length(None)
+    emitted = 0
+    widths = []
+    for batch in batches:
+        outputs = model.translate_function(GreedySearch(), return_attention=False)(
+            keras.ops.convert_to_tensor(batch), keras.ops.convert_to_tensor(max_length, "int32"),
+            keras.ops.convert_to_tensor([0, 0], "int32"),
+        )  # fmt: skip
+        tokens = keras.ops.convert_to_numpy(outputs["tokens"])
+        emitted_here = int((tokens != 0).sum())
+        emitted += emitted_here
+        widths.append((emitted_here, outputs["source_ids"].shape[1]))
+    assert greedy["row_steps"] == emitted
+    assert greedy["attention_cells"] == sum(rows * width for rows, width in widths)
+    assert greedy["source_tokens"] == int(sum(model.source_lengths(b).sum() for b in batches))
+    # One hypothesis per sentence is greedy search; four run more rows, never more than four times.
+    assert decoding_work(model, batches, BeamSearch(1))["row_steps"] == greedy["row_steps"]
+    beam = decoding_work(model, batches, BeamSearch(4))["row_steps"]
+    assert greedy["row_steps"] < beam <= 4 * sum(map(len, batches)) * max_length
+    # The backbone's own step is back: translating again gives what it gave before.
+    assert "next" not in vars(model.backbone)
+    assert model.translate(TOY_SOURCES[:3]) == model.translate(TOY_SOURCES[:3])
 
 
 def test_token_flops_refuse_a_transformer():
@@ -212,7 +269,8 @@ json.dump({"params": 1000, "steps_per_s": 4.0, "target_tokens_per_s": 500.0,
            "target_tokens_per_step_mean": 125.0, "batch_mean": 50.0, "padded_tgt_len_mean": 5.0,
            "est_achieved_matmul_gflop_per_s": 50.0, "compiled_sentences_per_s": speed,
            "python_sentences_per_s": 0.8 * speed, "valid_loss": 2.0, "peak_rss_mib": 1000.0,
-           "train_wall_seconds": 6.0, "steps": int(a.steps)}, open(a.out, "w"))
+           "train_wall_seconds": 6.0, "steps": int(a.steps), "decode_n": int(a.decode_n),
+           "decode_batch": int(a.batch), "decode_max_len": 50, "units": 16, "tgt_vocab": 30}, open(a.out, "w"))
 """
 
 
@@ -245,9 +303,12 @@ def suite_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_the_suite_reports_every_figure_as_a_ratio_to_the_peer(suite_run):
+    from training.benchmarks import suite as suite_module
+
     root, _, report = suite_run
     out = root / "out"
     peer, ours = report["peer"], report["presets"]["gru_luong"]
+    ours_row = ours
     assert report["matmul_ceiling_gflop_per_second"] == 200.0
     assert report["budget_seconds"] == 6.0  # the peer's training time
     assert peer["target_padding"] == pytest.approx(0.5)
@@ -289,6 +350,25 @@ def test_the_suite_reports_every_figure_as_a_ratio_to_the_peer(suite_run):
     assert greedy["ratios"] == pytest.approx([ours[0] / 100.0, ours[1] / 50.0])
     assert greedy["median_ratio"] == pytest.approx(sum(greedy["ratios"]) / 2)
     assert "## Decoding in fresh processes, in alternation (2 rounds; batch 64)" in table
+    # Decoding work: the peer's from its 16 timed outputs, one batch; ours counted, at each rate.
+    valid = [line.split("\t") for line in (root / "valid.tsv").read_text(encoding="utf-8").splitlines()]
+    hypotheses = (out / "peer.valid.greedy.txt").read_text(encoding="utf-8").splitlines()
+    width = max(len(suite_module._peer_standardized(spanish).split()) + 2 for _, spanish in valid[:16])
+    steps = max(len(h.split()) + 1 for h in hypotheses[:16])
+    theirs = peer["decoding_work"]
+    assert theirs["gflop"] == pytest.approx(peer_decoding_flops([(16, width, steps)], 16, 30) / 1e9)
+    assert theirs["gflop_per_second"] == pytest.approx(theirs["gflop"] * 100.0 / 16)
+    assert theirs["duel_gflop_per_second"] == pytest.approx(theirs["gflop"] * 75.0 / 16)  # median of 100, 50
+    for strategy in ("greedy", "beam4"):
+        work = ours_row["decoding_work"][strategy]
+        assert work["vs_peer"] == pytest.approx(work["gflop"] / theirs["gflop"])
+        rate = ours_row[f"{strategy}_64_live_sentences_per_second"]
+        assert work["gflop_per_second"] == pytest.approx(work["gflop"] * rate / 16)
+        assert work["share_of_ceiling"] == pytest.approx(work["gflop_per_second"] / 200.0)
+        duel_rate = np.median(figures[f"{strategy}_64_live"]["sentences_per_second"])
+        assert work["duel_gflop_per_second"] == pytest.approx(work["gflop"] * duel_rate / 16)
+    assert ours_row["decoding_work"]["beam4"]["gflop"] > ours_row["decoding_work"]["greedy"]["gflop"]
+    assert "## Decoding work: matmul GFLOP of the file-order batches of 64" in table
     assert not any(name.endswith(".partial.json") for name in os.listdir(out))
 
 
@@ -309,6 +389,15 @@ def test_a_rerun_reuses_finished_stages_and_reruns_changed_ones(suite_run, capsy
     assert "[ceiling] reusing" in printed and "[peer] reusing" not in printed
     # The peer saved new weights, so its duel rounds decode again; the preset did not change.
     assert "[duel1_peer] reusing" not in printed and "[duel1_gru_luong] reusing" in printed
+
+
+def test_the_peers_standardization_is_read_as_the_peer_reads_it():
+    from training.benchmarks.suite import _peer_standardized
+
+    # NFKD drops the accents, only [ a-z.?!,¿] stays, punctuation becomes a token of its own
+    # (the peer's vectorizer splits on runs of whitespace).
+    assert _peer_standardized("¿Dónde está, Tom?").split() == ["¿", "donde", "esta", ",", "tom", "?"]
+    assert _peer_standardized("Tom's 3 cats.").split() == ["toms", "cats", "."]
 
 
 def test_a_failing_stage_stops_the_suite_and_names_its_log(tmp_path):

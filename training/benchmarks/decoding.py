@@ -80,14 +80,27 @@ def measure_decoding(
 
     Returns:
         A list of dicts: strategy, batch_size, where ("live", "exported" or
-        "live, one call"), sentences, sentences_per_second, median_batch_ms
-        and output_words_per_sentence.
+        "live, one call"), sentences, sentences_per_second, median_batch_ms,
+        output_words_per_sentence, and for a recurrent model the pass's
+        forward matmul work, `gflop` (see `decoding_work`), and
+        `gflop_per_second`; both are `None` for other models.
     """
     import tensorflow as tf
 
     from zoo.generation import BeamSearch, GreedySearch
 
     strategies = {"greedy": GreedySearch(), f"beam{beam_width}": BeamSearch(beam_width)}
+
+    work = {}  # live and exported decode the same batches: count them once
+
+    def add_work(row, batches):
+        key = (row["strategy"], row["batch_size"], row["where"] == "live, one call")
+        if key not in work:
+            work[key] = decoding_gflop(model, batches, strategies[row["strategy"]])
+        flops = row["gflop"] = work[key]
+        row["gflop_per_second"] = (
+            None if flops is None else flops * row["sentences_per_second"] / row["sentences"]
+        )
 
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -126,6 +139,7 @@ def measure_decoding(
                             ),
                         }
                     )
+                    add_work(rows[-1], batches)
                     log(_format(rows[-1]))
             if 64 in batch_sizes:
                 # What a user translating a list gets: one call, which groups
@@ -147,9 +161,82 @@ def measure_decoding(
                         "output_words_per_sentence": statistics.mean(len(o.split()) for o in outputs),
                     }
                 )
+                add_work(rows[-1], length_grouped(model, sources, 64))
                 log(_format(rows[-1]))
 
     return rows
+
+
+def decoding_gflop(model, batches, strategy):
+    """Forward matmul GFLOP that decoding `batches` with `strategy` does, or `None` for a model not counted.
+
+    What `training.benchmarks.flops.decoding_flops` counts, from what one
+    untimed pass runs (`decoding_work`).
+    """
+    from training.benchmarks.flops import decoding_flops
+
+    try:
+        work = decoding_work(model, batches, strategy)
+        return decoding_flops(model.backbone, **work) / 1e9
+    except ValueError:  # a backbone that `token_flops` does not count (a Transformer)
+        return None
+
+
+def decoding_work(model, batches, strategy):
+    """What the decoder runs on `batches` (lists of sentences), each decoded as one `translate` batch.
+
+    One untimed pass through `model.translate_graph`, with the backbone's
+    `next` wrapped to count the rows of every step: each row is a sentence
+    (greedy search) or a hypothesis (beam search) still decoding, so a
+    finished row no longer counts.
+
+    Returns:
+        A dict: `source_tokens` (real source tokens encoded), `row_steps`
+        (decoder steps summed over rows) and `attention_cells` (row steps
+        times the batch's source width, padding column included).
+    """
+    import tensorflow as tf
+
+    backbone = model.backbone
+    rows = tf.Variable(0, dtype=tf.int64, trainable=False)
+    cells = tf.Variable(0, dtype=tf.int64, trainable=False)
+    step = backbone.next
+
+    def counted(tokens, cache, position):
+        logits, cache = step(tokens, cache, position)
+        n = tf.cast(tf.shape(tokens)[0], tf.int64)
+        rows.assign_add(n)
+        cells.assign_add(n * tf.cast(tf.shape(cache["attention"])[-1], tf.int64))
+        return logits, cache
+
+    max_length = model.check_max_length(None)
+    seed = tf.constant(strategy.call_seed(), tf.int32)
+    backbone.next = counted  # an instance attribute, deleted below, shadows the method
+    try:
+        function = tf.function(
+            lambda texts: model.translate_graph(texts, max_length, strategy, seed, return_attention=False),
+            input_signature=[tf.TensorSpec([None], tf.string)],
+            autograph=False,
+        )
+        for batch in batches:
+            function(tf.constant(batch))
+    finally:
+        del backbone.next
+    return {
+        "source_tokens": int(sum(model.source_lengths(batch).sum() for batch in batches)),
+        "row_steps": int(rows.numpy()),
+        "attention_cells": int(cells.numpy()),
+    }
+
+
+def length_grouped(model, sources, batch_size):
+    """The batches one `translate` call over `sources` decodes: sorted by source length, then cut."""
+    import numpy as np
+
+    order = np.argsort(model.source_lengths(sources), kind="stable")  # as `Translator.translate`
+    return [
+        [sources[i] for i in order[start : start + batch_size]] for start in range(0, len(order), batch_size)
+    ]
 
 
 def readable_sources(model, sources):
@@ -167,9 +254,11 @@ def _text(output):
 
 def _format(row):
     median = "" if row["median_batch_ms"] is None else f"median {row['median_batch_ms']:.1f} ms per batch, "
+    work = "" if row.get("gflop") is None else f", {row['gflop_per_second']:.0f} GFLOP/s"
     return (
         f"{row['strategy']:>7}  batch {row['batch_size']:>3}  {row['where']:>14}: "
-        f"{row['sentences_per_second']:8.1f} sentences/s  ({median}{row['output_words_per_sentence']:.1f} words out)"
+        f"{row['sentences_per_second']:8.1f} sentences/s  ({median}{row['output_words_per_sentence']:.1f} words out"
+        f"{work})"
     )
 
 

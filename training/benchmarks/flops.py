@@ -71,3 +71,47 @@ def pair_flops(backbone, source_lengths, target_lengths):
 def batch_flops(backbone, rows, source_width, target_width):
     """Training FLOPs the machine executes for one padded batch."""
     return pair_flops(backbone, [source_width] * rows, [target_width] * rows)
+
+
+def decoding_flops(backbone, source_tokens, row_steps, attention_cells):
+    """Forward matmul FLOPs of decoding with a recurrent backbone (a third of a training pass).
+
+    The packed encoder runs over real source tokens only; the decoder runs
+    one step per row still decoding (a hypothesis, in beam search), and
+    attends over its batch's source width.
+
+    Args:
+        backbone: a `zoo.RecurrentSeq2Seq`.
+        source_tokens: real source tokens encoded, summed over the sentences.
+        row_steps: decoder steps summed over rows (`decoding_work`).
+        attention_cells: (row step, source position) pairs scored.
+    """
+    per_source, per_target, per_cell = token_flops(backbone)
+    return (per_source * source_tokens + per_target * row_steps + per_cell * attention_cells) / 3
+
+
+def peer_decoding_flops(batches, units, vocabulary):
+    """Forward matmul FLOPs of the peer's greedy decoding (`../shared/peers/tutorial_nmt.py`).
+
+    Its encoder runs both directions over every position of the padded
+    batch; every decoding step runs all rows until the last has ended, and
+    its `MultiHeadAttention` projects the encoder outputs to keys and values
+    again at each step. Counted as its `matmul_flops_per_train_step` counts
+    a forward pass, 2 FLOPs a multiply-accumulate.
+
+    Args:
+        batches: `(rows, source_width, steps)` per decoded batch, the width
+            counting its `[START]` and `[END]`.
+        units: the peer's `UNITS`.
+        vocabulary: its target vocabulary size.
+    """
+    u = units
+    gru_step = 3 * u * u + 3 * u * u  # input and recurrent matmuls
+    total = 0
+    for rows, width, steps in batches:
+        macs = 2 * width * rows * gru_step  # the bidirectional encoder
+        per_step = gru_step + 2 * u * u + 2 * width * u * u + 2 * width * u + u * vocabulary
+        # decoder GRU; query and output projections; keys and values; scores and sum; vocabulary
+        macs += steps * rows * per_step
+        total += 2 * macs
+    return float(total)

@@ -31,10 +31,12 @@ import argparse
 import json
 import logging
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
+import unicodedata
 
 from training.benchmarks.budget_run import WARMUP_STEPS
 
@@ -228,6 +230,7 @@ def summarize(ceiling, peer, models, growth, duel, args):
         "train_seconds": peer["train_wall_seconds"],
         "steps": peer["steps"],
         "by_length": peer_quality["by_length"],
+        "greedy_64_gflop": peer_decoding_gflop(peer, valid.sources, peer_hypotheses),
     }
     rows = {}
     for name, run in models.items():
@@ -263,6 +266,9 @@ def summarize(ceiling, peer, models, growth, duel, args):
                 if key in decoding:
                     label = _label(strategy, where)
                     row[f"{label}_sentences_per_second"] = decoding[key]["sentences_per_second"]
+                    if where == "live":  # file order, the duel's protocol (exported runs the same work)
+                        row[f"{label}_gflop"] = decoding[key].get("gflop")
+                        row["decoding_sentences"] = decoding[key]["sentences"]
             for where in ("live", "exported"):
                 if (strategy, 1, where) in decoding:
                     row[f"{strategy}_1_{where}_ms"] = (
@@ -287,6 +293,31 @@ def summarize(ceiling, peer, models, growth, duel, args):
             row["padded_share_of_ceiling"] = row["padded_gflop_per_second"] / peak
         rows[name] = row
     peer_figures["padded_share_of_ceiling"] = peer_figures["padded_gflop_per_second"] / peak
+    duel_figures = None if duel is None else _duel_ratios(duel)
+    # Matmul work of the file-order decoding, batch 64: it does not depend on
+    # the machine, so each duel round runs the same work at its own rate.
+    theirs = peer_figures.pop("greedy_64_gflop")
+    peer_figures["decoding_work"] = None
+    if theirs is not None:
+        duel_rates = duel_figures and duel_figures["peer_greedy_64_sentences_per_second"]
+        peer_figures["decoding_work"] = _work_rates(
+            theirs, peer["decode_n"], peer_figures["greedy_64_sentences_per_second"], duel_rates, peak
+        )
+    for name, row in rows.items():
+        row["decoding_work"] = {}
+        for strategy in [k.removeprefix("bleu_") for k in row if k.startswith("bleu_")]:
+            label = _label(strategy, "live")
+            gflop = row.pop(f"{label}_gflop", None)
+            if gflop is None:
+                continue
+            duel_rates = duel_figures and duel_figures["presets"][name].get(label, {}).get(
+                "sentences_per_second"
+            )
+            figures = _work_rates(
+                gflop, row["decoding_sentences"], row[f"{label}_sentences_per_second"], duel_rates, peak
+            )
+            figures["vs_peer"] = None if theirs is None else gflop / theirs
+            row["decoding_work"][strategy] = figures
 
     series = {"peer (tutorial)": [(b["label"], b["bleu"]) for b in map(_bucket, peer_figures["by_length"])]}
     for name, row in rows.items():
@@ -306,8 +337,51 @@ def summarize(ceiling, peer, models, growth, duel, args):
         "peer": peer_figures,
         "presets": rows,
         "epoch_growth": None if growth is None else growth["epoch_growth"],
-        "decoding_duel": None if duel is None else _duel_ratios(duel),
+        "decoding_duel": duel_figures,
     }
+
+
+def peer_decoding_gflop(peer, sources, hypotheses):
+    """The matmul work of the peer's timed greedy decoding, in GFLOP (`flops.peer_decoding_flops`).
+
+    Its timed batches are the first `decode_n` validation sources,
+    `decode_batch` at a time. A batch's source width is its longest source
+    in the peer's own standardization plus `[START]` and `[END]`; it steps
+    until its longest output has emitted `[END]` (which the written
+    hypotheses leave out), `decode_max_len` steps at most. `None` when the
+    peer's report lacks these settings.
+    """
+    from training.benchmarks.flops import peer_decoding_flops
+
+    try:
+        count, size, longest = peer["decode_n"], peer["decode_batch"], peer["decode_max_len"]
+        units, vocabulary = peer["units"], peer["tgt_vocab"]
+    except KeyError:
+        return None
+    sources, hypotheses = sources[:count], hypotheses[:count]
+    batches = []
+    for start in range(0, count, size):
+        widths = [len(_peer_standardized(text).split()) + 2 for text in sources[start : start + size]]
+        outputs = [len(text.split()) + 1 for text in hypotheses[start : start + size]]
+        batches.append((len(widths), max(widths), min(max(outputs), longest)))
+    return peer_decoding_flops(batches, units, vocabulary) / 1e9
+
+
+def _peer_standardized(text):
+    """The peer's `_clean`: NFKD, lowercase, only `[ a-z.?!,¿]`, spaces around punctuation."""
+    text = unicodedata.normalize("NFKD", text).lower()
+    text = re.sub(r"[^ a-z.?!,¿]", "", text)
+    return re.sub(r"([.?!,¿])", r" \1 ", text).strip()
+
+
+def _work_rates(gflop, sentences, rate, duel_rates, peak):
+    """GFLOP of a decoding pass over `sentences`, run at `rate` sentences/s (and at the duel's median round)."""
+    figures = {"gflop": gflop, "gflop_per_second": gflop * rate / sentences}
+    if duel_rates:
+        figures["duel_gflop_per_second"] = gflop * statistics.median(duel_rates) / sentences
+    for key in [k for k in figures if k.endswith("gflop_per_second")]:
+        figures[key.replace("gflop_per_second", "share_of_ceiling")] = figures[key] / peak
+    return figures
 
 
 def _label(strategy, where):
@@ -414,6 +488,39 @@ def format_report(report):
                         f"(**{cell['median_ratio']:.2f}**, {min(cell['ratios']):.2f}-{max(cell['ratios']):.2f})"
                     )
                 lines.append(f"| {name} | {strategy} | {' | '.join(cells)} |")
+    if peer.get("decoding_work") or any(row.get("decoding_work") for row in rows.values()):
+        lines += [
+            "",
+            "## Decoding work: matmul GFLOP of the file-order batches of 64, and the rate it runs at",
+            "",
+            "Forward matmul FLOPs counted as for training (`training.benchmarks.flops`): ours from the "
+            "rows each decoding step ran (a finished sentence or hypothesis leaves the batch), the peer's "
+            "from its outputs' lengths (every row steps until the batch's last has ended, and its attention "
+            "projects the source again at every step). The rate is the work over the time, in the "
+            "training process and in the duel's median round.",
+            "",
+            "| model | strategy | GFLOP | x peer | GFLOP/s in process (% ceiling) | duel GFLOP/s (% ceiling) |",
+            "|---|---|---|---|---|---|",
+        ]
+        entries = [("peer", "greedy", peer.get("decoding_work"))]
+        entries += [(n, s, f) for n, row in rows.items() for s, f in row.get("decoding_work", {}).items()]
+        for name, strategy, figures in entries:
+            if not figures:
+                continue
+            ratio = (
+                "1.00"
+                if name == "peer"
+                else "-"
+                if figures["vs_peer"] is None
+                else f"{figures['vs_peer']:.2f}"
+            )
+            rates = [
+                "-"
+                if figures.get(f"{where}gflop_per_second") is None
+                else f"{figures[f'{where}gflop_per_second']:.0f} ({figures[f'{where}share_of_ceiling']:.0%})"
+                for where in ("", "duel_")
+            ]
+            lines.append(f"| {name} | {strategy} | {figures['gflop']:.1f} | {ratio} | {' | '.join(rates)} |")
     lines += [
         "",
         "## Quality after the same training time (validation BLEU: sacrebleu 13a, lowercased, `[UNK]` as `unk`)",

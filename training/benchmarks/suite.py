@@ -488,7 +488,7 @@ def format_report(report):
                         f"(**{cell['median_ratio']:.2f}**, {min(cell['ratios']):.2f}-{max(cell['ratios']):.2f})"
                     )
                 lines.append(f"| {name} | {strategy} | {' | '.join(cells)} |")
-    if peer.get("decoding_work") or any(row.get("decoding_work") for row in rows.values()):
+    if peer.get("decoding_work") or any(row["decoding_work"] for row in rows.values()):
         lines += [
             "",
             "## Decoding work: matmul GFLOP of the file-order batches of 64, and the rate it runs at",
@@ -503,17 +503,14 @@ def format_report(report):
             "|---|---|---|---|---|---|",
         ]
         entries = [("peer", "greedy", peer.get("decoding_work"))]
-        entries += [(n, s, f) for n, row in rows.items() for s, f in row.get("decoding_work", {}).items()]
+        entries += [
+            (n, strategy, f) for n, row in rows.items() for strategy, f in row["decoding_work"].items()
+        ]
         for name, strategy, figures in entries:
             if not figures:
                 continue
-            ratio = (
-                "1.00"
-                if name == "peer"
-                else "-"
-                if figures["vs_peer"] is None
-                else f"{figures['vs_peer']:.2f}"
-            )
+            vs_peer = 1.0 if name == "peer" else figures["vs_peer"]
+            ratio = "-" if vs_peer is None else f"{vs_peer:.2f}"
             rates = [
                 "-"
                 if figures.get(f"{where}gflop_per_second") is None

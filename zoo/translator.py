@@ -232,8 +232,7 @@ class Translator(keras.Model):
                 f"(max_source_length). {too_long.size} sentence(s) are too long."
             )
         function = self.translate_function(strategy, return_attention, max_length_factor)
-        order = np.argsort(lengths, kind="stable")
-        batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        batches = length_groups(lengths, batch_size)
         seed = strategy.call_seed()
 
         def decode(start, batch):
@@ -451,6 +450,12 @@ class Translator(keras.Model):
             **config.pop("preprocessor"),
         )
         return cls(backbone, preprocessor, **config)
+
+
+def length_groups(lengths, batch_size):
+    """The batches `Translator.translate` decodes: sentence indices sorted by length (stably), then cut."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 def check_max_length_factor(factor):

@@ -168,18 +168,17 @@ def measure_decoding(
 
 
 def decoding_gflop(model, batches, strategy):
-    """Forward matmul GFLOP that decoding `batches` with `strategy` does, or `None` for a model not counted.
+    """Forward matmul GFLOP that decoding `batches` with `strategy` does; `None` for a backbone not counted.
 
-    What `training.benchmarks.flops.decoding_flops` counts, from what one
-    untimed pass runs (`decoding_work`).
+    What `training.benchmarks.flops.decoding_flops` counts (recurrent
+    backbones), from what one untimed pass runs (`decoding_work`).
     """
+    import zoo
     from training.benchmarks.flops import decoding_flops
 
-    try:
-        work = decoding_work(model, batches, strategy)
-        return decoding_flops(model.backbone, **work) / 1e9
-    except ValueError:  # a backbone that `token_flops` does not count (a Transformer)
+    if not isinstance(model.backbone, zoo.RecurrentSeq2Seq):
         return None
+    return decoding_flops(model.backbone, **decoding_work(model, batches, strategy)) / 1e9
 
 
 def decoding_work(model, batches, strategy):
@@ -230,13 +229,10 @@ def decoding_work(model, batches, strategy):
 
 
 def length_grouped(model, sources, batch_size):
-    """The batches one `translate` call over `sources` decodes: sorted by source length, then cut."""
-    import numpy as np
+    """The batches of sentences one `translate` call over `sources` decodes."""
+    from zoo.translator import length_groups
 
-    order = np.argsort(model.source_lengths(sources), kind="stable")  # as `Translator.translate`
-    return [
-        [sources[i] for i in order[start : start + batch_size]] for start in range(0, len(order), batch_size)
-    ]
+    return [[sources[i] for i in batch] for batch in length_groups(model.source_lengths(sources), batch_size)]
 
 
 def readable_sources(model, sources):

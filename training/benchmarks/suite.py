@@ -230,8 +230,18 @@ def summarize(ceiling, peer, models, growth, duel, args):
         "train_seconds": peer["train_wall_seconds"],
         "steps": peer["steps"],
         "by_length": peer_quality["by_length"],
-        "greedy_64_gflop": peer_decoding_gflop(peer, valid.sources, peer_hypotheses),
+        "padded_share_of_ceiling": peer["est_achieved_matmul_gflop_per_s"] / peak,
+        "decoding_work": None,
     }
+    duel_figures = None if duel is None else _duel_ratios(duel)
+    # Matmul work of the file-order decoding, batch 64: it does not depend on
+    # the machine, so each duel round runs the same work at its own rate.
+    theirs = peer_decoding_gflop(peer, valid.sources, peer_hypotheses)
+    if theirs is not None:
+        duel_rates = duel_figures and duel_figures["peer_greedy_64_sentences_per_second"]
+        peer_figures["decoding_work"] = _work_rates(
+            theirs, peer["decode_n"], peer_figures["greedy_64_sentences_per_second"], duel_rates, peak
+        )
     rows = {}
     for name, run in models.items():
         training, quality = run["training"], run["quality"]
@@ -266,9 +276,6 @@ def summarize(ceiling, peer, models, growth, duel, args):
                 if key in decoding:
                     label = _label(strategy, where)
                     row[f"{label}_sentences_per_second"] = decoding[key]["sentences_per_second"]
-                    if where == "live":  # file order, the duel's protocol (exported runs the same work)
-                        row[f"{label}_gflop"] = decoding[key].get("gflop")
-                        row["decoding_sentences"] = decoding[key]["sentences"]
             for where in ("live", "exported"):
                 if (strategy, 1, where) in decoding:
                     row[f"{strategy}_1_{where}_ms"] = (
@@ -291,33 +298,21 @@ def summarize(ceiling, peer, models, growth, duel, args):
         if row["useful_gflop_per_second"] is not None:
             row["useful_share_of_ceiling"] = row["useful_gflop_per_second"] / peak
             row["padded_share_of_ceiling"] = row["padded_gflop_per_second"] / peak
-        rows[name] = row
-    peer_figures["padded_share_of_ceiling"] = peer_figures["padded_gflop_per_second"] / peak
-    duel_figures = None if duel is None else _duel_ratios(duel)
-    # Matmul work of the file-order decoding, batch 64: it does not depend on
-    # the machine, so each duel round runs the same work at its own rate.
-    theirs = peer_figures.pop("greedy_64_gflop")
-    peer_figures["decoding_work"] = None
-    if theirs is not None:
-        duel_rates = duel_figures and duel_figures["peer_greedy_64_sentences_per_second"]
-        peer_figures["decoding_work"] = _work_rates(
-            theirs, peer["decode_n"], peer_figures["greedy_64_sentences_per_second"], duel_rates, peak
-        )
-    for name, row in rows.items():
         row["decoding_work"] = {}
-        for strategy in [k.removeprefix("bleu_") for k in row if k.startswith("bleu_")]:
-            label = _label(strategy, "live")
-            gflop = row.pop(f"{label}_gflop", None)
-            if gflop is None:
+        for strategy in ("greedy", beam):
+            live = decoding.get((strategy, 64, "live"))  # file order, the duel's protocol
+            if live is None or live.get("gflop") is None:
                 continue
+            label = _label(strategy, "live")
             duel_rates = duel_figures and duel_figures["presets"][name].get(label, {}).get(
                 "sentences_per_second"
             )
             figures = _work_rates(
-                gflop, row["decoding_sentences"], row[f"{label}_sentences_per_second"], duel_rates, peak
+                live["gflop"], live["sentences"], live["sentences_per_second"], duel_rates, peak
             )
-            figures["vs_peer"] = None if theirs is None else gflop / theirs
+            figures["vs_peer"] = None if theirs is None else live["gflop"] / theirs
             row["decoding_work"][strategy] = figures
+        rows[name] = row
 
     series = {"peer (tutorial)": [(b["label"], b["bleu"]) for b in map(_bucket, peer_figures["by_length"])]}
     for name, row in rows.items():

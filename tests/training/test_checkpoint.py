@@ -14,11 +14,14 @@ from training.schedules import learning_rate_schedule
 
 @pytest.fixture
 def deterministic_ops():
-    """Kernels whose results do not depend on thread timing, for comparing two runs bit for bit.
+    """Deterministic kernels, for comparing two runs bit for bit.
 
     Without it, a run on a loaded 2-core machine diverged once in a while
-    (a float rounding difference, grown by training). Switched off again
-    after the test; the switch off is not public API.
+    (a float rounding difference, grown by training). It does not pin the
+    thread count, which cannot change in a running process: the subprocess
+    test in test_resume_after_kill.py runs on one thread, where runs are
+    bit-reproducible. Switched off again after the test; the switch off is
+    not public API.
     """
     import tensorflow as tf
     from tensorflow.python.framework import config

@@ -18,10 +18,9 @@ def deterministic_ops():
 
     Without it, a run on a loaded 2-core machine diverged once in a while
     (a float rounding difference, grown by training). It does not pin the
-    thread count, which cannot change in a running process: the subprocess
-    test in test_resume_after_kill.py runs on one thread, where runs are
-    bit-reproducible. Switched off again after the test; the switch off is
-    not public API.
+    thread count, which cannot change in a running process: conftest.py
+    sets one thread for the whole session, where runs are bit-reproducible.
+    Switched off again after the test; the switch off is not public API.
     """
     import tensorflow as tf
     from tensorflow.python.framework import config

@@ -28,11 +28,11 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     runs only its remaining steps. With the data of `training.TextPairs`
     (whose batch order is a function of the optimizer's step) the resumed
     run reads the same batches as an uninterrupted one, and its final
-    weights match it (bit for bit with deterministic kernels on one thread,
-    `TF_DETERMINISTIC_OPS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1`;
-    with more threads TensorFlow's CPU kernels now and then round
-    differently from one run to the next, resumed or not, and training
-    grows the difference). The
+    weights match it (bit for bit with deterministic kernels and one
+    inter-op thread, `TF_DETERMINISTIC_OPS=1 TF_NUM_INTEROP_THREADS=1`;
+    with ops running side by side a CPU run now and then rounds
+    differently from the next one, resumed or not, and training grows the
+    difference). The
     resumed epoch's metrics average only the steps after the restore.
 
     `<directory>/best` is a preset directory (`zoo.load` reads it) of the

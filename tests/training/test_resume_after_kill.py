@@ -26,10 +26,8 @@ TRAIN = textwrap.dedent(
 def _start(out):
     # Deterministic kernels on one thread, as the README asks of runs that
     # must match bit for bit: the comparison below allows float rounding
-    # only. With TensorFlow's default threads, 4 of 43 runs (2 cores, this
-    # test polling beside them) rounded differently, one within its first
-    # 7 steps, long before any kill, and Adam grew that to 0.006-0.2 in the
-    # weights; CI failed on it once.
+    # only. Set here, not left to conftest.py's defaults, which the
+    # caller's environment may override (README and NOTES.md say why).
     env = {
         **os.environ,
         "TF_CPP_MIN_LOG_LEVEL": "3",

@@ -3,9 +3,11 @@
 Training batches form one endless, deterministic stream: epoch `k` is the
 pairs in the order `stateless_shuffle(seed=[seed, k])`, bucketed by length,
 each pair exactly once. Where the stream starts is read from `start_step`
-(the optimizer's step counter) when an iterator is made, so a run restored
-from a checkpoint reads exactly the batches that the interrupted run would
-have read next.
+(the optimizer's step counter) when an iterator makes its first batch, so a
+run restored from a checkpoint reads exactly the batches that the
+interrupted run would have read next. That read runs beside the training
+step which asks for the batch; a step that updates the counter must wait for
+its batch first, as `Translator.train_step` does.
 """
 
 import dataclasses
@@ -69,8 +71,8 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start
             order, with a known length.
         seed: int, the shuffle seed.
         start_step: int or scalar integer variable: the batch of the stream
-            to start at, read whenever an iterator is made. `Translator.fit`
-            passes the optimizer's step counter.
+            to start at, read when an iterator makes its first batch.
+            `Translator.fit` passes the optimizer's step counter.
 
     Returns:
         A `tf.data.Dataset` of `(x, y, sample_weight)` batches.

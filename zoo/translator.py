@@ -127,6 +127,16 @@ class Translator(keras.Model):
         # The data is shuffled above; Keras cannot shuffle a dataset.
         return super().fit(x, validation_data=validation_data, shuffle=False, **kwargs)
 
+    def train_step(self, data):
+        # The stream `fit` makes reads the optimizer's step counter when its
+        # first batch is asked for. Keras' increment of that counter waits
+        # only for the step's own reads of it, not for the batch, so without
+        # this it could run before the stream read the counter: the stream
+        # then started one batch late, in most runs and not in all, and a
+        # resumed run could read other batches than the uninterrupted one.
+        with tf.control_dependencies([t for t in tf.nest.flatten(data) if t is not None]):
+            return super().train_step(data)
+
     def evaluate(self, x=None, y=None, batch_size=64, **kwargs):
         """`keras.Model.evaluate` on text pairs (see `fit` for the forms of `x`)."""
         if y is not None:

@@ -114,11 +114,44 @@ def test_stream_starts_at_a_given_step_and_repeats_for_a_seed():
     whole = list(make_dataset(pairs, model.preprocessor, batch_size=8, seed=5).take(2 * per_epoch + 3))
     again = list(make_dataset(pairs, model.preprocessor, batch_size=8, seed=5).take(2 * per_epoch + 3))
     assert _source_rows(whole) == _source_rows(again)
-    step = tf.Variable(per_epoch + 2, dtype=tf.int64)  # read when the iterator is made
+    step = tf.Variable(per_epoch + 2, dtype=tf.int64)  # read when the first batch is made
     resumed = make_dataset(pairs, model.preprocessor, batch_size=8, seed=5, start_step=step)
     step.assign(per_epoch + 5)
     tail = list(resumed.take(len(whole) - per_epoch - 5))
     assert _source_rows(tail) == _source_rows(whole[per_epoch + 5 :])
+
+
+def test_fit_trains_on_the_batch_at_the_optimizers_step():
+    pairs = dates(100, seed=2)
+    model = zoo.load("gru_luong_small", train_data=pairs, **TINY)
+    model.fit(pairs, epochs=1, steps_per_epoch=1, batch_size=8, verbose=0)  # builds the optimizer
+    state = [v.numpy() for v in model.variables + model.optimizer.variables]
+
+    def one_step(step, batch=None):
+        for variable, value in zip(model.variables + model.optimizer.variables, state):
+            variable.assign(value)
+        model.optimizer.iterations.assign(step)
+        if batch is None:
+            model.fit(pairs, epochs=1, steps_per_epoch=1, batch_size=8, verbose=0)
+        else:
+            model.train_on_batch(*batch)
+        return model.get_weights()
+
+    per_epoch = batches_per_epoch(pairs, model.preprocessor, batch_size=8)
+    stream = list(make_dataset(pairs, model.preprocessor, batch_size=8, seed=0).take(per_epoch + 4))
+    # Each fit makes a new stream, which reads the step on its first batch:
+    # before the step waited for its batch, its own increment mostly came
+    # first, and the stream started one batch late.
+    for step in (0, 3, per_epoch + 2):
+        fitted = one_step(step)
+        on_its_batch = one_step(step, stream[step])
+        on_the_next = one_step(step, stream[step + 1])
+        np.testing.assert_allclose(
+            np.concatenate([w.ravel() for w in fitted]),
+            np.concatenate([w.ravel() for w in on_its_batch]),
+            atol=1e-6,
+        )
+        assert max(np.abs(a - b).max() for a, b in zip(fitted, on_the_next)) > 1e-4
 
 
 def test_truncation_is_counted():

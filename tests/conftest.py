@@ -2,14 +2,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-# One intra-op and one inter-op thread, read when TensorFlow starts (before
-# the imports below): tests that train twice and compare bit for bit need
-# runs that are bit-reproducible, and with TensorFlow's default threads a
-# CPU run now and then rounds differently (2 of 8 runs of the in-process
-# resume test, with another process busy beside it on 2 cores). The tiny
-# test models run no slower on one thread. Subprocesses inherit it.
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402

@@ -28,12 +28,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     runs only its remaining steps. With the data of `training.TextPairs`
     (whose batch order is a function of the optimizer's step) the resumed
     run reads the same batches as an uninterrupted one, and its final
-    weights match it (bit for bit with deterministic kernels and one
-    inter-op thread, `TF_DETERMINISTIC_OPS=1 TF_NUM_INTEROP_THREADS=1`;
-    with ops running side by side a CPU run now and then rounds
-    differently from the next one, resumed or not, and training grows the
-    difference). The
-    resumed epoch's metrics average only the steps after the restore.
+    weights match it (bit for bit with deterministic kernels,
+    `TF_DETERMINISTIC_OPS=1`). The resumed epoch's metrics average only the
+    steps after the restore.
 
     `<directory>/best` is a preset directory (`zoo.load` reads it) of the
     model with the best `monitor` value so far, written at epoch ends.

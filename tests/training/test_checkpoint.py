@@ -16,10 +16,6 @@ from training.schedules import learning_rate_schedule
 def deterministic_ops():
     """Deterministic kernels, for comparing two runs bit for bit.
 
-    Without it, a run on a loaded 2-core machine diverged once in a while
-    (a float rounding difference, grown by training). It does not pin the
-    thread count, which cannot change in a running process: conftest.py
-    sets one thread for the whole session, where runs are bit-reproducible.
     Switched off again after the test; the switch off is not public API.
     """
     import tensorflow as tf

@@ -134,7 +134,9 @@ class Translator(keras.Model):
         # this it could run before the stream read the counter: the stream
         # then started one batch late, in most runs and not in all, and a
         # resumed run could read other batches than the uninterrupted one.
-        with tf.control_dependencies([t for t in tf.nest.flatten(data) if t is not None]):
+        with tf.control_dependencies(
+            [t for t in tf.nest.flatten(data, expand_composites=True) if t is not None]
+        ):
             return super().train_step(data)
 
     def evaluate(self, x=None, y=None, batch_size=64, **kwargs):

@@ -38,7 +38,9 @@ class BeamSearch(DecodingStrategy):
     sentence with fewer finished hypotheses than asked for is completed with
     the best unfinished ones. A sentence that is done leaves the batch: the
     model and the top-k run only the hypotheses of sentences still
-    searching (as in greedy search, the cache must hold the batch first).
+    searching (as in greedy search, the cache must hold the batch first),
+    and the first step, when a sentence's hypotheses are all `[START]`,
+    runs it once per sentence.
     The cache's `source`, which is the same for every hypothesis of a
     sentence (see `zoo.Seq2SeqBackbone`), is kept once per sentence.
 
@@ -122,30 +124,29 @@ class BeamSearch(DecodingStrategy):
 
         # Only the sentences still searching go through the model, as in
         # `single_path_search`: `rows[i]` is the batch row of running
-        # sentence i, whose hypotheses are cache rows `i * k` to `i * k + k - 1`.
-        # `alive` and `finished` keep every sentence; a step reads and
-        # writes the running ones.
+        # sentence i, whose hypotheses are cache rows `i * width` to
+        # `i * width + width - 1`. `alive` and `finished` keep every
+        # sentence; a step reads and writes the running ones.
         rows = row_indices(tf.logical_not(done))
-        cache = _by_hypothesis(
-            cache, lambda x: tf.repeat(tf.gather(x, rows), k, axis=0), lambda x: tf.gather(x, rows)
-        )
+        cache = tf.nest.map_structure(lambda x: tf.gather(x, rows), cache)
 
         def cond(step, rows, last_tokens, cache, alive, finished):
             return tf.logical_and(step < max_length, tf.size(rows) > 0)
 
-        def body(step, rows, last_tokens, cache, all_alive, all_finished):
+        def body(width, step, rows, last_tokens, cache, all_alive, all_finished):
+            # `width`: hypotheses a running sentence has in the cache before this step; k after it.
             running = tf.shape(rows)[0]
 
-            def split(x):  # (running * k, ...) -> (running, k, ...)
-                return tf.reshape(x, tf.concat([[running, k], tf.shape(x)[1:]], 0))
+            def split(x):  # (running * width, ...) -> (running, width, ...)
+                return tf.reshape(x, tf.concat([[running, width], tf.shape(x)[1:]], 0))
 
             at = rows[:, None]
-            alive = {key: tf.gather(value, rows) for key, value in all_alive.items()}
+            alive = {key: tf.gather(value, rows)[:, :width] for key, value in all_alive.items()}
             finished = {key: tf.gather(value, rows) for key, value in all_finished.items()}
             mask = tf.gather(source_mask, rows)
 
             logits, new_cache = next_fn(last_tokens, cache, step)
-            step_attention = split(tf.cast(new_cache["attention"], tf.float32))  # (running, k, Ts)
+            step_attention = split(tf.cast(new_cache["attention"], tf.float32))  # (running, width, Ts)
             coverage = alive["coverage"] + step_attention
             candidate_log_probs, parents, tokens = best_continuations(logits, alive["log_probs"], 2 * k)
             ends = tf.equal(tokens, end_id)
@@ -188,13 +189,14 @@ class BeamSearch(DecodingStrategy):
             all_alive = {key: _write_rows(all_alive[key], at, alive[key]) for key in alive}
             all_finished = {key: _write_rows(all_finished[key], at, finished[key]) for key in finished}
 
-            # Reorder the cache by parent. The source, and whatever else `next`
+            # Reorder the cache by parent (from `width` rows a sentence to k).
+            # The source, and after the first step whatever else `next`
             # passed through unchanged, is the same for every hypothesis of a
             # sentence, so it needs no reordering.
-            flat_parent = tf.reshape(parent + tf.range(running)[:, None] * k, [-1])  # (running * k,)
+            flat_parent = tf.reshape(parent + tf.range(running)[:, None] * width, [-1])  # (running * k,)
 
             def reorder(old, new):
-                return new if new is old else tf.gather(new, flat_parent)
+                return new if new is old and width == k else tf.gather(new, flat_parent)
 
             cache = {
                 key: value if key == "source" else tf.nest.map_structure(reorder, cache[key], value)
@@ -224,17 +226,18 @@ class BeamSearch(DecodingStrategy):
             )
             return step + 1, rows, token, cache, all_alive, all_finished
 
-        loop_vars = (
-            tf.constant(0),
-            rows,
-            tf.repeat(tf.gather(start_tokens, rows), k),
-            cache,
-            alive,
-            finished,
+        # Before the first step a sentence's k hypotheses would all be
+        # [START] with the same state, so that step runs the model once per
+        # sentence and branches into k hypotheses after it.
+        loop_vars = (tf.constant(0), rows, tf.gather(start_tokens, rows), cache, alive, finished)
+        loop_vars = tf.cond(
+            cond(*loop_vars),
+            lambda: body(1, *loop_vars),
+            lambda: _widen(loop_vars, k),  # nothing to decode; the loop below will not run
         )
         steps, _, _, _, alive, finished = tf.while_loop(
             cond,
-            body,
+            lambda *loop_vars: body(k, *loop_vars),
             loop_vars,
             shape_invariants=(
                 tf.TensorShape([]),
@@ -273,6 +276,13 @@ class BeamSearch(DecodingStrategy):
         return tf.pow((5.0 + tf.cast(length, tf.float32)) / 6.0, self.length_penalty)
 
 
+def _widen(loop_vars, k):
+    """The search's loop variables with the cache and last tokens repeated for `k` hypotheses a sentence."""
+    step, rows, last_tokens, cache, alive, finished = loop_vars
+    cache = _by_hypothesis(cache, lambda x: tf.repeat(x, k, axis=0), lambda x: x)
+    return step, rows, tf.repeat(last_tokens, k), cache, alive, finished
+
+
 def _by_hypothesis(cache, per_hypothesis, per_sentence):
     """`cache` with `per_sentence` applied to each tensor of its `source` and `per_hypothesis` to the rest."""
     return {
@@ -288,7 +298,8 @@ def best_continuations(logits, log_probs, n):
         logits: float `(sentences * k, vocabulary_size)`, the model's, `k`
             hypotheses per sentence.
         log_probs: float32 `(sentences, k)`, the hypotheses' log-probabilities.
-        n: int, at most `k * vocabulary_size`.
+        n: int. Where the hypotheses have fewer continuations, the rest
+            are impossible ones: `NEVER`, extending the last hypothesis.
 
     Returns:
         `(log_probs, parents, tokens)`, each `(sentences, n)`, best first
@@ -300,11 +311,20 @@ def best_continuations(logits, log_probs, n):
     per_token = tf.reshape(token_log_probs(logits), [sentences, k, -1])  # (sentences, k, V)
     vocabulary_size = tf.shape(per_token)[-1]
     candidates = tf.reshape(log_probs[:, :, None] + per_token, [sentences, -1])  # (sentences, k * V)
+    static = None not in (log_probs.shape[-1], logits.shape[-1])
+    few = not static or log_probs.shape[-1] * logits.shape[-1] < n  # one hypothesis, a small vocabulary
+    if few:
+        candidates = tf.pad(
+            candidates, [[0, 0], [0, tf.maximum(n - tf.shape(candidates)[1], 0)]], constant_values=NEVER
+        )
     # Per hypothesis, a top-n of its logits and a log-sum-exp would avoid the
     # log-softmax of every row, but measured no faster here (0.97-1.03x):
     # the top-k then runs over k times the rows.
     best, at = wide_top_k(candidates, n)
-    return best, at // vocabulary_size, at % vocabulary_size
+    parents = at // vocabulary_size
+    if few:
+        parents = tf.minimum(parents, k - 1)  # padding extends the last hypothesis, at `NEVER`
+    return best, parents, at % vocabulary_size
 
 
 def extend(hypotheses, parent, token, step_attention, step):

@@ -107,10 +107,13 @@ def test_sentences_leave_the_batch_when_their_search_ends():
     alone = {i: search(strategy, decoder.row(i), max_length) for i in np.flatnonzero(~done)}
     steps = {i: r["tokens"].shape[-1] for i, r in alone.items()}
     assert len(set(steps.values())) > 3
-    # Step t runs the k hypotheses of every sentence still searching, no others.
-    expected = [k * sum(n > t for n in steps.values()) for t in range(len(decoder.rows_per_step))]
+    # Step t runs the k hypotheses of every sentence still searching, no
+    # others; the first step, from [START], runs each sentence once.
+    expected = [
+        (1 if t == 0 else k) * sum(n > t for n in steps.values()) for t in range(len(decoder.rows_per_step))
+    ]
     assert decoder.rows_per_step == expected
-    assert expected[0] == k * np.sum(~done) and expected[-1] < expected[0]
+    assert expected[0] == np.sum(~done) and expected[1] == k * np.sum(~done) and expected[-1] < expected[1]
     # What a sentence gets does not depend on who shared its batch, or when they left.
     for i, own in alone.items():
         assert [trim(t) for t in result["tokens"][i]] == [trim(t) for t in own["tokens"][0]]
@@ -149,8 +152,9 @@ def test_a_sentences_hypotheses_share_its_source():
     done = np.arange(16) % 5 == 0
     strategy = BeamSearch(k, num_hypotheses=2)
     shared = search(strategy, decoder, 10, done=done)
-    # Each step's source has one row per sentence still searching.
-    assert decoder.rows_per_source and set(decoder.rows_per_source) == {k}
+    # Each step's source has one row per sentence still searching, for its
+    # k hypotheses (one at the first step, from [START]).
+    assert decoder.rows_per_source[0] == 1 and set(decoder.rows_per_source[1:]) == {k}
     # The same search over the source repeated for every hypothesis.
     plain = ToyDecoder(batch_size=16, sharpness=1.0, seed=8)
     plain.token_logits[:, :, END_ID] += 1.0

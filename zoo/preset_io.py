@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 from zoo.atomic import atomic_directory
-from zoo.presets import get_preset
+from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.tokenizers import get_tokenizer_class, learn_tokenizers, tokenizer_name
@@ -46,7 +46,10 @@ def load(preset, train_data=None, dtype=None, **overrides):
 
     Args:
         preset: a name from `zoo.PRESETS` or the path of a directory
-            written by `save_to_preset`.
+            written by `save_to_preset`. A name that is also a folder in
+            the working directory means the built-in preset when
+            `train_data` or overrides are given (they apply to built-in
+            presets only), and the folder otherwise.
         train_data: for a preset name, the text pairs whose vocabularies the
             model gets: a `(sources, targets)` pair of string lists or an
             object with `sources` and `targets` (`training.TextPairs`).
@@ -81,14 +84,24 @@ def load(preset, train_data=None, dtype=None, **overrides):
 
 def _load(preset, train_data, overrides):
     preset = os.fspath(preset)
-    if os.path.isdir(preset):
+    # A built-in name may also be a folder here (a run's output directory
+    # named after its preset, say). Vocabulary data and overrides apply to
+    # built-in presets only, so with them the name means the built-in one.
+    builtin = preset in PRESETS and (train_data is not None or bool(overrides))
+    if os.path.isdir(preset) and not builtin:
         if train_data is not None or overrides:
             raise ValueError(
                 f"{preset} is a saved preset with its own vocabulary and settings; "
                 "`train_data` and overrides apply only to built-in preset names."
             )
+        if preset in PRESETS and not os.path.isfile(os.path.join(preset, CONFIG_FILE)):
+            raise ValueError(
+                f"{preset} is a folder here but not a preset directory ({CONFIG_FILE} is missing), "
+                f"and the built-in preset {preset!r} needs `train_data=(sources, targets)` to learn "
+                "its vocabularies."
+            )
         return load_preset_directory(preset)
-    if os.sep in preset or preset.endswith(".json") or os.path.exists(preset):
+    if not builtin and (os.sep in preset or preset.endswith(".json") or os.path.exists(preset)):
         raise FileNotFoundError(f"No preset directory at {preset}.")
     spec = get_preset(preset)
     if train_data is None:

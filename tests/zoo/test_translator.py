@@ -157,6 +157,27 @@ def test_load_errors(toy_pairs, tmp_path):
         zoo.load("gru_luong", train_data=(["a", "b", "c"], ["x", "y"]))
 
 
+def test_a_folder_named_like_a_preset_means_it_only_without_train_data(
+    trained_translator, toy_pairs, tmp_path, monkeypatch
+):
+    # A run's output folder named after its preset (`zoo train --out gru_luong_small`)
+    # is in the working directory when the same command runs again to resume.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gru_luong_small" / "checkpoint").mkdir(parents=True)
+    fresh = zoo.load("gru_luong_small", train_data=toy_pairs, hidden_dim=8)  # the built-in preset
+    assert fresh.backbone.hidden_dim == 8
+    with pytest.raises(ValueError, match="not a preset directory.*needs `train_data"):
+        zoo.load("gru_luong_small")
+    # Once a preset is saved there, the bare name loads it; with train_data, the built-in.
+    trained_translator.save_to_preset(tmp_path / "gru_luong_small")
+    restored = zoo.load("gru_luong_small")
+    assert restored.translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])
+    untrained = zoo.load("gru_luong_small", train_data=toy_pairs, **TINY)
+    trained_kernel = trained_translator.backbone.output_projection.kernel.numpy()
+    assert not np.array_equal(untrained.backbone.output_projection.kernel.numpy(), trained_kernel)
+    np.testing.assert_array_equal(restored.backbone.output_projection.kernel.numpy(), trained_kernel)
+
+
 @pytest.mark.parametrize("preset", sorted(zoo.PRESETS))
 def test_every_preset(preset, toy_pairs, tmp_path):
     check_preset(zoo.load(preset, train_data=toy_pairs, **tiny(preset)), toy_pairs, tmp_path)

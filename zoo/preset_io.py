@@ -87,8 +87,8 @@ def _load(preset, train_data, overrides):
     # A built-in name may also be a folder here (a run's output directory
     # named after its preset, say). Vocabulary data and overrides apply to
     # built-in presets only, so with them the name means the built-in one.
-    builtin = preset in PRESETS and (train_data is not None or bool(overrides))
-    if os.path.isdir(preset) and not builtin:
+    means_builtin = preset in PRESETS and (train_data is not None or bool(overrides))
+    if os.path.isdir(preset) and not means_builtin:
         if train_data is not None or overrides:
             raise ValueError(
                 f"{preset} is a saved preset with its own vocabulary and settings; "
@@ -101,7 +101,7 @@ def _load(preset, train_data, overrides):
                 "its vocabularies."
             )
         return load_preset_directory(preset)
-    if not builtin and (os.sep in preset or preset.endswith(".json") or os.path.exists(preset)):
+    if not means_builtin and (os.sep in preset or preset.endswith(".json") or os.path.exists(preset)):
         raise FileNotFoundError(f"No preset directory at {preset}.")
     spec = get_preset(preset)
     if train_data is None:

@@ -60,6 +60,47 @@ def test_a_sparse_gradient_is_summed_per_row_before_the_update():
     assert np.all(results[0][0][[0, 2]] == 1.0)  # rows without a gradient do not move
 
 
+@pytest.mark.parametrize("clipnorm", [0.5, 2.0])
+def test_clipnorm_scales_only_the_gradients_over_the_norm(clipnorm):
+    # Norms 0.5, 5 and 1.5 over three steps: at clip 0.5 each step is
+    # scaled, at clip 2 only the second. A large epsilon makes Adam's step
+    # depend on the gradient's scale, so a wrong scale moves the weights.
+    directions = np.array([[3.0, 4.0], [0.6, -0.8], [-1.0, 0.0]], "float32")
+    gradients = [d * n / np.linalg.norm(d) for d, n in zip(directions, (0.5, 5.0, 1.5))]
+    results = []
+    for optimizer in (
+        zoo.FusedAdam(0.1, epsilon=0.5, clipnorm=clipnorm),
+        keras.optimizers.Adam(0.1, epsilon=0.5, clipnorm=clipnorm),
+    ):
+        variable = keras.Variable(np.zeros(2, "float32"))
+        for gradient in gradients:
+            optimizer.apply_gradients([(tf.constant(gradient), variable)])
+        results.append([variable.numpy(), *(v.numpy() for v in optimizer.variables[2:])])
+    for ours, reference in zip(*results):
+        np.testing.assert_allclose(ours, reference, rtol=5e-5, atol=1e-7)
+    unclipped = keras.optimizers.Adam(0.1, epsilon=0.5)
+    variable = keras.Variable(np.zeros(2, "float32"))
+    for gradient in gradients:
+        unclipped.apply_gradients([(tf.constant(gradient), variable)])
+    assert not np.allclose(variable.numpy(), results[0][0], rtol=1e-3)  # the clip mattered
+
+
+def test_a_sparse_gradient_is_clipped_by_the_norm_of_its_row_sums():
+    # Rows 1 and 1 sum to [4, 1] (norm 4.12); clipped to 1 it is [0.97, 0.24].
+    gradient = tf.IndexedSlices(
+        tf.constant([[1.0, 2.0], [3.0, -1.0]]), tf.constant([1, 1]), tf.constant([3, 2])
+    )
+    variables = []
+    for optimizer, grad in (
+        (zoo.FusedAdam(0.1, epsilon=10.0, clipnorm=1.0), gradient),
+        (keras.optimizers.Adam(0.1, epsilon=10.0, clipnorm=1.0), tf.convert_to_tensor(gradient)),
+    ):
+        variable = keras.Variable(np.zeros((3, 2), "float32"))
+        optimizer.apply_gradients([(grad, variable)])
+        variables.append(variable.numpy())
+    np.testing.assert_allclose(*variables, rtol=5e-5, atol=1e-8)
+
+
 def test_fused_adam_round_trips_through_a_saved_model(tmp_path):
     model = _train(zoo.FusedAdam(learning_rate=0.01, clipnorm=1.0))
     path = tmp_path / "model.keras"

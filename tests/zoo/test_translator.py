@@ -93,6 +93,11 @@ def test_translate_bad_input(trained_translator):
         trained_translator.translate(["hola", 3])
     with pytest.raises(ValueError, match="Sentence 0 has 101 tokens.*at most 100"):
         trained_translator.translate(" ".join(["gato"] * 101))
+    # One batch is checked by the decoding call itself, more by a pass before.
+    sentences = ["hola", "el gato", " ".join(["gato"] * 120), " ".join(["gato"] * 101)]
+    for batch_size in (4, 1):
+        with pytest.raises(ValueError, match="Sentence 2 has 120 tokens.*2 sentence\\(s\\) are too long"):
+            trained_translator.translate(sentences, batch_size=batch_size)
     with pytest.raises(ValueError, match="max_length"):
         trained_translator.translate("hola", max_length=0)
 

@@ -36,8 +36,9 @@ class FusedAdam(keras.optimizers.Adam):
     every step, and the large gradients are rarely over the norm (in a
     translation model at clip 1, after its first 200 steps, the embeddings
     were over it in under 1 step in 50 and the output layer in under 1 in
-    10): the saved passes were about 3% of a training step. A sparse gradient is clipped by the norm of its
-    per-row sum, the gradient Adam applies.
+    10): the saved passes were about 2% of a training step. A sparse
+    gradient is clipped by the norm of its per-row sum, the gradient Adam
+    applies.
     """
 
     def _clip_gradients(self, grads):

@@ -41,10 +41,12 @@ class FusedAdam(keras.optimizers.Adam):
     applies.
     """
 
-    def _clip_gradients(self, grads):
-        if not self.clipnorm or self.clipnorm <= 0 or keras.backend.backend() != "tensorflow":
-            return super()._clip_gradients(grads)
-        return [None if g is None else _clip_by_norm(g, self.clipnorm) for g in grads]
+    def _clip_by_norm(self, values, axes=None):
+        # Keras' hook for one gradient under `clipnorm`; its own dispatch
+        # (which clip is set, `None` gradients) stays as it is.
+        if axes is not None or keras.backend.backend() != "tensorflow":
+            return super()._clip_by_norm(values, axes)
+        return _clip_by_norm(values, self.clipnorm)
 
     def update_step(self, gradient, variable, learning_rate):
         if self.amsgrad or keras.backend.backend() != "tensorflow":

@@ -6,6 +6,7 @@ consistency (ratios, units, counts), never against a speed.
 
 import json
 import os
+import subprocess
 import sys
 import textwrap
 
@@ -372,6 +373,17 @@ def test_the_suite_reports_every_figure_as_a_ratio_to_the_peer(suite_run):
         assert work["gflop"] > 0
     assert "## Decoding work: matmul GFLOP of the file-order batches of 64" in table
     assert not any(name.endswith(".partial.json") for name in os.listdir(out))
+    # What else ran on the machine, stage by stage, in the order they ran.
+    loads = report["machine_load"]
+    assert list(loads) == [
+        "ceiling", "peer", "gru_luong", "epoch_growth",
+        "duel1_peer", "duel1_gru_luong", "duel2_peer", "duel2_gru_luong",
+    ]  # fmt: skip
+    for load in loads.values():
+        assert load["seconds"] > 0 and load["stage_cpu_seconds"] > 0
+        if os.path.exists("/proc/stat"):
+            assert 0 <= load["other_share"] <= 1 and 0 <= load["steal_share"] <= 1
+    assert "## The machine during each stage" in table and "| duel2_gru_luong |" in table.replace("**", "")
 
 
 @pytest.mark.slow
@@ -391,6 +403,70 @@ def test_a_rerun_reuses_finished_stages_and_reruns_changed_ones(suite_run, capsy
     assert "[ceiling] reusing" in printed and "[peer] reusing" not in printed
     # The peer saved new weights, so its duel rounds decode again; the preset did not change.
     assert "[duel1_peer] reusing" not in printed and "[duel1_gru_luong] reusing" in printed
+
+
+def _write_stat(path, busy_ticks, steal_ticks):
+    """A `/proc/stat` of 2 CPUs whose busy time (user, nice, system, irq, softirq) adds up to `busy_ticks`."""
+    user = busy_ticks - 6
+    path.write_text(
+        f"cpu  {user} 1 2 999999 50 1 2 {steal_ticks} 0 0\n"
+        "cpu0 1 0 0 1 0 0 0 0 0 0\ncpu1 1 0 0 1 0 0 0 0 0 0\nintr 12345\nctxt 678\n"
+    )
+
+
+def test_machine_cpu_seconds_reads_busy_and_steal_time_from_proc_stat(tmp_path):
+    from training.benchmarks.machine_load import machine_cpu_seconds
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    stat = tmp_path / "stat"
+    _write_stat(stat, busy_ticks=10 * ticks, steal_ticks=3 * ticks)
+    # idle (999999) and iowait (50) are not busy time.
+    assert machine_cpu_seconds(str(stat)) == pytest.approx((10.0, 3.0, 2))
+    assert machine_cpu_seconds(str(tmp_path / "missing")) is None
+    stat.write_text("intr 1 2 3\n")
+    assert machine_cpu_seconds(str(stat)) is None
+
+
+def test_a_stage_load_counts_other_processes_and_steal_and_leaves_out_the_stage(tmp_path):
+    from training.benchmarks import machine_load
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    stat = tmp_path / "stat"
+    _write_stat(stat, busy_ticks=1000, steal_ticks=10)
+    own_before = machine_load._own_cpu_seconds()
+    load = machine_load.StageLoad(str(stat))
+    # The stage: a child process that computes for a while, waited for.
+    subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
+    own = machine_load._own_cpu_seconds() - own_before
+    # Meanwhile the machine was busy for the stage's own time plus 1 s of someone else's, and lost 0.5 s to steal.
+    _write_stat(stat, busy_ticks=1000 + round((own + 1.0) * ticks), steal_ticks=10 + round(0.5 * ticks))
+    result = load.finish()
+    capacity = result["seconds"] * 2
+    assert result["stage_cpu_seconds"] >= 0.1  # the child's CPU time is the stage's
+    assert result["stage_cpu_seconds"] == pytest.approx(own, abs=0.02)
+    assert result["other_share"] == pytest.approx(1.0 / capacity, abs=0.05 / capacity)
+    assert result["steal_share"] == pytest.approx(0.5 / capacity, abs=0.02 / capacity)
+    # Without /proc/stat the shares are not measured, and no stage is marked.
+    blind = machine_load.StageLoad(str(tmp_path / "missing")).finish()
+    assert blind["other_share"] is None and blind["steal_share"] is None
+    assert machine_load.notable(blind) is None
+
+
+def test_the_report_marks_a_stage_that_others_slowed():
+    from training.benchmarks.machine_load import notable
+    from training.benchmarks.suite import _load_lines
+
+    quiet = {"seconds": 120.0, "stage_cpu_seconds": 230.0, "other_share": 0.01, "steal_share": 0.0}
+    busy = {"seconds": 60.0, "stage_cpu_seconds": 100.0, "other_share": 0.12, "steal_share": 0.03}
+    stolen = {**quiet, "other_share": 0.0, "steal_share": 0.2}
+    assert notable(quiet) is None and notable(None) is None
+    assert "other processes used 12% of the machine's CPU" in notable(busy)
+    assert "took 20% (steal)" in notable(stolen)
+    lines = _load_lines({"ceiling": quiet, "duel1_peer": busy, "duel1_gru_luong": stolen, "old": None})
+    assert "| ceiling | 2.0 | 1.0% | 0.0% |" in lines
+    assert "| **duel1_peer** | 1.0 | **12.0%** | **3.0%** |" in lines
+    assert "| **duel1_gru_luong** | 2.0 | **0.0%** | **20.0%** |" in lines
+    assert "| old | - | not measured | not measured |" in lines
 
 
 def test_the_peers_standardization_is_read_as_the_peer_reads_it():

@@ -24,7 +24,10 @@ bucket, fixed context against attention). Every stage's result is saved
 atomically as `OUT/<stage>.json` with the command that made it (and, for
 the duel, the size and time of the models it read); a rerun of the same
 command reuses finished stages, so an interrupted suite picks up where it
-stopped (`--fresh` reruns everything).
+stopped (`--fresh` reruns everything). Each stage also records how much of
+the machine other processes and the hypervisor took while it ran
+(`training.benchmarks.machine_load`); the report marks a stage where they
+took 5% or more.
 """
 
 import argparse
@@ -35,10 +38,10 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 import unicodedata
 
 from training.benchmarks.budget_run import WARMUP_STEPS
+from training.benchmarks.machine_load import NOTABLE_SHARE, StageLoad, notable
 
 # The peer's size: embeddings 256, a bidirectional GRU 256 encoder with its
 # directions summed, a GRU 256 decoder, 5,000 words per side.
@@ -127,6 +130,10 @@ def main(argv=None):
         )
     duel = decoding_duel(args, list(models)) if args.duel_rounds else None
     report = summarize(ceiling, peer, models, growth, duel, args)
+    stages = ["ceiling", "peer", *models, *(["epoch_growth"] if growth is not None else [])]
+    for round_ in range(1, args.duel_rounds + 1):
+        stages += [f"duel{round_}_peer", *(f"duel{round_}_{preset}" for preset in models)]
+    report["machine_load"] = stage_loads(args.out, stages)
     from training.benchmarks.budget_run import write_json, write_text
 
     write_json(report, os.path.join(args.out, "suite.json"))
@@ -557,7 +564,35 @@ def format_report(report):
             lines.append(
                 f"| {g['pairs']:,} | {g['steps']} | {g['epoch_seconds']:.1f} | {g['microseconds_per_pair']:.0f} |"
             )
+    if report.get("machine_load"):
+        lines += _load_lines(report["machine_load"])
     return "\n".join(lines) + "\n"
+
+
+def _load_lines(loads):
+    """The report's table of what else ran on the machine during each stage."""
+    lines = [
+        "",
+        "## The machine during each stage",
+        "",
+        "The share of the machine's CPU time that other processes used while each stage ran, and that "
+        "the hypervisor took (steal), from `/proc/stat` with the stage's own CPU time left out. A stage "
+        f"at {NOTABLE_SHARE:.0%} or more is in bold: its figures are less reliable.",
+        "",
+        "| stage | minutes | other processes | steal |",
+        "|---|---|---|---|",
+    ]
+    for name, load in loads.items():
+        if load is None or load["other_share"] is None:
+            minutes = "-" if load is None else f"{load['seconds'] / 60:.1f}"
+            lines.append(f"| {name} | {minutes} | not measured | not measured |")
+            continue
+        bold = "**" if notable(load) else ""
+        lines.append(
+            f"| {bold}{name}{bold} | {load['seconds'] / 60:.1f} | {bold}{load['other_share']:.1%}{bold} "
+            f"| {bold}{load['steal_share']:.1%}{bold} |"
+        )
+    return lines
 
 
 def _score(hypotheses, valid, who):
@@ -604,7 +639,7 @@ def _stage(args, name, command, inputs=()):
     resolved = [scratch if part == "{json}" else part for part in command]
     log_path = os.path.join(args.out, f"{name}.log")
     print(f"[{name}] {' '.join(resolved)}", flush=True)
-    started = time.perf_counter()
+    load = StageLoad()
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(resolved, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in process.stdout:
@@ -613,14 +648,31 @@ def _stage(args, name, command, inputs=()):
                 print(f"[{name}] {line}", end="", flush=True)
         if process.wait() != 0:
             raise SystemExit(f"suite: stage {name!r} failed (exit {process.returncode}); see {log_path}")
+    load = load.finish()
+    note = notable(load)
+    if note:
+        print(f"[{name}] note: {note}", flush=True)
     with open(scratch, encoding="utf-8") as f:
         result = json.load(f)
     os.remove(scratch)
-    record = {"command": command, "seconds": time.perf_counter() - started, "result": result}
+    record = {"command": command, "seconds": load["seconds"], "load": load, "result": result}
     if read:
         record["inputs"] = read
     write_json(record, path)
     return result
+
+
+def stage_loads(out, stages):
+    """`{stage: load}` as each stage's saved result recorded it (`machine_load.StageLoad`).
+
+    A stage reused from an earlier run keeps the load of the run that
+    measured it; one saved before loads were recorded has `None`.
+    """
+    loads = {}
+    for name in stages:
+        with open(os.path.join(out, f"{name}.json"), encoding="utf-8") as f:
+            loads[name] = json.load(f).get("load")
+    return loads
 
 
 def _fingerprint(paths):

@@ -384,6 +384,21 @@ def test_the_suite_reports_every_figure_as_a_ratio_to_the_peer(suite_run):
         if os.path.exists("/proc/stat"):
             assert 0 <= load["other_share"] <= 1 and 0 <= load["steal_share"] <= 1
     assert "## The machine during each stage" in table and "| duel2_gru_luong |" in table.replace("**", "")
+    # Each in-process decoding figure has its own record, and the table marks a disturbed one.
+    rows = ours_row["decoding"]
+    assert all(r["machine_load"]["seconds"] > 0 for r in rows)
+    assert "†" not in table or "† Other processes or steal took" in table
+    disturbed = json.loads(json.dumps(report))
+    for r in disturbed["presets"]["gru_luong"]["decoding"]:
+        quiet = {"seconds": 1.0, "stage_cpu_seconds": 2.0, "other_share": 0.0, "steal_share": 0.0}
+        busy = {**quiet, "other_share": 0.3}
+        r["machine_load"] = (
+            busy if (r["strategy"], r["batch_size"], r["where"]) == ("beam4", 64, "exported") else quiet
+        )
+    marked = suite_module.format_report(disturbed)
+    beam_row = next(line for line in marked.splitlines() if line.startswith("| gru_luong | beam4 |"))
+    assert beam_row.split(" | ")[3].endswith(" †") and beam_row.count("†") == 1
+    assert "† Other processes or steal took 5% or more of the machine" in marked
 
 
 @pytest.mark.slow
@@ -450,6 +465,21 @@ def test_a_stage_load_counts_other_processes_and_steal_and_leaves_out_the_stage(
     blind = machine_load.StageLoad(str(tmp_path / "missing")).finish()
     assert blind["other_share"] is None and blind["steal_share"] is None
     assert machine_load.notable(blind) is None
+
+
+def test_a_decoding_row_says_when_others_took_the_machine():
+    from training.benchmarks.decoding import _format
+
+    row = {
+        "strategy": "greedy", "batch_size": 64, "where": "live", "sentences_per_second": 900.0,
+        "median_batch_ms": 70.2, "output_words_per_sentence": 6.2,
+        "machine_load": {"seconds": 10.0, "stage_cpu_seconds": 19.0, "other_share": 0.01, "steal_share": 0.0},
+    }  # fmt: skip
+    assert "less reliable" not in _format(row)
+    row["machine_load"]["other_share"] = 0.3
+    assert _format(row).endswith("[other processes 30% and steal 0% of the machine: less reliable]")
+    del row["machine_load"]  # a row from before loads were recorded
+    assert "less reliable" not in _format(row)
 
 
 def test_the_report_marks_a_stage_that_others_slowed():

@@ -20,6 +20,8 @@ import statistics
 import tempfile
 import time
 
+from training.benchmarks.machine_load import StageLoad, notable
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
 
@@ -81,9 +83,12 @@ def measure_decoding(
     Returns:
         A list of dicts: strategy, batch_size, where ("live", "exported" or
         "live, one call"), sentences, sentences_per_second, median_batch_ms,
-        output_words_per_sentence, and for a recurrent model the pass's
-        forward matmul work, `gflop` (see `decoding_work`), and
-        `gflop_per_second`; both are `None` for other models.
+        output_words_per_sentence, `machine_load` (what other processes and
+        steal took of the machine during the timed passes:
+        `training.benchmarks.machine_load.StageLoad`), and for a recurrent
+        model the pass's forward matmul work, `gflop` (see
+        `decoding_work`), and `gflop_per_second`; both are `None` for other
+        models.
     """
     import tensorflow as tf
 
@@ -117,6 +122,7 @@ def measure_decoding(
                 batches = [sources[i : i + batch_size] for i in range(0, count, batch_size)]
                 for where, run in runners.items():
                     run(batches[0])  # trace and warm up
+                    load = StageLoad()
                     totals = []
                     for _ in range(repeats):
                         seconds, outputs = [], []
@@ -137,6 +143,7 @@ def measure_decoding(
                             "output_words_per_sentence": statistics.mean(
                                 len(_text(o).split()) for o in outputs
                             ),
+                            "machine_load": load.finish(),
                         }
                     )
                     add_work(rows[-1], batches)
@@ -144,6 +151,7 @@ def measure_decoding(
             if 64 in batch_sizes:
                 # What a user translating a list gets: one call, which groups
                 # the sentences by length into batches of 64.
+                load = StageLoad()
                 totals = []
                 for _ in range(repeats):
                     started = time.perf_counter()
@@ -159,6 +167,7 @@ def measure_decoding(
                         "sentences_per_second": len(sources) / total,
                         "median_batch_ms": None,
                         "output_words_per_sentence": statistics.mean(len(o.split()) for o in outputs),
+                        "machine_load": load.finish(),
                     }
                 )
                 add_work(rows[-1], length_grouped(model, sources, 64))
@@ -251,10 +260,17 @@ def _text(output):
 def _format(row):
     median = "" if row["median_batch_ms"] is None else f"median {row['median_batch_ms']:.1f} ms per batch, "
     work = "" if row.get("gflop") is None else f", {row['gflop_per_second']:.0f} GFLOP/s"
+    load = row.get("machine_load")
+    disturbed = (
+        f"  [other processes {load['other_share']:.0%} and steal {load['steal_share']:.0%} of the machine: "
+        "less reliable]"
+        if notable(load)
+        else ""
+    )
     return (
         f"{row['strategy']:>7}  batch {row['batch_size']:>3}  {row['where']:>14}: "
         f"{row['sentences_per_second']:8.1f} sentences/s  ({median}{row['output_words_per_sentence']:.1f} words out"
-        f"{work})"
+        f"{work}){disturbed}"
     )
 
 

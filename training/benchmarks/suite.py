@@ -451,18 +451,32 @@ def format_report(report):
         "|---|---|---|---|---|---|",
         f"| peer | greedy | {peer['greedy_64_sentences_per_second']:,.0f} (1.00) | - | - | - |",
     ]
+    marked = False
     for name, row in rows.items():
+        disturbed = {
+            _label(r["strategy"], r["where"])
+            for r in row["decoding"]
+            if r["batch_size"] == 64 and notable(r.get("machine_load"))
+        }
         for strategy in [k.removeprefix("bleu_") for k in row if k.startswith("bleu_")]:
             cells = []
             for where in ("live", "exported", "live_one_call"):
                 value = row.get(f"{strategy}_64_{where}_sentences_per_second")
                 ratio = row["ratios"].get(f"{strategy}_64_{where}_vs_peer_greedy_64")
-                cells.append("-" if value is None else f"{value:,.0f} (**{ratio:.2f}**)")
+                mark = " †" if f"{strategy}_64_{where}" in disturbed else ""
+                marked = marked or bool(mark)
+                cells.append("-" if value is None else f"{value:,.0f} (**{ratio:.2f}**){mark}")
             latency = " / ".join(
                 "-" if row.get(f"{strategy}_1_{w}_ms") is None else f"{row[f'{strategy}_1_{w}_ms']:.1f} ms"
                 for w in ("live", "exported")
             )
             lines.append(f"| {name} | {strategy} | {' | '.join(cells)} | {latency} |")
+    if marked:
+        lines += [
+            "",
+            f"† Other processes or steal took {NOTABLE_SHARE:.0%} or more of the machine while this was "
+            "measured (`machine_load` of its row in `suite.json`): less reliable.",
+        ]
     duel = report.get("decoding_duel")
     if duel:
         peer_rates = duel["peer_greedy_64_sentences_per_second"]

@@ -132,7 +132,7 @@ def main(argv=None):
     report = summarize(ceiling, peer, models, growth, duel, args)
     stages = ["ceiling", "peer", *models, *(["epoch_growth"] if growth is not None else [])]
     for round_ in range(1, args.duel_rounds + 1):
-        stages += [f"duel{round_}_peer", *(f"duel{round_}_{preset}" for preset in models)]
+        stages += [_duel_stage(round_, who) for who in ("peer", *models)]
     report["machine_load"] = stage_loads(args.out, stages)
     from training.benchmarks.budget_run import write_json, write_text
 
@@ -170,7 +170,7 @@ def decoding_duel(args, presets):
     )
     duel = {"peer": [], **{preset: {} for preset in presets}}
     for round_ in range(1, args.duel_rounds + 1):
-        peer = _stage(args, f"duel{round_}_peer", peer_command, inputs=[weights])
+        peer = _stage(args, _duel_stage(round_, "peer"), peer_command, inputs=[weights])
         duel["peer"].append(max(peer["compiled_sentences_per_s"], peer["python_sentences_per_s"]))
         for preset in presets:
             model = os.path.join(args.out, preset, "preset")
@@ -178,12 +178,17 @@ def decoding_duel(args, presets):
             command += ["--source-column", str(PEER_COLUMNS[0]), "--target-column", str(PEER_COLUMNS[1])]
             command += ["--sentences", str(args.decode_sentences), "--batch-sizes", str(args.batch_size)]
             command += ["--repeats", str(args.repeats), "--json", "{json}"]
-            ours = _stage(args, f"duel{round_}_{preset}", command, inputs=[model])
+            ours = _stage(args, _duel_stage(round_, preset), command, inputs=[model])
             for row in ours["rows"]:
                 duel[preset].setdefault((row["strategy"], row["where"]), []).append(
                     row["sentences_per_second"]
                 )
     return duel
+
+
+def _duel_stage(round_, who):
+    """The name of a duel stage: `who` (`"peer"` or a preset) decoding in round `round_`."""
+    return f"duel{round_}_{who}"
 
 
 def _peer_command(args, *options):

@@ -7,7 +7,7 @@ import time
 import keras
 
 import zoo
-from training.checkpoint import TrainingCheckpoint
+from training.checkpoint import BEST, TrainingCheckpoint
 from training.corpora import load_corpus
 from training.evaluation import evaluate
 from training.locks import lock_directory, unlock_directory
@@ -17,6 +17,14 @@ from training.progress import TokensPerSecond
 from training.readers import read_pairs
 from training.schedules import learning_rate_schedule
 from training.validation_bleu import ValidationBleu
+from zoo.atomic import check_replaceable
+from zoo.export import SAVED_MODEL_DIRECTORY
+from zoo.preset_io import PRESET_DIRECTORY
+
+# Where `train` writes, under `config.out`.
+PRESET_DIR = "preset"
+EXPORT_DIR = "exported"
+CHECKPOINT_DIR = "checkpoint"
 
 
 @dataclasses.dataclass
@@ -84,7 +92,10 @@ def train(config):
     with the same command resumes at the step after the last save, with the
     same data order, and ends with the weights an uninterrupted run would
     have. One run at a time writes to `config.out`: a second one raises
-    `training.locks.DirectoryInUseError` before it writes anything.
+    `training.locks.DirectoryInUseError` before it writes anything. Where
+    `preset/`, `checkpoint/best/` or `exported/` already holds something
+    other than an earlier run's output, it raises `FileExistsError` before
+    writing anything, rather than delete it when the run ends.
     """
     started = time.perf_counter()
     preset = zoo.get_preset(config.preset)  # an unknown name fails before any work
@@ -98,12 +109,20 @@ def train(config):
         raise ValueError(
             f"`precision` must be one of {', '.join(map(repr, zoo.PRECISIONS))}, received {config.precision!r}."
         )
+    _check_outputs(config.out)
     # A second run into the same directory stops here, before it writes anything.
     lock_directory(config.out, "training into")
     try:
         return _train(config, preset, started)
     finally:
         unlock_directory(config.out)
+
+
+def _check_outputs(out):
+    """Raise `FileExistsError` now, not after training, where an output would replace other files."""
+    check_replaceable(os.path.join(out, PRESET_DIR), PRESET_DIRECTORY)
+    check_replaceable(os.path.join(out, CHECKPOINT_DIR, BEST), PRESET_DIRECTORY)
+    check_replaceable(os.path.join(out, EXPORT_DIR), SAVED_MODEL_DIRECTORY)
 
 
 def _train(config, preset, started):
@@ -147,7 +166,7 @@ def _train(config, preset, started):
             ValidationBleu(valid_pairs, max_sentences=config.bleu_samples, batch_size=config.batch_size)
         )
     checkpoint = TrainingCheckpoint(
-        os.path.join(config.out, "checkpoint"),
+        os.path.join(config.out, CHECKPOINT_DIR),
         save_every=config.save_every,
         monitor=config.monitor,
         verbose=config.verbose,
@@ -176,8 +195,8 @@ def _train(config, preset, started):
         verbose=config.verbose,
     )
     plot_history(os.path.join(logs_dir, "history.csv"), os.path.join(logs_dir, "training_curves.png"))
-    preset_dir = os.path.join(config.out, "preset")
-    export_dir = os.path.join(config.out, "exported")
+    preset_dir = os.path.join(config.out, PRESET_DIR)
+    export_dir = os.path.join(config.out, EXPORT_DIR)
     model.save_to_preset(preset_dir)
     if model.dtype_policy.name != "float32":
         # What a later `zoo.load(preset_dir)` gives: the float32 weights, computing in float32.

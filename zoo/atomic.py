@@ -1,26 +1,68 @@
 """Write a directory so that readers see the old one or the new one, never half."""
 
 import contextlib
+import dataclasses
 import glob
 import os
 import shutil
 import tempfile
 
 
+@dataclasses.dataclass(frozen=True)
+class DirectoryKind:
+    """What a directory that `atomic_directory` may replace holds.
+
+    Replacing a directory deletes what was in it, so a writer names the
+    kind it writes and replaces only an earlier one of that kind: a preset
+    over a preset, an export over an export, never a run's folder with its
+    checkpoints or a folder of the user's own files.
+    """
+
+    name: str  # for messages: "a preset directory"
+    marker: str  # the entry every such directory holds: "config.json"
+    entries: frozenset  # every top-level entry such a directory may hold
+
+
+def check_replaceable(path, kind):
+    """Raise `FileExistsError` unless writing `kind` at `path` would delete nothing but an earlier one.
+
+    `path` may be missing, an empty directory, or a directory of `kind`:
+    one that holds `kind.marker` and nothing outside `kind.entries`.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if not os.path.exists(path):
+        return
+    if not os.path.isdir(path):
+        raise FileExistsError(f"{path} exists and is not a directory.")
+    held = sorted(os.listdir(path))
+    if not held or (kind.marker in held and kind.entries.issuperset(held)):
+        return
+    foreign = [entry for entry in held if entry not in kind.entries] or held
+    listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    raise FileExistsError(
+        f"{path} already exists and is not {kind.name}: it holds {listed}. Writing there would "
+        "delete what it holds; give a new or empty directory, or move it away first."
+    )
+
+
 @contextlib.contextmanager
-def atomic_directory(path):
+def atomic_directory(path, kind=None):
     """Yield a temporary directory that replaces `path` when the block succeeds.
 
     The new directory is written beside `path` and renamed into place; an
     existing `path` is moved aside first and removed only after the rename.
     If the block raises, `path` is left as it was and the temporary
-    directory is removed.
+    directory is removed. With a `kind` (`DirectoryKind`), an existing
+    `path` that is not an earlier directory of that kind raises
+    `FileExistsError` before anything is written (see `check_replaceable`).
     """
     path = os.path.abspath(os.fspath(path))
     parent, name = os.path.split(path)
-    os.makedirs(parent, exist_ok=True)
-    if os.path.exists(path) and not os.path.isdir(path):
+    if kind is not None:
+        check_replaceable(path, kind)
+    elif os.path.exists(path) and not os.path.isdir(path):
         raise FileExistsError(f"{path} exists and is not a directory.")
+    os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
     os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private (0700); a saved model is not
     try:

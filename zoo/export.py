@@ -2,8 +2,16 @@
 
 import tensorflow as tf
 
-from zoo.atomic import atomic_directory
+from zoo.atomic import DirectoryKind, atomic_directory, check_replaceable
 from zoo.translator import check_max_length_factor
+
+# What an export may replace: an earlier SavedModel, nothing else (not a
+# preset, not a run's folder).
+SAVED_MODEL_DIRECTORY = DirectoryKind(
+    "a SavedModel directory",
+    "saved_model.pb",
+    frozenset({"saved_model.pb", "variables", "assets", "fingerprint.pb"}),
+)
 
 
 def export_translator(
@@ -38,7 +46,10 @@ def export_translator(
 
     Args:
         translator: the `Translator` to export.
-        path: the directory to write; replaced atomically if it exists.
+        path: the directory to write. An existing one is replaced
+            atomically if it is empty or an earlier SavedModel; anything
+            else (a preset, a folder of other files) raises
+            `FileExistsError` before any work and is left as it is.
         max_length: most tokens generated per sentence; the preprocessor's
             `max_target_length` + 1 by default.
         strategy: `GreedySearch()` (the default), `BeamSearch(...)` or a
@@ -49,6 +60,7 @@ def export_translator(
         max_length_factor: a limit for each sentence too, from its source
             length (see `Translator.translate`); `None` sets none.
     """
+    check_replaceable(path, SAVED_MODEL_DIRECTORY)  # before tracing, which takes seconds
     max_length = translator.check_max_length(max_length)
     max_length_factor = check_max_length_factor(max_length_factor)
     strategy = translator.check_strategy(strategy, beam_width)
@@ -80,7 +92,7 @@ def export_translator(
         return served
 
     module.serve = serve
-    with atomic_directory(path) as staging:
+    with atomic_directory(path, SAVED_MODEL_DIRECTORY) as staging:
         tf.saved_model.save(module, staging, signatures={"serving_default": serve})
 
 

@@ -18,7 +18,7 @@ import os
 import keras
 import tensorflow as tf
 
-from zoo.atomic import atomic_directory
+from zoo.atomic import DirectoryKind, atomic_directory
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
@@ -32,6 +32,10 @@ METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.h5"
 SOURCE_VOCABULARY_FILE = os.path.join("assets", "source_vocabulary.txt")
 TARGET_VOCABULARY_FILE = os.path.join("assets", "target_vocabulary.txt")
+# What `save_to_preset` may replace: an earlier preset, nothing else.
+PRESET_DIRECTORY = DirectoryKind(
+    "a preset directory", CONFIG_FILE, frozenset({CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, "assets"})
+)
 
 # What `load(dtype=...)` accepts: float32 and Keras' two mixed-precision policies.
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -174,8 +178,12 @@ def _texts_of(train_data):
 
 
 def save_to_preset(model, path):
-    """Write `model` as a preset directory at `path`, atomically (see module docstring)."""
-    with atomic_directory(path) as staging:
+    """Write `model` as a preset directory at `path`, atomically (see module docstring).
+
+    An existing `path` is replaced only if it is empty or an earlier preset
+    directory; anything else raises `FileExistsError` and is left as it is.
+    """
+    with atomic_directory(path, PRESET_DIRECTORY) as staging:
         os.makedirs(os.path.join(staging, "assets"))
         config = {
             "class_name": type(model).__name__,

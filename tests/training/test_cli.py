@@ -121,6 +121,23 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     assert "BeamSearch(beam_width=3" in capsys.readouterr().out
 
 
+def test_outputs_never_replace_other_files(trained_run, tmp_path, capsys):
+    preset = trained_run / "preset"
+    before = sorted(p.name for p in preset.iterdir())
+    assert main(["export", str(preset), str(preset)]) == 2
+    assert "preset already exists and is not a SavedModel directory" in capsys.readouterr().err
+    assert sorted(p.name for p in preset.iterdir()) == before
+    # A run whose output folder holds the user's own `exported` folder stops before training.
+    (tmp_path / "exported").mkdir()
+    (tmp_path / "exported" / "notes.txt").write_text("mine")
+    assert main(["train", "--preset", "gru_luong_small", "--num-pairs", "200", "--out", str(tmp_path)]) == 2
+    assert "exported already exists and is not a SavedModel directory: it holds notes.txt" in (
+        capsys.readouterr().err
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exported"]  # no checkpoint, logs or lock
+    assert (tmp_path / "exported" / "notes.txt").read_text() == "mine"
+
+
 def test_translate_decoding_options(trained_run, tmp_path, capsys, monkeypatch):
     preset = str(trained_run / "preset")
     assert main(["translate", preset, "March 3, 2021", "4 May 1999"]) == 0

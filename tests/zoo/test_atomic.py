@@ -1,4 +1,6 @@
 import os
+import re
+import shutil
 import stat
 
 import pytest
@@ -85,3 +87,47 @@ def test_recover_directory_without_anything_to_recover(tmp_path):
     (tmp_path / "latest").mkdir()
     assert atomic.recover_directory(tmp_path / "latest")
     assert os.listdir(tmp_path) == ["latest"]
+
+
+PRESET_LIKE = atomic.DirectoryKind("a preset directory", "config.json", frozenset({"config.json", "assets"}))
+
+
+def test_a_directory_is_replaced_only_by_its_own_kind(tmp_path):
+    target = tmp_path / "preset"
+    for before in ([], ["config.json"], ["config.json", "assets"]):  # nothing, or an earlier one
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir()
+        for entry in before:
+            (target / entry).write_text("old")
+        with atomic_directory(target, PRESET_LIKE) as staging:
+            _write(staging, "new")
+        assert os.listdir(target) == ["config.json"] and (target / "config.json").read_text() == "new"
+    with atomic_directory(tmp_path / "new", PRESET_LIKE) as staging:
+        _write(staging, "new")
+    assert (tmp_path / "new" / "config.json").read_text() == "new"
+
+
+@pytest.mark.parametrize(
+    "entries, named",
+    [
+        (["config.json", "README.md"], "README.md"),  # the user's own file beside a preset
+        (["checkpoint", "logs"], "checkpoint, logs"),  # a run's folder: no config.json
+        (["assets"], "assets"),  # the marker missing: not a preset
+        ([f"f{i}" for i in range(7)], "f0, f1, f2, f3, f4 and 2 more"),
+    ],
+)
+def test_anything_else_is_refused_and_left_as_it_was(tmp_path, entries, named):
+    target = tmp_path / "out"
+    target.mkdir()
+    for entry in entries:
+        (target / entry).write_text("mine")
+    message = f"{target} already exists and is not a preset directory: it holds {named}. Writing there"
+    with pytest.raises(FileExistsError, match=re.escape(message)):
+        with atomic_directory(target, PRESET_LIKE) as staging:
+            _write(staging, "new")
+    assert sorted(os.listdir(target)) == sorted(entries)
+    assert all((target / entry).read_text() == "mine" for entry in entries)
+    assert os.listdir(tmp_path) == ["out"]  # nothing staged
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(FileExistsError, match="is not a directory"):
+        atomic.check_replaceable(tmp_path / "file", PRESET_LIKE)

@@ -172,3 +172,21 @@ def test_export_options_are_checked(trained_translator, tmp_path):
     with pytest.raises(ValueError, match="max_length_factor"):
         trained_translator.export(str(tmp_path / "x"), max_length_factor=0)
     assert not (tmp_path / "x").exists()
+
+
+def test_export_replaces_an_earlier_export_and_nothing_else(trained_translator, tmp_path):
+    preset = tmp_path / "preset"
+    trained_translator.save_to_preset(preset)
+    before = {p.name: p.read_bytes() for p in preset.rglob("*") if p.is_file()}
+    # `zoo export PRESET PRESET`: the export would delete the preset it came from.
+    with pytest.raises(FileExistsError, match="preset already exists and is not a SavedModel.*config.json"):
+        trained_translator.export(str(preset))
+    assert {p.name: p.read_bytes() for p in preset.rglob("*") if p.is_file()} == before
+    exported = tmp_path / "exported"
+    trained_translator.export(str(exported))
+    trained_translator.export(str(exported), beam_width=2)  # an earlier export is replaced
+    served = tf.saved_model.load(str(exported)).signatures["serving_default"]
+    text = tf.constant(["el gato come"])
+    assert served(text=text)["translation"].numpy()[0].decode() == trained_translator.translate(
+        "el gato come", beam_width=2
+    )

@@ -1,4 +1,5 @@
 import json
+import os
 
 import keras
 import numpy as np
@@ -119,6 +120,13 @@ def test_preset_round_trip(trained_translator, toy_pairs, tmp_path):
     assert restored.translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])
     trained_translator.save_to_preset(path)  # overwriting an existing preset works
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
+    # Anything but an earlier preset is refused and left as it was: a user's
+    # file beside the preset, an export.
+    (path / "README.md").write_text("mine")
+    with pytest.raises(FileExistsError, match="is not a preset directory: it holds README.md"):
+        trained_translator.save_to_preset(path)
+    assert (path / "README.md").read_text() == "mine"
+    assert zoo.load(str(path)).translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])
 
 
 def test_broken_preset_directories(trained_translator, tmp_path):
@@ -173,7 +181,14 @@ def test_a_folder_named_like_a_preset_means_it_only_without_train_data(
     assert fresh.backbone.hidden_dim == 8
     with pytest.raises(ValueError, match="not a preset directory.*needs `train_data"):
         zoo.load("gru_luong_small")
+    # Saving a preset would delete the run's checkpoints: refused, nothing touched.
+    with pytest.raises(
+        FileExistsError, match="gru_luong_small already exists and is not a preset.*checkpoint"
+    ):
+        trained_translator.save_to_preset(tmp_path / "gru_luong_small")
+    assert os.listdir(tmp_path / "gru_luong_small") == ["checkpoint"]
     # Once a preset is saved there, the bare name loads it; with train_data, the built-in.
+    (tmp_path / "gru_luong_small" / "checkpoint").rmdir()
     trained_translator.save_to_preset(tmp_path / "gru_luong_small")
     restored = zoo.load("gru_luong_small")
     assert restored.translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])

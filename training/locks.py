@@ -28,6 +28,8 @@ def lock_directory(path, purpose="writing to"):
     path = os.path.abspath(os.fspath(path))
     if path in _held:
         return
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise FileExistsError(f"{path} exists and is not a directory; {purpose} it needs a directory there.")
     os.makedirs(path, exist_ok=True)
     lock = open(os.path.join(path, LOCK_FILE), "a+", encoding="utf-8")
     try:

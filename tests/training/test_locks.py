@@ -91,3 +91,13 @@ def test_zoo_train_into_a_directory_in_use_exits_2(tmp_path, capsys):
     assert f"Another process (pid {child.pid}) is training into {tmp_path}" in err
     assert "Traceback" not in err
     assert sorted(os.listdir(tmp_path)) == [".lock"]  # nothing written
+
+
+def test_zoo_train_into_a_file_exits_2(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["train", "--num-pairs", "50", "--out", str(tmp_path / "notes.txt")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"{tmp_path / 'notes.txt'} exists and is not a directory; training into it needs a directory" in err
+    )
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -7,6 +7,7 @@ import sacrebleu
 import tensorflow as tf
 
 from training.metrics import exact_match
+from zoo.translator import check_text_pairs
 
 # Source-length buckets in words, as in Bahdanau et al. (2014), Figure 2:
 # (first, last) inclusive; None means no upper bound.
@@ -143,7 +144,8 @@ def evaluate(
 
     Args:
         model: a `zoo.Translator`.
-        pairs: `training.TextPairs` (or anything with `sources` and `targets`).
+        pairs: `training.TextPairs` (or anything with `sources` and
+            `targets`), or a `(sources, targets)` pair of string lists.
         batch_size: sentences per decoding call and per loss batch.
         max_sentences: decode at most this many (the first ones); all when None.
         buckets: see `score_translations`.
@@ -156,7 +158,7 @@ def evaluate(
     Returns:
         `EvaluationReport`.
     """
-    sources, targets = list(pairs.sources), list(pairs.targets)
+    sources, targets = check_text_pairs(pairs, "pairs")
     if max_sentences is not None:
         sources, targets = sources[:max_sentences], targets[:max_sentences]
     limit = model.preprocessor.max_source_length

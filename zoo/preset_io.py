@@ -24,7 +24,7 @@ from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.tokenizers import get_tokenizer_class, learn_tokenizers, tokenizer_name
 from zoo.transformer_seq2seq import TransformerSeq2Seq
-from zoo.translator import Translator, check_texts
+from zoo.translator import Translator, check_text_pairs
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -113,7 +113,7 @@ def _load(preset, train_data, overrides):
             f"The preset {preset!r} has no vocabulary of its own: pass "
             "`train_data=(sources, targets)` to learn one, or load a saved preset directory."
         )
-    sources, targets = _texts_of(train_data)
+    sources, targets = check_text_pairs(train_data, "train_data")
     backbone_config = dict(spec["backbone"]["config"])
     preprocessor_config = dict(spec["preprocessor"])
     vocabulary_config = dict(spec["vocabulary"])
@@ -157,24 +157,6 @@ def architecture(preset):
     if config["input_feeding"]:
         parts.append("input feeding")
     return ", ".join(parts)
-
-
-def _texts_of(train_data):
-    if hasattr(train_data, "sources") and hasattr(train_data, "targets"):
-        sources, targets = train_data.sources, train_data.targets
-    elif isinstance(train_data, (tuple, list)) and len(train_data) == 2:
-        sources, targets = train_data
-    else:
-        raise TypeError(
-            "`train_data` must be a (sources, targets) pair of string lists or a "
-            f"training.TextPairs; received {type(train_data).__name__}."
-        )
-    sources, targets = check_texts(sources, "source"), check_texts(targets, "target")
-    if len(sources) != len(targets):
-        raise ValueError(f"Got {len(sources)} source sentences but {len(targets)} target sentences.")
-    if not sources:
-        raise ValueError("`train_data` is empty: a vocabulary needs at least one text pair.")
-    return sources, targets
 
 
 def save_to_preset(model, path):

@@ -161,11 +161,7 @@ class Translator(keras.Model):
                 data = data.batch(batch_size)
             return data.map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         if isinstance(data, (tuple, list)) and len(data) == 2:
-            sources, targets = (check_texts(side, name) for side, name in zip(data, ("source", "target")))
-            if len(sources) != len(targets):
-                raise ValueError(f"Got {len(sources)} source sentences but {len(targets)} target sentences.")
-            if not sources:
-                raise ValueError("No text pairs: the source and target lists are empty.")
+            sources, targets = check_text_pairs(data, "x")
             dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
             if shuffle:
                 dataset = dataset.shuffle(len(sources), seed=0)
@@ -495,6 +491,31 @@ def check_max_length_factor(factor):
             f"`max_length_factor` must be a positive number (or None for no limit), received {factor!r}."
         )
     return float(factor)
+
+
+def check_text_pairs(pairs, name):
+    """`(sources, targets)` lists from text pairs, or an error that says what is wrong with them.
+
+    Args:
+        pairs: a `(sources, targets)` pair of string lists, or an object with
+            `sources` and `targets` (`training.TextPairs`).
+        name: what the pairs are, for messages (`"train_data"`).
+    """
+    if hasattr(pairs, "sources") and hasattr(pairs, "targets"):
+        sources, targets = pairs.sources, pairs.targets
+    elif isinstance(pairs, (tuple, list)) and len(pairs) == 2:
+        sources, targets = pairs
+    else:
+        raise TypeError(
+            f"`{name}` must be a (sources, targets) pair of string lists or a training.TextPairs; "
+            f"received {type(pairs).__name__}."
+        )
+    sources, targets = check_texts(sources, "source"), check_texts(targets, "target")
+    if len(sources) != len(targets):
+        raise ValueError(f"Got {len(sources)} source sentences but {len(targets)} target sentences.")
+    if not sources:
+        raise ValueError(f"`{name}` is empty: the source and target lists hold no text pairs.")
+    return sources, targets
 
 
 def check_texts(texts, side):

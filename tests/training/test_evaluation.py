@@ -58,3 +58,12 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
     limited = evaluate(trained_translator, TextPairs(sources, targets), batch_size=5, max_length_factor=0.3)
     assert limited.translations == trained_translator.translate(sources, max_length_factor=0.3)
     assert limited.translations != targets and limited.bleu < report.bleu
+    # A (sources, targets) pair of lists, as `fit` takes, scores the same.
+    as_lists = evaluate(trained_translator, (sources, targets), batch_size=5)
+    assert as_lists.translations == targets and as_lists.bleu == report.bleu
+    with pytest.raises(ValueError, match="`pairs` is empty"):
+        evaluate(trained_translator, ([], []))
+    with pytest.raises(ValueError, match="2 source sentences but 1 target"):
+        evaluate(trained_translator, (sources[:2], targets[:1]))
+    with pytest.raises(TypeError, match="`pairs` must be a .sources, targets. pair"):
+        evaluate(trained_translator, sources)

@@ -7,6 +7,7 @@ import numpy as np
 
 from zoo.atomic import atomic_file
 from zoo.tokenizer import JOINER
+from zoo.translation import Translation
 
 
 def plot_attention(translation, path, title=None):
@@ -20,6 +21,12 @@ def plot_attention(translation, path, title=None):
         path: the PNG file to write (replaced atomically).
         title: optional title; the source and translation by default.
     """
+    if not isinstance(translation, Translation):
+        hint = ": pass one of its items" if isinstance(translation, (list, tuple)) else ""
+        raise TypeError(
+            "`plot_attention` takes one zoo.Translation, as `model.translate(sentence, "
+            f"return_attention=True)` returns it; received a {type(translation).__name__}{hint}."
+        )
     if translation.attention.size == 0 or not np.any(translation.attention):
         raise ValueError(
             "This translation has no attention weights to plot: the model has no attention "

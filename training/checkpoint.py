@@ -1,5 +1,6 @@
 """Checkpoints that resume an interrupted `fit` exactly, and keep the best model."""
 
+import hashlib
 import json
 import math
 import os
@@ -15,6 +16,12 @@ LATEST = "latest"
 BEST = "best"
 STATE_FILE = "state.json"
 WEIGHTS_FILE = "training.weights.h5"
+# How a refused resume names each part of `_model_identity` that differs.
+DIFFERENCES = {
+    "settings": "other settings",
+    "source_vocabulary": "another source vocabulary",
+    "target_vocabulary": "another target vocabulary",
+}
 
 
 class TrainingCheckpoint(keras.callbacks.Callback):
@@ -30,7 +37,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     run reads the same batches as an uninterrupted one, and its final
     weights match it (bit for bit with deterministic kernels,
     `TF_DETERMINISTIC_OPS=1`). The resumed epoch's metrics average only the
-    steps after the restore.
+    steps after the restore. A checkpoint written for a model with other
+    settings or other vocabularies (other training data), in another
+    precision or with another number of steps per epoch raises
+    `ValueError` instead of being restored.
 
     `<directory>/best` is a preset directory (`zoo.load` reads it) of the
     model with the best `monitor` value so far, written at epoch ends.
@@ -127,6 +137,19 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 f"but this run trains in {precision}. Resume with the same precision, "
                 f"or delete {path} to start afresh."
             )
+        identity = _model_identity(self.model)
+        differ = [
+            DIFFERENCES.get(key, key)
+            for key, digest in state.get("model", {}).items()
+            if identity.get(key, digest) != digest
+        ]
+        if differ:
+            raise ValueError(
+                f"The checkpoint in {path} was written for a model with {' and '.join(differ)}: resuming "
+                "would load its weights into a model they do not belong to. Resume with the same data "
+                "(the vocabularies are learned from it) and settings, or delete "
+                f"{path} to start afresh."
+            )
         if not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         try:
@@ -192,6 +215,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             "step": self._step,
             "steps_per_epoch": self.params.get("steps"),
             "precision": self.model.dtype_policy.name,
+            "model": _model_identity(self.model),
             "optimizer_step": int(self.model.optimizer.iterations.numpy()),
             "seed_states": [generator.state.numpy().tolist() for generator in _seed_generators(self.model)],
             "best": self.best,
@@ -200,6 +224,29 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             self.model.save_weights(os.path.join(staging, WEIGHTS_FILE))
             with open(os.path.join(staging, STATE_FILE), "w", encoding="utf-8") as f:
                 json.dump(state, f, indent=2)
+
+
+def _model_identity(model):
+    """Digests of what a checkpoint's weights belong to: the settings and each vocabulary.
+
+    Shapes alone do not tell: a run resumed on other data learns other
+    vocabularies of the same size, and its weights would load with every
+    embedding row meaning another word. Empty for a model that is not a
+    `zoo.Translator`.
+    """
+    backbone, preprocessor = getattr(model, "backbone", None), getattr(model, "preprocessor", None)
+    if backbone is None or preprocessor is None:
+        return {}
+    settings = {k: v for k, v in backbone.get_config().items() if k not in ("name", "trainable", "dtype")}
+    return {
+        "settings": _digest([type(backbone).__name__, settings, preprocessor.get_config()]),
+        "source_vocabulary": _digest(list(preprocessor.source_tokenizer.vocabulary)),
+        "target_vocabulary": _digest(list(preprocessor.target_tokenizer.vocabulary)),
+    }
+
+
+def _digest(value):
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def _seed_generators(model):

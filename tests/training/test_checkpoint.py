@@ -8,7 +8,7 @@ import pytest
 import zoo
 from tests.conftest import TINY
 from training.checkpoint import TrainingCheckpoint
-from training.datasets import dates
+from training.datasets import TextPairs, dates
 from training.schedules import learning_rate_schedule
 
 
@@ -99,6 +99,26 @@ def test_a_checkpoint_from_other_settings_is_refused(tmp_path):
     (tmp_path / "latest" / "state.json").write_text("{not json")
     with pytest.raises(ValueError, match="not a readable checkpoint"):
         model.fit(pairs, epochs=1, batch_size=8, callbacks=[TrainingCheckpoint(tmp_path)], verbose=0)
+
+
+def test_a_checkpoint_for_another_vocabulary_is_refused(tmp_path):
+    pairs = dates(120, seed=3)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(pairs, tmp_path, epochs=2, extra_callbacks=[Crash(5)])
+    # Other data with words of the same counts and lengths: vocabularies of
+    # the same size, so the weights would load, every row meaning another word.
+    mirrored = TextPairs([" ".join(w[::-1] for w in s.split()) for s in pairs.sources], pairs.targets)
+    with pytest.raises(ValueError, match="another source vocabulary: resuming would load"):
+        _fit(mirrored, tmp_path, epochs=2)
+    with pytest.raises(ValueError, match="other settings: resuming would load"):
+        keras.utils.set_random_seed(0)
+        model = zoo.load(
+            "gru_luong_small", train_data=pairs, **dict(TINY, dropout=0.2, attention_score="general")
+        )
+        model.compile(optimizer="adam")
+        model.fit(pairs, epochs=2, batch_size=8, callbacks=[TrainingCheckpoint(tmp_path)], verbose=0)
+    model, _, _ = _fit(pairs, tmp_path, epochs=2)  # the same data and settings resume
+    assert not (tmp_path / "latest").exists()
 
 
 def test_checkpoint_arguments_are_checked(tmp_path):

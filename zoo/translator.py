@@ -390,7 +390,10 @@ class Translator(keras.Model):
         )
         tokens = result["tokens"]  # (batch, n, steps)
         shape = tf.shape(tokens)
-        texts = self.preprocessor.target_tokenizer.detokenize(tf.reshape(tokens, [-1, shape[2]]))
+        # Not `[-1, steps]`: an empty batch may have no steps either, and -1 is then ambiguous.
+        texts = self.preprocessor.target_tokenizer.detokenize(
+            tf.reshape(tokens, [shape[0] * shape[1], shape[2]])
+        )
         return {
             "translations": tf.reshape(texts, shape[:2]),
             "scores": result["scores"],

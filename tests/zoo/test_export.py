@@ -14,7 +14,7 @@ from zoo.generation import BeamSearch, GreedySearch, RandomSampling
 
 LONG = " ".join(["el gato come"] * 40)  # 120 tokens: over max_source_length (100)
 SENTENCES = ["el gato come", "", "¿dónde está el gato?", LONG, "zebra", "la casa es pequeña"]
-BATCH_SIZES = (1, 2, 6)
+BATCH_SIZES = (0, 1, 2, 6)  # 0: an empty request gets empty answers, not an error
 
 # Every decoder family and tokenizer: (preset, load options).
 FAMILIES = {
@@ -124,6 +124,9 @@ def _live(model, strategy, size=None, **options):
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_export_serves_the_live_strings(family, strategy, models, served):
     for size, outputs in served[f"{family}/{strategy}"].items():
+        if size == 0:
+            assert outputs == {"translation": [], "score": []}
+            continue
         live = _live(models[family], STRATEGIES[strategy], size)
         assert outputs["translation"] == [r.text for r in live]
         np.testing.assert_allclose(outputs["score"], [r.score for r in live], rtol=1e-4, atol=1e-4)
@@ -136,7 +139,9 @@ def test_export_serves_the_live_strings(family, strategy, models, served):
 def test_export_with_attention(trained_translator, tmp_path):
     strategy = BeamSearch(4, coverage_penalty=0.2)
     trained_translator.export(str(tmp_path / "exported"), strategy=strategy, return_attention=True)
-    served = serve_in_fresh_process({"m": tmp_path / "exported"}, SENTENCES, sizes=(6,))["m"][6]
+    served = serve_in_fresh_process({"m": tmp_path / "exported"}, SENTENCES, sizes=(0, 6))["m"]
+    assert {key: np.size(value) for key, value in served[0].items()} == dict.fromkeys(served[6], 0)
+    served = served[6]
     live = _live(trained_translator, strategy)
     for i, result in enumerate(live):
         rows, columns = len(result.output_tokens), len(result.source_tokens)

@@ -19,8 +19,10 @@ _PUNCTUATION = r"[\pP\pS]"
 
 
 def standardize(texts):
-    """NFKC, lowercase, joiner marks stripped, whitespace collapsed: `tf.string` in and out."""
+    """NFKC, lowercase, joiner marks stripped, NULs and whitespace runs made one space: `tf.string` in and out."""
     texts = tf_text.normalize_utf8(texts, "NFKC")
+    # A NUL would end the text: `tf.strings.lower` reads its input up to the first one.
+    texts = tf.strings.regex_replace(texts, "\x00", " ")
     texts = tf.strings.lower(texts, encoding="utf-8")
     texts = tf.strings.regex_replace(texts, f"[{JOINER}{_SEP}]", "")
     texts = tf.strings.regex_replace(texts, r"\s+", " ")

@@ -24,6 +24,9 @@ def test_round_trip_unknowns_and_vocabulary_file(name, tmp_path):
     # Unseen text never fails: it maps to [UNK] somewhere, and empty text to nothing.
     ids = tokenizer.tokenize(tf.constant(["zzz qqq", ""])).to_list()
     assert UNK_ID in ids[0] and ids[1] == []
+    # A NUL is a space, not the end of the text (TensorFlow's `lower` stops at one).
+    ids = tokenizer.tokenize(tf.constant(["the cat\x00 sleeps!", "\x00the cat sleeps!"])).to_list()
+    assert ids == tokenizer.tokenize(tf.constant(["the cat sleeps!"] * 2)).to_list()
     path = tmp_path / "vocabulary.txt"
     tokenizer.save_vocabulary(path)
     again = TOKENIZERS[name].load_vocabulary(path)

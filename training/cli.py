@@ -18,7 +18,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args) or 0
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError, DirectoryInUseError) as e:
+    except (
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        FileExistsError,
+        IsADirectoryError,
+        DirectoryInUseError,
+    ) as e:
         print(f"zoo {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -135,6 +135,10 @@ def _lines(path, errors):
     """`(line number, text)` for each line, decoded one by one so an error names its line."""
     if errors not in ERROR_MODES:
         raise ValueError(f"`errors` must be one of {ERROR_MODES}, received {errors!r}.")
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"{path} is a directory; expected a data file (TSV, CSV or one sentence per line)."
+        )
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such data file: {path}")
     skipped = 0

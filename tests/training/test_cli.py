@@ -211,6 +211,9 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert "Unknown preset: 'nope'" in err and "Traceback" not in err
     assert main(["train", "--data", str(tmp_path / "missing.tsv"), "--out", str(tmp_path)]) == 2
     assert "No such data file" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path), "--data", str(tmp_path)]) == 2
+    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
+    assert f"{tmp_path} is a directory; expected a data file" in capsys.readouterr().err
     empty = tmp_path / "empty.tsv"
     empty.write_text("")
     assert main(["train", "--data", str(empty), "--out", str(tmp_path)]) == 2

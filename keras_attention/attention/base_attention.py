@@ -138,6 +138,13 @@ class BaseAttention(keras.layers.Layer):
         return_attention_scores=False,
         training=None,
     ):
+        for name, tensor in (("query", query), ("value", value), ("key", key)):
+            if tensor is not None and len(tensor.shape) != 3:
+                raise ValueError(
+                    f"{type(self).__name__} takes 3-D `query` `(batch_size, Tq, dim)`, `value` and `key` "
+                    f"`(batch_size, Tk, dim)`; received `{name}` of shape {tuple(tensor.shape)}. For one "
+                    "query or key per row, add a time axis: `keras.ops.expand_dims(x, 1)`."
+                )
         keys = self.project_keys(value if key is None else key)
         return self.attend(
             query,

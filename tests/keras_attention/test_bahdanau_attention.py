@@ -72,3 +72,5 @@ def test_errors():
         BahdanauAttention(score_mode="dot")
     with pytest.raises(ValueError, match="units"):
         BahdanauAttention(units=0)
+    with pytest.raises(ValueError, match=r"takes 3-D .*received `value` of shape \(3, 4\)"):
+        BahdanauAttention()(np.ones((1, 2, 4), "float32"), np.ones((3, 4), "float32"))

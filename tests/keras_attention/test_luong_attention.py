@@ -130,3 +130,5 @@ def test_errors():
         LuongAttention(dropout=1.5)
     with pytest.raises(ValueError, match="same size.*4.*6.*general"):
         LuongAttention()(np.ones((1, 2, 4), "float32"), np.ones((1, 3, 6), "float32"))
+    with pytest.raises(ValueError, match=r"takes 3-D .*received `query` of shape \(2, 4\).*expand_dims"):
+        LuongAttention("general")(np.ones((2, 4), "float32"), np.ones((1, 3, 6), "float32"))

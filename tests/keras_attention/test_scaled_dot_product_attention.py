@@ -37,3 +37,6 @@ def test_errors():
         ScaledDotProductAttention()(np.ones((1, 2, 4), "float32"), np.ones((1, 3, 6), "float32"))
     with pytest.raises(ValueError, match="score_mode.*'dot'"):
         ScaledDotProductAttention(score_mode="dot")
+    x = np.ones((1, 3, 4), "float32")
+    with pytest.raises(ValueError, match=r"takes 3-D .*received `key` of shape \(1, 1, 3, 4\)"):
+        ScaledDotProductAttention()(x, x, key=x[None])

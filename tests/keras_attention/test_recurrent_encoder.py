@@ -133,3 +133,9 @@ def test_errors():
         RecurrentEncoder("gru", units=7, bidirectional=True)
     with pytest.raises(ValueError, match=f"merge_mode.*'mul'.*{MERGE_MODES[0]!r}"):
         RecurrentEncoder("gru", bidirectional=True, merge_mode="mul")
+    x = np.ones((2, 5, 4), "float32")
+    for packed in (False, True):
+        with pytest.raises(
+            ValueError, match=r"`mask` must be `\(batch_size, T\)` = \(2, 5\).*received shape \(2, 4\)"
+        ):
+            RecurrentEncoder("gru", units=6)(x, mask=np.ones((2, 4), bool), packed=packed)

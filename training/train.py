@@ -19,7 +19,7 @@ from training.schedules import learning_rate_schedule
 from training.validation_bleu import ValidationBleu
 from zoo.atomic import check_replaceable
 from zoo.export import SAVED_MODEL_DIRECTORY
-from zoo.preset_io import PRESET_DIRECTORY
+from zoo.preset_io import PRESET_DIRECTORY, check_overrides
 
 # Where `train` writes, under `config.out`.
 PRESET_DIR = "preset"
@@ -99,6 +99,8 @@ def train(config):
     """
     started = time.perf_counter()
     preset = zoo.get_preset(config.preset)  # an unknown name fails before any work
+    check_overrides(config.preset, config.overrides)
+    _check_numbers(config)
     if config.target_data is not None and config.data is None:
         raise ValueError(
             "--target-data names the target side of aligned files; give the source side as --data."
@@ -116,6 +118,28 @@ def train(config):
         return _train(config, preset, started)
     finally:
         unlock_directory(config.out)
+
+
+def _check_numbers(config):
+    """`ValueError` for a count, a fraction or a rate out of its range, before any work."""
+    counts = ["num_pairs", "epochs", "batch_size", "save_every", "eval_samples", "bleu_samples"]
+    counts += [name for name in ("steps_per_epoch",) if getattr(config, name) is not None]
+    for name in counts:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive int, received {value!r}.")
+    for name in ("patience", "warmup_steps"):
+        value = getattr(config, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValueError(f"`{name}` must be an int >= 0 (or None), received {value!r}.")
+    if not 0.0 < config.valid_fraction < 1.0:
+        raise ValueError(
+            f"`valid_fraction` must be between 0 and 1 (exclusive), received {config.valid_fraction!r}."
+        )
+    if config.label_smoothing is not None and not 0.0 <= config.label_smoothing < 1.0:
+        raise ValueError(f"`label_smoothing` must be in [0, 1), received {config.label_smoothing!r}.")
+    if config.learning_rate is not None and not config.learning_rate > 0.0:
+        raise ValueError(f"`learning_rate` must be > 0, received {config.learning_rate!r}.")
 
 
 def _check_outputs(out):

@@ -114,6 +114,7 @@ def _load(preset, train_data, overrides):
             "`train_data=(sources, targets)` to learn one, or load a saved preset directory."
         )
     sources, targets = check_text_pairs(train_data, "train_data")
+    check_overrides(preset, overrides)
     backbone_config = dict(spec["backbone"]["config"])
     preprocessor_config = dict(spec["preprocessor"])
     vocabulary_config = dict(spec["vocabulary"])
@@ -122,9 +123,6 @@ def _load(preset, train_data, overrides):
             if key in config:
                 config[key] = value
                 break
-        else:
-            valid = sorted([*backbone_config, *preprocessor_config, *vocabulary_config])
-            raise ValueError(f"Unknown setting {key!r} for preset {preset!r}. Expected one of {valid}.")
     source_tokenizer, target_tokenizer = learn_tokenizers(sources, targets, **vocabulary_config)
     backbone = BACKBONE_CLASSES[spec["backbone"]["class_name"]](
         source_vocabulary_size=source_tokenizer.vocabulary_size,
@@ -133,6 +131,40 @@ def _load(preset, train_data, overrides):
     )
     preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer, **preprocessor_config)
     return Translator(backbone, preprocessor)
+
+
+def check_overrides(preset, overrides):
+    """`ValueError` unless each override names a setting of the built-in `preset` and has its type.
+
+    A setting takes a value of its default's type: `true`/`false` for a
+    flag, an int for a size, a number for a rate, a string (or `None`) for a
+    name; a setting whose default is `None` takes any value, which the
+    layer it configures checks. Ranges (a size of -4, an unknown name) are
+    the layers' to check.
+    """
+    spec = get_preset(preset)
+    defaults = {**spec["backbone"]["config"], **spec["preprocessor"], **spec["vocabulary"]}
+    for key, value in overrides.items():
+        if key not in defaults:
+            raise ValueError(
+                f"Unknown setting {key!r} for preset {preset!r}. Expected one of {sorted(defaults)}."
+            )
+        default = defaults[key]
+        if isinstance(default, bool):
+            fits, kind = isinstance(value, bool), "a bool (true or false)"
+        elif isinstance(default, int):
+            fits, kind = isinstance(value, int) and not isinstance(value, bool), "an int"
+        elif isinstance(default, float):
+            fits, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        elif isinstance(default, str):
+            fits, kind = value is None or isinstance(value, str), "a string"
+        else:
+            fits, kind = True, ""
+        if not fits:
+            raise ValueError(
+                f"Setting {key!r} of preset {preset!r} must be {kind} (the preset has {default!r}); "
+                f"received {value!r}."
+            )
 
 
 def parameter_count(preset, vocabulary_size=5000):

@@ -205,6 +205,33 @@ def test_presets_lists_every_preset(capsys):
         assert name in output
 
 
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            ["--set", "hidden_dim=abc"],
+            "Setting 'hidden_dim' of preset 'gru_luong' must be an int (the preset has 256)",
+        ),
+        (
+            ["--set", "bidirectional=maybe"],
+            "'bidirectional' of preset 'gru_luong' must be a bool (true or false)",
+        ),
+        (["--set", "hidden_size=3"], "Unknown setting 'hidden_size' for preset 'gru_luong'"),
+        (["--epochs", "0"], "`epochs` must be a positive int, received 0"),
+        (["--batch-size", "0"], "`batch_size` must be a positive int, received 0"),
+        (["--valid-fraction", "1.5"], "`valid_fraction` must be between 0 and 1 (exclusive), received 1.5"),
+        (["--patience", "-1"], "`patience` must be an int >= 0 (or None), received -1"),
+        (["--label-smoothing", "1"], "`label_smoothing` must be in [0, 1), received 1.0"),
+    ],
+)
+def test_bad_training_settings_stop_before_any_work(arguments, message, tmp_path, capsys):
+    assert main(["train", *arguments, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert "training pairs" not in capsys.readouterr().out  # no data was read
+    assert not (tmp_path / "run").exists()  # nor anything written
+
+
 def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert main(["train", "--preset", "nope", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err

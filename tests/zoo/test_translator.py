@@ -164,6 +164,10 @@ def test_load_errors(toy_pairs, tmp_path):
         zoo.load("gru_luong")
     with pytest.raises(ValueError, match="Unknown setting 'hidden_size'.*hidden_dim"):
         zoo.load("gru_luong", train_data=toy_pairs, hidden_size=3)
+    with pytest.raises(ValueError, match="'num_layers' of preset 'gru_luong' must be an int .*received '2'"):
+        zoo.load("gru_luong", train_data=toy_pairs, num_layers="2")
+    with pytest.raises(ValueError, match="'residual' of preset 'gru_luong' must be a bool .*received 1"):
+        zoo.load("gru_luong", train_data=toy_pairs, residual=1)
     with pytest.raises(FileNotFoundError, match="No preset directory"):
         zoo.load(str(tmp_path / "nowhere"))
     with pytest.raises(ValueError, match="3 source sentences but 2 target"):

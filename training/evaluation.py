@@ -159,6 +159,10 @@ def evaluate(
         `EvaluationReport`.
     """
     sources, targets = check_text_pairs(pairs, "pairs")
+    if max_sentences is not None and (
+        isinstance(max_sentences, bool) or not isinstance(max_sentences, int) or max_sentences < 1
+    ):
+        raise ValueError(f"`max_sentences` must be a positive int or None, received {max_sentences!r}.")
     if max_sentences is not None:
         sources, targets = sources[:max_sentences], targets[:max_sentences]
     limit = model.preprocessor.max_source_length

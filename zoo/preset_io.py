@@ -13,9 +13,11 @@ nothing in a preset is executed.
 
 import datetime
 import json
+import numbers
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from zoo.atomic import DirectoryKind, atomic_directory
@@ -114,7 +116,7 @@ def _load(preset, train_data, overrides):
             "`train_data=(sources, targets)` to learn one, or load a saved preset directory."
         )
     sources, targets = check_text_pairs(train_data, "train_data")
-    check_overrides(preset, overrides)
+    overrides = check_overrides(preset, overrides)
     backbone_config = dict(spec["backbone"]["config"])
     preprocessor_config = dict(spec["preprocessor"])
     vocabulary_config = dict(spec["vocabulary"])
@@ -134,37 +136,44 @@ def _load(preset, train_data, overrides):
 
 
 def check_overrides(preset, overrides):
-    """`ValueError` unless each override names a setting of the built-in `preset` and has its type.
+    """`overrides` checked against the built-in `preset`'s settings, as plain Python values.
 
-    A setting takes a value of its default's type: `true`/`false` for a
-    flag, an int for a size, a number for a rate, a string (or `None`) for a
-    name; a setting whose default is `None` takes any value, which the
-    layer it configures checks. Ranges (a size of -4, an unknown name) are
-    the layers' to check.
+    Each override must name a setting of `preset` and take a value of its
+    default's type: a bool for a flag, an integer for a size, a number for a
+    rate, a string (or `None`) for a name; a setting whose default is `None`
+    takes any value, which the layer it configures checks. NumPy scalars
+    become Python ones, so the preset's JSON can hold them. Ranges (a size
+    of -4, an unknown name) are the layers' to check.
+
+    Raises:
+        ValueError: an unknown setting, or a value of another type.
     """
     spec = get_preset(preset)
     defaults = {**spec["backbone"]["config"], **spec["preprocessor"], **spec["vocabulary"]}
+    checked = {}
     for key, value in overrides.items():
         if key not in defaults:
             raise ValueError(
                 f"Unknown setting {key!r} for preset {preset!r}. Expected one of {sorted(defaults)}."
             )
-        default = defaults[key]
+        default, is_flag = defaults[key], isinstance(value, (bool, np.bool_))
         if isinstance(default, bool):
-            fits, kind = isinstance(value, bool), "a bool (true or false)"
+            fits, kind, plain = is_flag, "a bool (true or false)", bool
         elif isinstance(default, int):
-            fits, kind = isinstance(value, int) and not isinstance(value, bool), "an int"
+            fits, kind, plain = isinstance(value, numbers.Integral) and not is_flag, "an int", int
         elif isinstance(default, float):
-            fits, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+            fits, kind, plain = isinstance(value, numbers.Real) and not is_flag, "a number", float
         elif isinstance(default, str):
-            fits, kind = value is None or isinstance(value, str), "a string"
+            fits, kind, plain = value is None or isinstance(value, str), "a string", None
         else:
-            fits, kind = True, ""
+            fits, kind, plain = True, "", None
         if not fits:
             raise ValueError(
                 f"Setting {key!r} of preset {preset!r} must be {kind} (the preset has {default!r}); "
                 f"received {value!r}."
             )
+        checked[key] = value if plain is None else plain(value)
+    return checked
 
 
 def parameter_count(preset, vocabulary_size=5000):

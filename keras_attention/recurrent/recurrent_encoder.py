@@ -97,11 +97,12 @@ class RecurrentEncoder(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, mask=None, training=None, packed=False):
-        if mask is not None and None not in (*mask.shape, *inputs.shape[:2]):
-            if tuple(mask.shape) != tuple(inputs.shape[:2]):
+        mask_shape = tuple(getattr(mask, "shape", ()))
+        if mask_shape and None not in (*mask_shape, *inputs.shape[:2]):
+            if mask_shape != tuple(inputs.shape[:2]):
                 raise ValueError(
                     f"`mask` must be `(batch_size, T)` = {tuple(inputs.shape[:2])}, as the inputs "
-                    f"{tuple(inputs.shape)}; received shape {tuple(mask.shape)}."
+                    f"{tuple(inputs.shape)}; received shape {mask_shape}."
                 )
         batch = _PackedBatch(inputs, mask) if packed and mask is not None else None
         x = inputs if batch is None else batch.pack(inputs)

@@ -168,6 +168,11 @@ def test_load_errors(toy_pairs, tmp_path):
         zoo.load("gru_luong", train_data=toy_pairs, num_layers="2")
     with pytest.raises(ValueError, match="'residual' of preset 'gru_luong' must be a bool .*received 1"):
         zoo.load("gru_luong", train_data=toy_pairs, residual=1)
+    # NumPy scalars are numbers like any other, saved as plain JSON.
+    model = zoo.load(
+        "gru_luong_small", train_data=toy_pairs, hidden_dim=np.int64(8), embedding_dim=np.int64(4)
+    )
+    assert type(model.backbone.get_config()["hidden_dim"]) is int
     with pytest.raises(FileNotFoundError, match="No preset directory"):
         zoo.load(str(tmp_path / "nowhere"))
     with pytest.raises(ValueError, match="3 source sentences but 2 target"):

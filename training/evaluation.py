@@ -7,6 +7,7 @@ import sacrebleu
 import tensorflow as tf
 
 from training.metrics import exact_match
+from zoo.generation.decoding_strategy import check_int
 from zoo.translator import check_text_pairs
 
 # Source-length buckets in words, as in Bahdanau et al. (2014), Figure 2:
@@ -159,11 +160,8 @@ def evaluate(
         `EvaluationReport`.
     """
     sources, targets = check_text_pairs(pairs, "pairs")
-    if max_sentences is not None and (
-        isinstance(max_sentences, bool) or not isinstance(max_sentences, int) or max_sentences < 1
-    ):
-        raise ValueError(f"`max_sentences` must be a positive int or None, received {max_sentences!r}.")
     if max_sentences is not None:
+        check_int("max_sentences", max_sentences, 1)
         sources, targets = sources[:max_sentences], targets[:max_sentences]
     limit = model.preprocessor.max_source_length
     lengths = model.preprocessor.source_tokenizer.tokenize(tf.constant(sources)).row_lengths().numpy()

@@ -19,6 +19,7 @@ from training.schedules import learning_rate_schedule
 from training.validation_bleu import ValidationBleu
 from zoo.atomic import check_replaceable
 from zoo.export import SAVED_MODEL_DIRECTORY
+from zoo.generation.decoding_strategy import check_float, check_int
 from zoo.preset_io import PRESET_DIRECTORY, check_overrides
 
 # Where `train` writes, under `config.out`.
@@ -122,24 +123,20 @@ def train(config):
 
 def _check_numbers(config):
     """`ValueError` for a count, a fraction or a rate out of its range, before any work."""
-    counts = ["num_pairs", "epochs", "batch_size", "save_every", "eval_samples", "bleu_samples"]
-    counts += [name for name in ("steps_per_epoch",) if getattr(config, name) is not None]
-    for name in counts:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be a positive int, received {value!r}.")
-    for name in ("patience", "warmup_steps"):
-        value = getattr(config, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ValueError(f"`{name}` must be an int >= 0 (or None), received {value!r}.")
+    for name in ("num_pairs", "epochs", "batch_size", "save_every", "eval_samples", "bleu_samples"):
+        check_int(name, getattr(config, name), 1)
+    for name, minimum in (("steps_per_epoch", 1), ("patience", 0), ("warmup_steps", 0)):
+        if getattr(config, name) is not None:
+            check_int(name, getattr(config, name), minimum)
+    if config.learning_rate is not None:
+        check_float("learning_rate", config.learning_rate, 0.0, minimum_allowed=False)
+    # Open at the top as well, which `check_float` does not express.
     if not 0.0 < config.valid_fraction < 1.0:
         raise ValueError(
             f"`valid_fraction` must be between 0 and 1 (exclusive), received {config.valid_fraction!r}."
         )
     if config.label_smoothing is not None and not 0.0 <= config.label_smoothing < 1.0:
         raise ValueError(f"`label_smoothing` must be in [0, 1), received {config.label_smoothing!r}.")
-    if config.learning_rate is not None and not config.learning_rate > 0.0:
-        raise ValueError(f"`learning_rate` must be > 0, received {config.learning_rate!r}.")
 
 
 def _check_outputs(out):

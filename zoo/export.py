@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from zoo.atomic import DirectoryKind, atomic_directory, check_replaceable
+from zoo.atomic import DirectoryKind, atomic_directory
 from zoo.translator import check_max_length_factor
 
 # What an export may replace: an earlier SavedModel, nothing else (not a
@@ -60,7 +60,6 @@ def export_translator(
         max_length_factor: a limit for each sentence too, from its source
             length (see `Translator.translate`); `None` sets none.
     """
-    check_replaceable(path, SAVED_MODEL_DIRECTORY)  # before tracing, which takes seconds
     max_length = translator.check_max_length(max_length)
     max_length_factor = check_max_length_factor(max_length_factor)
     strategy = translator.check_strategy(strategy, beam_width)
@@ -92,6 +91,7 @@ def export_translator(
         return served
 
     module.serve = serve
+    # Checks `path` on entry, before `save` traces the graph (seconds).
     with atomic_directory(path, SAVED_MODEL_DIRECTORY) as staging:
         tf.saved_model.save(module, staging, signatures={"serving_default": serve})
 

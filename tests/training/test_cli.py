@@ -217,10 +217,10 @@ def test_presets_lists_every_preset(capsys):
             "'bidirectional' of preset 'gru_luong' must be a bool (true or false)",
         ),
         (["--set", "hidden_size=3"], "Unknown setting 'hidden_size' for preset 'gru_luong'"),
-        (["--epochs", "0"], "`epochs` must be a positive int, received 0"),
-        (["--batch-size", "0"], "`batch_size` must be a positive int, received 0"),
+        (["--epochs", "0"], "`epochs` must be an int >= 1, received 0"),
+        (["--batch-size", "0"], "`batch_size` must be an int >= 1, received 0"),
         (["--valid-fraction", "1.5"], "`valid_fraction` must be between 0 and 1 (exclusive), received 1.5"),
-        (["--patience", "-1"], "`patience` must be an int >= 0 (or None), received -1"),
+        (["--patience", "-1"], "`patience` must be an int >= 0, received -1"),
         (["--label-smoothing", "1"], "`label_smoothing` must be in [0, 1), received 1.0"),
     ],
 )

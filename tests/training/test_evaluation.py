@@ -61,7 +61,7 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
     # A (sources, targets) pair of lists, as `fit` takes, scores the same.
     as_lists = evaluate(trained_translator, (sources, targets), batch_size=5)
     assert as_lists.translations == targets and as_lists.bleu == report.bleu
-    with pytest.raises(ValueError, match="`max_sentences` must be a positive int or None, received 0"):
+    with pytest.raises(ValueError, match="`max_sentences` must be an int >= 1, received 0"):
         evaluate(trained_translator, (sources, targets), max_sentences=0)
     with pytest.raises(ValueError, match="`pairs` is empty"):
         evaluate(trained_translator, ([], []))

@@ -247,28 +247,31 @@ def _add_length_factor_argument(parser):
 
 
 def _add_decoding_arguments(parser, sampling=False, n_best=False):
+    from zoo.generation import BeamSearch
+
+    # No defaults here: a setting left unset is the strategy's own default,
+    # and a setting given for a strategy not chosen is an error, not ignored.
+    beam = BeamSearch()
     group = parser.add_argument_group("decoding (greedy unless --beam-width or --sample)")
     group.add_argument("--beam-width", type=int, help="beam search with this many hypotheses kept")
     group.add_argument(
         "--length-penalty",
         type=float,
-        default=0.6,
         help="beam search: GNMT's alpha; 0 ranks by log-probability, which favours short output "
-        "(default: %(default)s)",
+        f"(default: {beam.length_penalty})",
     )
     group.add_argument(
         "--coverage-penalty",
         type=float,
-        default=0.0,
         help="beam search: GNMT's beta; above 0 favours output that attends to every source word "
-        "(default: %(default)s)",
+        f"(default: {beam.coverage_penalty})",
     )
     if n_best:
-        group.add_argument("--n-best", type=int, default=1, help="beam search: print the N best (default: 1)")
+        group.add_argument("--n-best", type=int, help="beam search: print the N best (default: 1)")
     if sampling:
         group.add_argument("--sample", action="store_true", help="draw each word at random instead")
         group.add_argument(
-            "--temperature", type=float, default=1.0, help="sampling: below 1 is closer to greedy"
+            "--temperature", type=float, help="sampling: below 1 is closer to greedy (default: 1.0)"
         )
         group.add_argument("--top-k", type=int, help="sampling: from the K most likely words only")
         group.add_argument(
@@ -277,20 +280,44 @@ def _add_decoding_arguments(parser, sampling=False, n_best=False):
         group.add_argument("--seed", type=int, help="sampling: repeatable draws")
 
 
+BEAM_SETTINGS = {
+    "length_penalty": "length_penalty",
+    "coverage_penalty": "coverage_penalty",
+    "n_best": "num_hypotheses",
+}
+SAMPLING_SETTINGS = ("temperature", "top_k", "top_p", "seed")
+
+
 def _strategy(args):
-    """The `DecodingStrategy` the decoding arguments name."""
+    """The `DecodingStrategy` the decoding arguments name.
+
+    A setting of a strategy that was not chosen (`--top-k` without
+    `--sample`, `--length-penalty` without `--beam-width`) is an error:
+    ignoring it would decode otherwise than the user asked.
+    """
     from zoo.generation import BeamSearch, GreedySearch, RandomSampling
 
+    def given(names):
+        return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+    def settings_of(settings, kind):
+        names = ", ".join("--" + name.replace("_", "-") for name in settings)
+        return f"{names} {'is a' if len(settings) == 1 else 'are'} {kind} setting{'s' * (len(settings) > 1)}"
+
+    beam, sampling = given(BEAM_SETTINGS), given(SAMPLING_SETTINGS)
     if getattr(args, "sample", False):
         if args.beam_width is not None:
             raise ValueError("--sample and --beam-width are two strategies; pick one.")
-        return RandomSampling(args.temperature, args.top_k, args.top_p, args.seed)
-    n_best = getattr(args, "n_best", 1)
+        if beam:
+            raise ValueError(f"{settings_of(beam, 'beam search')}, and --sample does not search.")
+        return RandomSampling(**sampling)
+    if sampling:
+        raise ValueError(f"{settings_of(sampling, 'sampling')}; add --sample to draw each word at random.")
     if args.beam_width is None:
-        if n_best != 1:
-            raise ValueError("--n-best needs beam search: add --beam-width N (N >= --n-best).")
+        if beam:
+            raise ValueError(f"{settings_of(beam, 'beam search')}; add --beam-width N to search.")
         return GreedySearch()
-    return BeamSearch(args.beam_width, args.length_penalty, args.coverage_penalty, n_best)
+    return BeamSearch(args.beam_width, **{BEAM_SETTINGS[name]: value for name, value in beam.items()})
 
 
 def add_overrides_argument(parser, help):

@@ -187,13 +187,45 @@ def test_translate_decoding_options(trained_run, tmp_path, capsys, monkeypatch):
     assert factors == [1.5, 2.0, 2.5] and capsys.readouterr().out
     for options, message in [
         (["--max-length-factor", "0"], "max_length_factor"),
-        (["--n-best", "2"], "--n-best needs beam search"),
+        (["--n-best", "2"], "--n-best is a beam search setting; add --beam-width N"),
+        (
+            ["--length-penalty", "1", "--coverage-penalty", "0.2"],
+            "--length-penalty, --coverage-penalty are beam",
+        ),
+        (["--top-k", "3"], "--top-k is a sampling setting; add --sample"),
+        (["--seed", "1", "--temperature", "0.5"], "--temperature, --seed are sampling settings"),
+        (["--sample", "--n-best", "2"], "--n-best is a beam search setting, and --sample"),
         (["--beam-width", "2", "--n-best", "3"], "num_hypotheses"),
         (["--sample", "--beam-width", "2"], "pick one"),
         (["--sample", "--top-p", "2"], "top_p"),
     ]:
         assert main(["translate", preset, "hola", *options]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_decoding_options_name_their_strategy():
+    from training.cli import _parser, _strategy
+    from zoo.generation import BeamSearch, GreedySearch, RandomSampling
+
+    def strategy(command, *options):
+        extra = {"evaluate": ["--data", "pairs.tsv"], "export": ["out"]}.get(command, [])
+        return _strategy(_parser().parse_args([command, "model", *extra, *options]))
+
+    assert strategy("translate") == GreedySearch()
+    # Unset settings are the strategy's own defaults.
+    assert strategy("translate", "--beam-width", "3") == BeamSearch(3)
+    assert strategy("translate", "--beam-width", "3", "--length-penalty", "0", "--n-best", "2") == BeamSearch(
+        3, length_penalty=0.0, num_hypotheses=2
+    )
+    assert strategy("evaluate", "--beam-width", "2", "--coverage-penalty", "0.2") == BeamSearch(
+        2, coverage_penalty=0.2
+    )
+    assert strategy("translate", "--sample") == RandomSampling()
+    assert strategy("translate", "--sample", "--top-p", "0.9", "--seed", "4") == RandomSampling(
+        top_p=0.9, seed=4
+    )
+    with pytest.raises(ValueError, match="--coverage-penalty is a beam search setting; add --beam-width"):
+        strategy("export", "--coverage-penalty", "0.2")
 
 
 def test_presets_lists_every_preset(capsys):

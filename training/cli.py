@@ -24,6 +24,7 @@ def main(argv=None):
         FileNotFoundError,
         FileExistsError,
         IsADirectoryError,
+        NotADirectoryError,
         DirectoryInUseError,
     ) as e:
         print(f"zoo {args.command}: error: {e}", file=sys.stderr)
@@ -423,6 +424,10 @@ def _translate(args):
     from zoo.tokenizer import JOINER
 
     strategy = _strategy(args)
+    if args.plot_attention:
+        from zoo.atomic import check_file_target
+
+        check_file_target(args.plot_attention)  # before the work, not after it
     sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
     model = zoo.load(args.model)
     results = model.translate(

@@ -62,7 +62,7 @@ def atomic_directory(path, kind=None):
         check_replaceable(path, kind)
     elif os.path.exists(path) and not os.path.isdir(path):
         raise FileExistsError(f"{path} exists and is not a directory.")
-    os.makedirs(parent, exist_ok=True)
+    _make_parent(path)
     staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
     os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private (0700); a saved model is not
     try:
@@ -105,10 +105,41 @@ def _siblings(parent, prefix):
     return glob.glob(os.path.join(glob.escape(parent), glob.escape(prefix) + "*"))
 
 
+def check_file_target(path):
+    """Raise unless a file can be written at `path`; return it as an absolute path.
+
+    `IsADirectoryError` if `path` is a directory, `NotADirectoryError` if a
+    file stands where one of its parent directories would go. Missing
+    parent directories are fine: `atomic_file` makes them.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot write the file {path}: it is a directory.")
+    _check_parent(path)
+    return path
+
+
+def _check_parent(path):
+    """`NotADirectoryError` if a file stands where a parent directory of `path` would go."""
+    parent = os.path.dirname(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise NotADirectoryError(f"Cannot write {path}: {parent} is a file, not a directory.")
+
+
+def _make_parent(path):
+    _check_parent(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_file(path):
-    """Yield a temporary file path that replaces `path` when the block succeeds."""
-    path = os.path.abspath(os.fspath(path))
+    """Yield a temporary file path that replaces `path` when the block succeeds.
+
+    `path` is checked before the block runs (see `check_file_target`).
+    """
+    path = check_file_target(path)
     parent, name = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
     descriptor, staging = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=parent)

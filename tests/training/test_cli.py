@@ -279,6 +279,10 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert "no text pairs" in capsys.readouterr().err
     assert main(["translate", str(tmp_path / "no-model"), "hola"]) == 2
     assert "No preset directory" in capsys.readouterr().err
+    # The plot's path is checked before the model is even read.
+    for plot in (empty / "plot.png", tmp_path):
+        assert main(["translate", str(tmp_path / "no-model"), "hola", "--plot-attention", str(plot)]) == 2
+        assert "Cannot write" in capsys.readouterr().err
     assert empty.exists()  # a failed run leaves the user's files alone
     assert main(["train", "--target-data", str(empty), "--out", str(tmp_path)]) == 2
     assert "give the source side as --data" in capsys.readouterr().err

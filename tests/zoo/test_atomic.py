@@ -131,3 +131,26 @@ def test_anything_else_is_refused_and_left_as_it_was(tmp_path, entries, named):
     (tmp_path / "file").write_text("mine")
     with pytest.raises(FileExistsError, match="is not a directory"):
         atomic.check_replaceable(tmp_path / "file", PRESET_LIKE)
+
+
+def test_a_path_that_cannot_be_written_is_refused_before_the_block_runs(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    in_the_way = "notes.txt is a file, not a directory"
+    cases = [
+        (atomic_file, tmp_path / "folder", IsADirectoryError, "it is a directory"),
+        (atomic_file, tmp_path / "notes.txt" / "plot.png", NotADirectoryError, in_the_way),
+        (atomic_file, tmp_path / "notes.txt" / "a" / "plot.png", NotADirectoryError, in_the_way),
+        (atomic_directory, tmp_path / "notes.txt" / "a" / "saved", NotADirectoryError, in_the_way),
+    ]
+    for writer, path, error, message in cases:
+        with pytest.raises(error, match=message):
+            with writer(path):
+                pytest.fail("the block ran")
+    assert sorted(os.listdir(tmp_path)) == ["folder", "notes.txt"]
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert os.listdir(tmp_path / "folder") == []
+    # Missing parents are made.
+    with atomic_file(tmp_path / "new" / "deeper" / "plot.png") as staging:
+        open(staging, "w").close()
+    assert (tmp_path / "new" / "deeper" / "plot.png").is_file()

@@ -112,7 +112,7 @@ class RecurrentDecoder(keras.layers.Layer):
     def build(self, inputs_shape, initial_state_shape=None, memory_shape=None):
         if self.attention is not None and memory_shape is None:
             raise ValueError(f"A decoder with attention={self.attention!r} needs `memory`.")
-        self.dropout_layer = keras.layers.Dropout(self.dropout)
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         fed = 0
         if self.attention == "bahdanau":
             fed = memory_shape[-1]  # the context c_t

@@ -84,7 +84,7 @@ class RecurrentEncoder(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, inputs_shape):
-        self.dropout_layer = keras.layers.Dropout(self.dropout)
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.rnn_layers, _ = build_rnn_stack(
             self.cell_type,
             self.units,

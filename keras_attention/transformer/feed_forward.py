@@ -66,7 +66,7 @@ class FeedForward(keras.layers.Layer):
             self.intermediate_dim, activation=self.activation, dtype=self.dtype_policy, name="intermediate"
         )
         self.intermediate.build(inputs_shape)
-        self.dropout_layer = keras.layers.Dropout(self.dropout)
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         self.output_dense = keras.layers.Dense(inputs_shape[-1], dtype=self.dtype_policy, name="output")
         self.output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
         self.built = True

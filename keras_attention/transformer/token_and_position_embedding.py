@@ -92,6 +92,15 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         x = self.token_embedding(token_ids) * math.sqrt(self.embedding_dim)  # (batch, T, dim)
         positions = ops.arange(ops.shape(token_ids)[1]) + start_index  # (T,)
         if self.position_embedding == "learned":
+            length = token_ids.shape[1]
+            if length is not None and isinstance(start_index, int) and start_index + length > self.max_length:
+                # A gather past the table is an error on the CPU but reads
+                # zeros on a GPU, so say it here where the shape is known.
+                raise ValueError(
+                    f"Learned positions go up to max_length={self.max_length}; received {length} tokens"
+                    + (f" from position {start_index}" if start_index else "")
+                    + ". Build the layer with a larger `max_length`, or use sinusoidal positions."
+                )
             return x + self.learned_positions(positions)
         return x + sinusoidal_positions(positions, self.embedding_dim, x.dtype)
 

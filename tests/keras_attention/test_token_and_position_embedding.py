@@ -42,3 +42,15 @@ def test_errors():
         TokenAndPositionEmbedding(10, 7)
     with pytest.raises(ValueError, match="must be >= 1"):
         TokenAndPositionEmbedding(0, 8)
+
+
+def test_learned_positions_past_max_length_are_an_error_not_zeros():
+    layer = TokenAndPositionEmbedding(10, 8, position_embedding="learned", max_length=4)
+    assert layer(np.array([[1, 2, 3, 4]])).shape == (1, 4, 8)
+    assert layer(np.array([[1]]), start_index=3).shape == (1, 1, 8)
+    with pytest.raises(ValueError, match="max_length=4; received 5 tokens. Build the layer with a larger"):
+        layer(np.array([[1, 2, 3, 4, 5]]))
+    with pytest.raises(ValueError, match="received 2 tokens from position 3"):
+        layer(np.array([[1, 2]]), start_index=3)
+    # Sinusoidal positions have no end.
+    assert TokenAndPositionEmbedding(10, 8, max_length=4)(np.array([[1, 2, 3, 4, 5]])).shape == (1, 5, 8)

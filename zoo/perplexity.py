@@ -1,15 +1,15 @@
 """Perplexity of the reference target tokens."""
 
-import keras
 from keras import ops
 
 from zoo.api_export import zoo_export
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
+from zoo.token_mean import TokenMean
 
 
 @zoo_export("Perplexity")
-class Perplexity(keras.metrics.Mean):
-    """`exp` of the mean cross-entropy per real target token.
+class Perplexity(TokenMean):
+    """`exp` of the mean cross-entropy per real target token, over all batches (`TokenMean`).
 
     Always the plain (unsmoothed) cross-entropy, so the figure is comparable
     across runs whatever label smoothing the loss uses. Padding is left out

@@ -1,17 +1,19 @@
 """How often the most likely token is the reference one."""
 
-import keras
 import tensorflow as tf
 
 from zoo.api_export import zoo_export
+from zoo.token_mean import TokenMean
 
 
 @zoo_export("TokenAccuracy")
-class TokenAccuracy(keras.metrics.Mean):
+class TokenAccuracy(TokenMean):
     """The share of real target tokens where the logits' argmax is the reference token.
 
-    What `keras.metrics.SparseCategoricalAccuracy` computes, with one argmax
-    over the vocabulary. Keras' `ops.argmax` on floats first rewrites `-0.0`
+    What `keras.metrics.SparseCategoricalAccuracy` computes within a batch,
+    with one argmax over the vocabulary, and over all batches every real
+    token counts once (`TokenMean`; Keras' weighs a token by `1 / T`, its
+    batch's padded length). Keras' `ops.argmax` on floats first rewrites `-0.0`
     entries (for JAX's flush-to-zero), four more passes over the `(batch, T,
     vocabulary)` logits that cost about 5% of a training step at 5,000
     words; logits never need that. Padding is left out through

@@ -153,3 +153,38 @@ def test_token_accuracy_matches_numpy_and_keras_and_ignores_padding():
     again = TokenAccuracy()
     again.update_state(LABELS, changed, sample_weight=WEIGHTS)
     assert float(again.result()) == float(accuracy.result())
+
+
+def test_metrics_count_every_token_once_across_batches_of_other_lengths():
+    # Length bucketing gives every batch its own padded length T; Keras' Mean
+    # would weigh each token by 1 / T. Two batches, T = 3 and T = 7:
+    rng = np.random.default_rng(7)  # its own: the draws do not depend on which tests ran before
+    long_logits = rng.normal(size=(3, 7, 5)).astype("float32")
+    long_labels = rng.integers(1, 5, size=(3, 7))
+    long_labels[0, 4:] = long_labels[2, 2:] = 0
+    long_weights = (long_labels != 0).astype("float32")
+    batches = [(LABELS, LOGITS, WEIGHTS), (long_labels, long_logits, long_weights)]
+
+    def every_token(f):
+        values = np.concatenate([f(labels, logits)[weights > 0] for labels, logits, weights in batches])
+        return values.mean()
+
+    nll = every_token(
+        lambda labels, logits: -np.take_along_axis(_log_softmax(logits), labels[..., None], -1)[..., 0]
+    )
+    hits = every_token(lambda labels, logits: (logits.argmax(-1) == labels).astype("float64"))
+    perplexity, accuracy, keras_accuracy = (
+        Perplexity(),
+        TokenAccuracy(),
+        keras.metrics.SparseCategoricalAccuracy(),
+    )
+    for labels, logits, weights in batches:
+        for metric in (perplexity, accuracy, keras_accuracy):
+            metric.update_state(labels, logits, sample_weight=weights)
+    assert float(perplexity.result()) == pytest.approx(np.exp(nll), rel=1e-5)
+    assert float(accuracy.result()) == pytest.approx(hits, rel=1e-6)
+    assert float(keras_accuracy.result()) != pytest.approx(hits, rel=1e-2)  # the bias this avoids
+    # Without weights every position counts.
+    unweighted = TokenAccuracy()
+    unweighted.update_state(long_labels, long_logits)
+    assert float(unweighted.result()) == pytest.approx((long_logits.argmax(-1) == long_labels).mean())

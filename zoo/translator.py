@@ -1,10 +1,12 @@
 """The translation task: raw text pairs in, text out."""
 
 import concurrent.futures
+import contextlib
 
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from zoo.api_export import zoo_export
 from zoo.fused_adam import FusedAdam
@@ -14,6 +16,7 @@ from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.target_tokens import TargetTokens
 from zoo.token_accuracy import TokenAccuracy
+from zoo.token_mean import TokenMean
 from zoo.tokenizer import END_ID, PAD_ID, START_ID
 from zoo.tokenizers import get_tokenizer_class, tokenizer_name
 from zoo.translation import Translation
@@ -92,6 +95,9 @@ class Translator(keras.Model):
                 TargetTokens(),
             ]
         super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)
+        if isinstance(getattr(self, "_loss_tracker", None), keras.metrics.Mean):
+            # The `loss` in the logs, over all tokens as the metrics are.
+            self._loss_tracker = TokenWeightedLoss(name=self._loss_tracker.name)
 
     def get_compile_config(self):
         # Compiled with defaults on construction; a loaded model recompiles
@@ -137,7 +143,30 @@ class Translator(keras.Model):
         with tf.control_dependencies(
             [t for t in tf.nest.flatten(data, expand_composites=True) if t is not None]
         ):
-            return super().train_step(data)
+            with self._tokens_of(data):
+                return super().train_step(data)
+
+    def test_step(self, data):
+        with self._tokens_of(data):
+            return super().test_step(data)
+
+    @contextlib.contextmanager
+    def _tokens_of(self, data):
+        """Hand the batch's real target tokens to the loss tracker for the step traced inside."""
+        tracker = getattr(self, "_loss_tracker", None)
+        if not isinstance(tracker, TokenWeightedLoss):
+            yield
+            return
+        _, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        tracker.batch_tokens = (
+            ops.sum(ops.cast(sample_weight, tracker.dtype))
+            if sample_weight is not None
+            else ops.cast(ops.size(y), tracker.dtype)
+        )
+        try:
+            yield
+        finally:
+            tracker.batch_tokens = None  # a tensor of this trace only
 
     def evaluate(self, x=None, y=None, batch_size=64, **kwargs):
         """`keras.Model.evaluate` on text pairs (see `fit` for the forms of `x`)."""
@@ -494,6 +523,22 @@ def check_max_length_factor(factor):
             f"`max_length_factor` must be a positive number (or None for no limit), received {factor!r}."
         )
     return float(factor)
+
+
+class TokenWeightedLoss(TokenMean):
+    """Keras' loss tracker, each batch weighed by its real target tokens instead of its rows.
+
+    Keras averages the batches' losses weighted by their number of pairs.
+    A batch's loss is already a mean over its tokens, so that average leans
+    toward batches of short sentences; this one is the mean over every
+    token, the figure `Perplexity` exponentiates (the same, without label
+    smoothing). `Translator` sets `batch_tokens` around each step.
+    """
+
+    batch_tokens = None
+
+    def update_state(self, values, sample_weight=None):
+        super().update_state(values, self.batch_tokens if self.batch_tokens is not None else sample_weight)
 
 
 def check_text_pairs(pairs, name):

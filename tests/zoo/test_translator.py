@@ -20,6 +20,37 @@ def test_fit_lowers_the_loss(toy_pairs):
     assert after < 0.7 * before
 
 
+def test_loss_and_metrics_are_means_over_every_token_of_every_batch(toy_pairs):
+    """Keras would weigh a batch's loss by its pairs, and a token's accuracy by 1 / its batch's length."""
+    from training import TextPairs
+
+    sources, targets = toy_pairs
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    pairs = TextPairs(sources, targets)
+    batches = list(pairs.to_tf_dataset(model.preprocessor, batch_size=4, shuffle=False))
+    assert len({tuple(y.shape) for _, y, _ in batches}) > 1  # batches of other lengths
+    nll, hits = [], []
+    for x, y, weights in batches:
+        logits = np.asarray(model(x), "float64")
+        log_probs = logits - logits.max(-1, keepdims=True)
+        log_probs -= np.log(np.exp(log_probs).sum(-1, keepdims=True))
+        real = weights.numpy() > 0
+        nll.append(-np.take_along_axis(log_probs, y.numpy()[..., None], -1)[..., 0][real])
+        hits.append((logits.argmax(-1) == y.numpy())[real])
+    nll, hits = np.concatenate(nll).mean(), np.concatenate(hits).mean()
+    result = model.evaluate(pairs, batch_size=4, verbose=0, return_dict=True)
+    assert result["loss"] == pytest.approx(nll, rel=1e-5)
+    assert result["perplexity"] == pytest.approx(np.exp(nll), rel=1e-5)
+    assert result["accuracy"] == pytest.approx(hits, rel=1e-6)
+    history = model.fit(pairs, batch_size=4, epochs=1, verbose=0).history
+    assert history["perplexity"][0] == pytest.approx(np.exp(history["loss"][0]), rel=1e-5)
+    trained = model.evaluate(pairs, batch_size=4, verbose=0, return_dict=True)
+    model.compile(label_smoothing=0.1)  # the loss is then the smoothed one; the perplexity stays plain
+    smoothed = model.evaluate(pairs, batch_size=4, verbose=0, return_dict=True)
+    assert smoothed["perplexity"] == pytest.approx(trained["perplexity"], rel=1e-6)
+    assert smoothed["loss"] != pytest.approx(trained["loss"], rel=1e-3)
+
+
 def test_trained_model_translates(trained_translator, toy_pairs):
     sources, targets = toy_pairs
     assert trained_translator.translate(sources) == targets

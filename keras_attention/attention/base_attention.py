@@ -46,10 +46,18 @@ def masked_softmax(scores, allowed=None):
     padding) gets all-zero weights rather than a uniform distribution.
     """
     if allowed is None:
-        return ops.softmax(scores, axis=-1)
+        return _softmax(scores)
     scores = ops.where(allowed, scores, _large_negative(scores.dtype))
-    weights = ops.softmax(scores, axis=-1)
+    weights = _softmax(scores)
     return weights * ops.cast(allowed, weights.dtype)
+
+
+def _softmax(scores):
+    if scores.shape[-1] == 1:
+        # One key (a one-word source): every weight is 1. Keras' softmax
+        # would warn, at every trace, that its axis has size 1.
+        return ops.ones_like(scores)
+    return ops.softmax(scores, axis=-1)
 
 
 @keras_attention_export("BaseAttention")

@@ -1,7 +1,9 @@
+import warnings
+
 import numpy as np
 import pytest
 
-from keras_attention import ScaledDotProductAttention
+from keras_attention import BahdanauAttention, LuongAttention, ScaledDotProductAttention
 from tests.helpers import check_layer, numpy_attention
 
 
@@ -40,3 +42,26 @@ def test_errors():
     x = np.ones((1, 3, 4), "float32")
     with pytest.raises(ValueError, match=r"takes 3-D .*received `key` of shape \(1, 1, 3, 4\)"):
         ScaledDotProductAttention()(x, x, key=x[None])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ScaledDotProductAttention(),
+        lambda: LuongAttention(),
+        lambda: LuongAttention(score_mode="concat"),
+        lambda: BahdanauAttention(units=4),
+    ],
+    ids=["scaled_dot_product", "luong_dot", "luong_concat", "bahdanau"],
+)
+def test_a_single_key_takes_all_the_weight_without_a_warning(make):
+    rng = np.random.default_rng(0)
+    query = rng.normal(size=(2, 3, 4)).astype("float32")
+    value = rng.normal(size=(2, 1, 4)).astype("float32")  # a one-word source
+    mask = np.array([[True], [False]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras' softmax warns on an axis of size 1
+        output, weights = make()(query, value, value_mask=mask, return_attention_scores=True)
+    np.testing.assert_array_equal(np.asarray(weights)[:, :, 0], [[1, 1, 1], [0, 0, 0]])
+    np.testing.assert_allclose(np.asarray(output)[0], np.repeat(value[0], 3, axis=0))
+    np.testing.assert_array_equal(np.asarray(output)[1], 0.0)

@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import contextlib
+import math
 
 import keras
 import numpy as np
@@ -114,10 +115,15 @@ class Translator(keras.Model):
         (such as `training.TextPairs`, which adds length bucketing and an
         exactly resumable data order; see `training.pipeline`), a
         `tf.data.Dataset` of `(source, target)` strings, batched or not, or
-        a dataset that is already tokenized.
+        a dataset that is already tokenized. `validation_split` holds out
+        the last pairs as given, as Keras does (pairs in memory only;
+        `TextPairs.split` is the split that keeps a source on one side).
         """
         if y is not None:
             raise ValueError("Pass text pairs as `x=(sources, targets)`, not as `x` and `y`.")
+        validation_split = kwargs.pop("validation_split", 0.0)
+        if validation_split and validation_data is None:
+            x, validation_data = split_off_validation(x, validation_split)
         if hasattr(x, "to_tf_dataset") and shuffle:
             # An endless stream of reshuffled epochs that starts at the
             # optimizer's step: a run restored from a checkpoint continues
@@ -132,6 +138,15 @@ class Translator(keras.Model):
             validation_data = self._as_dataset(validation_data, batch_size, False)
         # The data is shuffled above; Keras cannot shuffle a dataset.
         return super().fit(x, validation_data=validation_data, shuffle=False, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        """`keras.Model.predict` on token ids: the next-token logits. Text goes to `translate`."""
+        if isinstance(x, str) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], str)):
+            raise TypeError(
+                "`predict` takes token ids (a dict of `encoder_token_ids` and `decoder_token_ids`) and "
+                "returns next-token logits; to translate sentences, call `translate(sentences)`."
+            )
+        return super().predict(x, *args, **kwargs)
 
     def train_step(self, data):
         # The stream `fit` makes reads the optimizer's step counter when its
@@ -185,6 +200,11 @@ class Translator(keras.Model):
                 and all(getattr(s, "dtype", None) == tf.string for s in spec)
             )
             if not is_text:
+                if any(getattr(s, "dtype", None) == tf.string for s in tf.nest.flatten(spec)):
+                    raise TypeError(
+                        "A dataset of text must yield (source, target) pairs of strings; this one yields "
+                        f"{spec}. Map it to pairs first, such as `dataset.map(lambda d: (d['es'], d['en']))`."
+                    )
                 return data  # already (x, y[, sample_weight]) ids
             if spec[0].shape.rank == 0:
                 data = data.batch(batch_size)
@@ -539,6 +559,34 @@ class TokenWeightedLoss(TokenMean):
 
     def update_state(self, values, sample_weight=None):
         super().update_state(values, self.batch_tokens if self.batch_tokens is not None else sample_weight)
+
+
+def split_off_validation(x, validation_split):
+    """`(train, validation)` from text pairs: Keras' `validation_split`, the last pairs as given.
+
+    As in Keras, the split is taken before any shuffling. A
+    `training.TextPairs` stays one on both sides (its `split` is the
+    leak-free way: pairs that share a source land on one side).
+    """
+    if isinstance(validation_split, bool) or not 0.0 < validation_split < 1.0:
+        raise ValueError(
+            f"`validation_split` must be between 0 and 1 (exclusive), received {validation_split!r}."
+        )
+    if isinstance(x, tf.data.Dataset) or not (hasattr(x, "sources") or isinstance(x, (tuple, list))):
+        raise ValueError(
+            "`validation_split` needs the text pairs in memory (a (sources, targets) pair of lists or a "
+            f"training.TextPairs); for a {type(x).__name__}, pass `validation_data` instead."
+        )
+    sources, targets = check_text_pairs(x, "x")
+    split_at = math.floor(len(sources) * (1.0 - validation_split))
+    if not 0 < split_at < len(sources):
+        raise ValueError(
+            f"`validation_split={validation_split}` of {len(sources)} pairs leaves one side empty."
+        )
+    parts = (sources[:split_at], targets[:split_at]), (sources[split_at:], targets[split_at:])
+    if hasattr(x, "to_tf_dataset"):
+        return tuple(type(x)(*part) for part in parts)
+    return parts
 
 
 def check_text_pairs(pairs, name):

@@ -20,6 +20,70 @@ def test_fit_lowers_the_loss(toy_pairs):
     assert after < 0.7 * before
 
 
+def test_fit_and_evaluate_take_every_form_of_text_pairs(toy_pairs):
+    from training import TextPairs
+
+    sources, targets = toy_pairs
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
+    forms = {
+        "tuple": (sources, targets),
+        "list": [sources, targets],
+        "TextPairs": TextPairs(sources, targets),
+        "unbatched dataset": dataset,
+        "batched dataset": dataset.batch(len(sources)),
+    }
+    # The loss and the metrics count every token once over all batches, so
+    # every form gives the same figures however it batches the pairs
+    # (TextPairs buckets them by length).
+    results = {
+        name: model.evaluate(x, batch_size=len(sources), verbose=0, return_dict=True)
+        for name, x in forms.items()
+    }
+    for metric in ("loss", "accuracy", "perplexity", "target_tokens"):
+        values = [result[metric] for result in results.values()]
+        assert max(values) - min(values) <= 1e-6 * max(values), (metric, results)
+    for name, x in forms.items():
+        assert len(model.fit(x, batch_size=4, epochs=1, verbose=0).history["loss"]) == 1, name
+
+
+def test_validation_split_holds_out_the_last_pairs_as_keras_does(toy_pairs):
+    from training import TextPairs
+
+    sources, targets = toy_pairs
+    for x in ((sources, targets), TextPairs(sources, targets)):
+        model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+        history = model.fit(x, validation_split=0.25, batch_size=4, epochs=1, verbose=0).history
+        held_out = (sources[9:], targets[9:])  # the last quarter, as given
+        held_out = held_out if isinstance(x, tuple) else TextPairs(*held_out)  # and batched as given
+        expected = model.evaluate(held_out, batch_size=4, verbose=0, return_dict=True)["loss"]
+        assert history["val_loss"][0] == pytest.approx(expected, rel=1e-6)
+        trained_on = model.evaluate((sources[:9], targets[:9]), verbose=0, return_dict=True)
+        assert history["target_tokens"][0] == trained_on["target_tokens"]
+
+
+def test_fit_and_predict_bad_input(toy_pairs):
+    sources, targets = toy_pairs
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        model.fit(toy_pairs, validation_split=1.0, verbose=0)
+    with pytest.raises(ValueError, match="of 2 pairs leaves one side empty"):
+        model.fit((sources[:2], targets[:2]), validation_split=0.6, verbose=0)
+    dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
+    with pytest.raises(ValueError, match="for a .*Dataset, pass `validation_data` instead"):
+        model.fit(dataset, validation_split=0.2, verbose=0)
+    # A dataset of other text elements (TFDS' dicts, say) names what it yields.
+    records = tf.data.Dataset.from_tensor_slices({"es": sources, "en": targets})
+    with pytest.raises(
+        TypeError, match="must yield \\(source, target\\) pairs of strings; this one yields {"
+    ):
+        model.fit(records, verbose=0)
+    for text in ("hola", sources):
+        with pytest.raises(TypeError, match="call `translate\\(sentences\\)`"):
+            model.predict(text, verbose=0)
+    assert model.optimizer.iterations.numpy() == 0  # nothing above trained
+
+
 def test_loss_and_metrics_are_means_over_every_token_of_every_batch(toy_pairs):
     """Keras would weigh a batch's loss by its pairs, and a token's accuracy by 1 / its batch's length."""
     from training import TextPairs

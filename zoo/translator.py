@@ -101,9 +101,22 @@ class Translator(keras.Model):
             self._loss_tracker = TokenWeightedLoss(name=self._loss_tracker.name)
 
     def get_compile_config(self):
-        # Compiled with defaults on construction; a loaded model recompiles
-        # the same way, so no compile config is saved.
-        return None
+        """What `compile_from_config` needs to compile a loaded model as this one is.
+
+        Without it Keras skips the optimizer's saved state (its step, Adam's
+        moments) when a `.keras` file is loaded, and a model saved mid-training
+        went on with a fresh optimizer. A custom loss is not saved: such a
+        model loads compiled with the defaults, as a new one is.
+        """
+        if not self.compiled or not isinstance(self.loss, SequenceCrossEntropy):
+            return None
+        return {"optimizer": self.optimizer, "label_smoothing": self.loss.label_smoothing}
+
+    def compile_from_config(self, config):
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(optimizer=config["optimizer"], label_smoothing=config["label_smoothing"])
+        if self.built:
+            self.optimizer.build(self.trainable_variables)  # so the saved state has variables to go to
 
     # --- Training on text -------------------------------------------------
 

@@ -1,5 +1,6 @@
 import json
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -164,6 +165,28 @@ def test_translator_keras_round_trip(trained_translator, toy_pairs, tmp_path):
     trained_translator.save(path)
     restored = keras.saving.load_model(path)
     assert restored.translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])
+
+
+def test_a_keras_file_keeps_the_optimizer_state_and_the_compile_settings(toy_pairs, tmp_path):
+    model = zoo.load("gru_luong", train_data=toy_pairs, dropout=0.0, **TINY)
+    model.compile(optimizer=zoo.FusedAdam(learning_rate=0.005, clipnorm=0.5), label_smoothing=0.1)
+    model.fit(toy_pairs, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    path = str(tmp_path / "mid_training.keras")
+    model.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras warned that it skipped the optimizer's variables
+        restored = keras.saving.load_model(path)
+    assert restored.loss.label_smoothing == 0.1
+    assert float(restored.optimizer.learning_rate) == pytest.approx(0.005)
+    assert restored.optimizer.clipnorm == 0.5
+    assert int(restored.optimizer.iterations) == int(model.optimizer.iterations) == 6
+    for saved, loaded in zip(model.optimizer.variables, restored.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(loaded), np.asarray(saved))
+    # Training on from the file is training on from the live model.
+    for m in (model, restored):
+        m.fit(toy_pairs, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.weights, restored.weights, strict=True):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-7)
 
 
 def test_translate_details(trained_translator):

@@ -152,6 +152,7 @@ def evaluate(
         buckets: see `score_translations`.
         loss: also run the teacher-forced loss, perplexity and token accuracy.
         strategy: how to decode (see `Translator.translate`); greedy by default.
+            With an n-best strategy the best hypothesis of each is scored.
         max_length_factor: a length limit for each sentence from its source
             (see `Translator.translate`), so the scores are those of the
             decoding that will serve; none by default.
@@ -160,6 +161,7 @@ def evaluate(
         `EvaluationReport`.
     """
     sources, targets = check_text_pairs(pairs, "pairs")
+    strategy = model.check_strategy(strategy)
     if max_sentences is not None:
         check_int("max_sentences", max_sentences, 1)
         sources, targets = sources[:max_sentences], targets[:max_sentences]
@@ -172,6 +174,8 @@ def evaluate(
     hypotheses = model.translate(
         sources, strategy=strategy, batch_size=batch_size, max_length_factor=max_length_factor
     )
+    if strategy.num_hypotheses > 1:
+        hypotheses = [best for best, *_ in hypotheses]
     report = score_translations(hypotheses, targets, sources, buckets)
     report.translations = hypotheses
     if loss and sources:

@@ -11,23 +11,33 @@ class ValidationBleu(keras.callbacks.Callback):
     see the figure.
 
     Args:
-        pairs: `training.TextPairs` (or `sources`/`targets` lists) to decode.
-        max_sentences: decode at most this many (the first ones); decoding
-            costs far more than a teacher-forced loss.
+        pairs: `training.TextPairs` (or a `(sources, targets)` pair of string
+            lists) to decode.
+        max_sentences: decode at most this many (the first ones); all when
+            `None`. Decoding costs far more than a teacher-forced loss.
         batch_size: sentences per decoding call.
+        strategy: how to decode (see `Translator.translate`); greedy by
+            default.
     """
 
-    def __init__(self, pairs, max_sentences=500, batch_size=64):
+    def __init__(self, pairs, max_sentences=500, batch_size=64, strategy=None):
         super().__init__()
-        self.pairs = pairs
-        self.max_sentences = max_sentences
-        self.batch_size = batch_size
+        from zoo.generation import get_strategy
+        from zoo.generation.decoding_strategy import check_int
+        from zoo.translator import check_text_pairs
+
+        # Checked now, not after the first epoch's training.
+        sources, targets = check_text_pairs(pairs, "pairs")
+        self.max_sentences = None if max_sentences is None else check_int("max_sentences", max_sentences, 1)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.pairs = (sources[: self.max_sentences], targets[: self.max_sentences])
+        self.strategy = get_strategy(strategy)
 
     def on_epoch_end(self, epoch, logs=None):
         from training.evaluation import evaluate
 
         report = evaluate(
-            self.model, self.pairs, batch_size=self.batch_size, max_sentences=self.max_sentences, loss=False
+            self.model, self.pairs, batch_size=self.batch_size, loss=False, strategy=self.strategy
         )
         if logs is not None:
             logs["val_bleu"] = report.bleu

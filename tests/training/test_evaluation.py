@@ -69,3 +69,35 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
         evaluate(trained_translator, (sources[:2], targets[:1]))
     with pytest.raises(TypeError, match="`pairs` must be a .sources, targets. pair"):
         evaluate(trained_translator, sources)
+
+
+def test_an_n_best_strategy_scores_the_best_hypothesis(trained_translator, toy_pairs):
+    from zoo.generation import BeamSearch
+
+    sources, targets = toy_pairs
+    n_best = evaluate(
+        trained_translator, (sources, targets), strategy=BeamSearch(beam_width=3, num_hypotheses=2)
+    )
+    best = evaluate(trained_translator, (sources, targets), strategy=BeamSearch(beam_width=3))
+    assert n_best.translations == best.translations == targets
+    assert n_best.bleu == best.bleu == pytest.approx(100.0)
+
+
+def test_validation_bleu_checks_its_settings_before_training(trained_translator, toy_pairs):
+    from training.validation_bleu import ValidationBleu
+    from zoo.generation import BeamSearch
+
+    sources, targets = toy_pairs
+    with pytest.raises(ValueError, match="`max_sentences` must be an int >= 1, received 0"):
+        ValidationBleu((sources, targets), max_sentences=0)
+    with pytest.raises(ValueError, match="`batch_size` must be an int >= 1"):
+        ValidationBleu((sources, targets), batch_size=0)
+    with pytest.raises(ValueError, match="`pairs` is empty"):
+        ValidationBleu(([], []))
+    with pytest.raises(ValueError, match="Unknown decoding strategy"):
+        ValidationBleu((sources, targets), strategy="beams")
+    callback = ValidationBleu(TextPairs(sources, targets), max_sentences=5, strategy=BeamSearch(beam_width=2))
+    callback.set_model(trained_translator)
+    logs = {}
+    callback.on_epoch_end(0, logs)
+    assert logs == {"val_bleu": pytest.approx(100.0), "val_exact_match": 1.0}

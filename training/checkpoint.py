@@ -5,6 +5,7 @@ import json
 import math
 import os
 import shutil
+import warnings
 
 import keras
 import numpy as np
@@ -86,6 +87,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.delete_latest = delete_latest
         self.verbose = verbose
         self.best = None
+        self._warned_missing = False
         self._epoch = 0
         self._step = 0  # steps done in the current epoch
         self._since_save = 0
@@ -187,6 +189,15 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             self.model.stop_training = False
         self._epoch, self._step = epoch + 1, 0
         value = (logs or {}).get(self.monitor) if self.monitor else None
+        if self.monitor and value is None and not self._warned_missing:
+            self._warned_missing = True
+            warnings.warn(
+                f"TrainingCheckpoint: {self.monitor!r} is not in the epoch's logs "
+                f"({', '.join(sorted(logs or {})) or 'none'}), so no best model is saved. Pass "
+                "`validation_data` to `fit` (and `ValidationBleu` before this callback for val_bleu), "
+                "or `monitor=None` to keep `latest` only.",
+                stacklevel=2,
+            )
         if value is not None and math.isfinite(value) and self._improves(value):
             self.best = {"monitor": self.monitor, "value": float(value), "epoch": epoch + 1}
             self.model.save_to_preset(self.best_path)

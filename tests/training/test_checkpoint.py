@@ -127,3 +127,26 @@ def test_checkpoint_arguments_are_checked(tmp_path):
     with pytest.raises(ValueError, match="mode"):
         TrainingCheckpoint(tmp_path, mode="up")
     assert TrainingCheckpoint(tmp_path, monitor="val_bleu").mode == "max"
+
+
+def test_a_monitor_missing_from_the_logs_is_said_once(tmp_path):
+    import warnings
+
+    pairs = dates(40, seed=3)
+    model = zoo.load("gru_luong_small", train_data=pairs, **TINY)
+    with pytest.warns(
+        UserWarning, match="'val_loss' is not in the epoch's logs .*accuracy, loss.*validation_data"
+    ) as caught:
+        model.fit(
+            pairs,
+            epochs=2,
+            batch_size=8,
+            callbacks=[TrainingCheckpoint(tmp_path / "a", verbose=0)],
+            verbose=0,
+        )
+    assert sum("TrainingCheckpoint" in str(w.message) for w in caught) == 1  # not once per epoch
+    assert not (tmp_path / "a" / "best").exists()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="TrainingCheckpoint")
+        checkpoint = TrainingCheckpoint(tmp_path / "b", monitor=None, verbose=0)
+        model.fit(pairs, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)

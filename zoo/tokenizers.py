@@ -1,6 +1,7 @@
 """The tokenizer table: the one place a tokenizer name becomes a class."""
 
 from zoo.character_tokenizer import CharacterTokenizer
+from zoo.tokenizer import RESERVED_TOKENS
 from zoo.word_tokenizer import WordTokenizer
 from zoo.wordpiece_tokenizer import WordPieceTokenizer
 
@@ -35,10 +36,21 @@ def learn_tokenizers(
     of up to `max_size` tokens.
     """
     cls = get_tokenizer_class(tokenizer)
+
+    def learn(texts, side):
+        learned = cls.from_texts(texts, max_size=max_size, min_frequency=min_frequency)
+        if learned.vocabulary_size == len(RESERVED_TOKENS):
+            # Every sentence maps to [UNK]: a model of it can learn nothing.
+            reason = (
+                "every sentence is empty" if min_frequency == 1 else f"no token occurs {min_frequency} times"
+            )
+            raise ValueError(
+                f"The {side} side of the training data gives no tokens to learn a vocabulary from: "
+                f"{reason}. Check the columns or files it was read from."
+            )
+        return learned
+
     if shared_vocabulary:
-        shared = cls.from_texts(list(sources) + list(targets), max_size=max_size, min_frequency=min_frequency)
+        shared = learn(list(sources) + list(targets), "source and target")
         return shared, shared
-    return (
-        cls.from_texts(sources, max_size=max_size, min_frequency=min_frequency),
-        cls.from_texts(targets, max_size=max_size, min_frequency=min_frequency),
-    )
+    return learn(sources, "source"), learn(targets, "target")

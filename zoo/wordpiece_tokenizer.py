@@ -48,6 +48,8 @@ class WordPieceTokenizer(Tokenizer):
         character of the texts stays, so that few words become `[UNK]`.
         """
         counts = count_tokens(split_words, texts)
+        if not counts:
+            return []  # the learner's threshold search fails on no words at all
         vocabulary = wordpiece_tokenizer_learner_lib.learn(
             sorted(counts.items()),
             vocab_size=max_size,

@@ -62,6 +62,14 @@ def test_learning_settings_and_errors():
     assert len(CharacterTokenizer.from_texts(["aab"], min_frequency=2).vocabulary) == 5
     source, target = learn_tokenizers(["a b"], ["c d"], tokenizer="word", shared_vocabulary=True)
     assert source is target and set(source.vocabulary[4:]) == {"a", "b", "c", "d"}
+    # A side with no tokens at all is a misread file, not a vocabulary.
+    for name in sorted(TOKENIZERS):
+        with pytest.raises(ValueError, match="The target side .* no tokens .*: every sentence is empty"):
+            learn_tokenizers(["a b"], ["", " "], tokenizer=name)
+    with pytest.raises(ValueError, match="The source side .*: no token occurs 2 times"):
+        learn_tokenizers(["a b"], ["c c"], min_frequency=2)
+    with pytest.raises(ValueError, match="The source and target side"):
+        learn_tokenizers([""], [""], shared_vocabulary=True)
 
 
 @pytest.mark.parametrize(

@@ -421,7 +421,6 @@ def _evaluate(args):
 
 def _translate(args):
     import zoo
-    from zoo.tokenizer import JOINER
 
     strategy = _strategy(args)
     if args.plot_attention:
@@ -444,7 +443,7 @@ def _translate(args):
                 result.text if len(hypotheses) == 1 else f"{rank}. {result.text}  (score {result.score:.3f})"
             )
             if args.attention:
-                pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment()).replace(JOINER, "")
+                pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment())
                 print(f"  attention: {pairs}  (score {result.score:.3f})")
         if len(hypotheses) > 1 and number < len(results):
             print()

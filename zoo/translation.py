@@ -4,6 +4,8 @@ import dataclasses
 
 import numpy as np
 
+from zoo.tokenizer import JOINER
+
 
 @dataclasses.dataclass(frozen=True)
 class Translation:
@@ -28,8 +30,18 @@ class Translation:
     attention: np.ndarray
 
     def alignment(self):
-        """For each output token, the source token it attended to most."""
+        """For each output token, the source token it attended to most (`None` without attention).
+
+        Tokens are written as they read, without the mark that joins
+        punctuation to its word (`"?"`, not `"￭?"`); `source_tokens` and
+        `output_tokens` keep them as the model saw them.
+        """
+        output = [_readable(token) for token in self.output_tokens]
         if not self.source_tokens or not np.any(self.attention):
-            return [(token, None) for token in self.output_tokens]
+            return [(token, None) for token in output]
         best = self.attention.argmax(axis=-1)
-        return [(token, self.source_tokens[j]) for token, j in zip(self.output_tokens, best)]
+        return [(token, _readable(self.source_tokens[j])) for token, j in zip(output, best)]
+
+
+def _readable(token):
+    return token.replace(JOINER, "")

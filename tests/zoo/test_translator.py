@@ -196,6 +196,15 @@ def test_translate_details(trained_translator):
     assert result.output_tokens == ["the", "cat", "eats", "[END]"]
     assert result.attention.shape == (4, 3)
     np.testing.assert_allclose(result.attention.sum(-1), 1.0, atol=1e-5)
+    alignment = result.alignment()
+    assert [out for out, _ in alignment] == ["the", "cat", "eats", "[END]"]
+    assert all(src in result.source_tokens for _, src in alignment)
+    assert [src for _, src in alignment] == [result.source_tokens[j] for j in result.attention.argmax(-1)]
+    # Tokens read as words: the mark joining "?" to its word is left out.
+    asked = trained_translator.translate("¿dónde está el gato?", return_attention=True)
+    assert "￭?" in asked.output_tokens and "￭?" in asked.source_tokens
+    assert [out for out, _ in asked.alignment()][-2:] == ["?", "[END]"]
+    assert not any("￭" in (out + (src or "")) for out, src in asked.alignment())
     assert result.score < 0.0
 
 

@@ -55,7 +55,12 @@ def _parser():
         "command and training continues at the step after the last save, with the same result as an "
         "uninterrupted run. Watch it with `tensorboard --logdir OUT/logs`.",
     )
-    p.add_argument("--preset", default=defaults.preset, help="built-in preset name (default: %(default)s)")
+    p.add_argument(
+        "--preset",
+        default=defaults.preset,
+        help="built-in preset name, or a saved preset directory (such as OUT/preset) to train on from its "
+        "weights, with its own vocabularies (default: %(default)s)",
+    )
     add_overrides_argument(
         p,
         "change a preset setting: backbone (hidden_dim=512, bidirectional=true, attention_score=general), "

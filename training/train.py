@@ -30,7 +30,7 @@ CHECKPOINT_DIR = "checkpoint"
 
 @dataclasses.dataclass
 class TrainConfig:
-    preset: str = "gru_luong"  # a built-in preset name (see `zoo presets`)
+    preset: str = "gru_luong"  # a built-in preset name (see `zoo presets`), or a saved preset directory
     # Preset settings to change, by name: backbone (`hidden_dim`, `bidirectional`, ...),
     # vocabulary (`max_size`, `tokenizer`, ...) or preprocessor (`max_source_length`, ...).
     overrides: dict = dataclasses.field(default_factory=dict)
@@ -99,8 +99,6 @@ def train(config):
     writing anything, rather than delete it when the run ends.
     """
     started = time.perf_counter()
-    preset = zoo.get_preset(config.preset)  # an unknown name fails before any work
-    check_overrides(config.preset, config.overrides)
     _check_numbers(config)
     if config.target_data is not None and config.data is None:
         raise ValueError(
@@ -113,12 +111,33 @@ def train(config):
             f"`precision` must be one of {', '.join(map(repr, zoo.PRECISIONS))}, received {config.precision!r}."
         )
     _check_outputs(config.out)
+    training, saved = _preset(config)  # an unknown name or a broken directory fails before any work
     # A second run into the same directory stops here, before it writes anything.
     lock_directory(config.out, "training into")
     try:
-        return _train(config, preset, started)
+        return _train(config, training, saved, started)
     finally:
         unlock_directory(config.out)
+
+
+def _preset(config):
+    """`(training defaults, saved model or None)` of `config.preset`: a built-in name or a saved preset.
+
+    A saved preset directory (`OUT/preset` of an earlier run) is trained on
+    from its weights, with its own vocabularies and settings; a built-in
+    name wins over a folder of the same name, as in `zoo.load` with data.
+    """
+    if config.preset in zoo.PRESETS or not os.path.isdir(config.preset):
+        training = zoo.get_preset(config.preset)["training"]
+        check_overrides(config.preset, config.overrides)
+        return training, None
+    if config.overrides:
+        raise ValueError(
+            f"--set changes a built-in preset's settings; {config.preset} is a saved preset and keeps its own."
+        )
+    keras.utils.set_random_seed(config.seed)  # the layers' dropout seeds, as for a built-in preset
+    saved = zoo.load(config.preset, dtype=config.precision)
+    return zoo.TRAINING_DEFAULTS[type(saved.backbone).__name__], saved
 
 
 def _check_numbers(config):
@@ -146,9 +165,9 @@ def _check_outputs(out):
     check_replaceable(os.path.join(out, EXPORT_DIR), SAVED_MODEL_DIRECTORY)
 
 
-def _train(config, preset, started):
-    settings = {key: getattr(config, key) for key in preset["training"]}
-    settings = {key: preset["training"][key] if value is None else value for key, value in settings.items()}
+def _train(config, training, saved, started):
+    settings = {key: getattr(config, key) for key in training}
+    settings = {key: training[key] if value is None else value for key, value in settings.items()}
     keras.utils.set_random_seed(config.seed)
     if config.data is None:
         pairs = load_corpus(config.corpus, num_pairs=config.num_pairs, seed=config.seed)
@@ -167,7 +186,10 @@ def _train(config, preset, started):
             "evaluation; give more data or change --valid-fraction."
         )
     _log(config, f"{len(train_pairs)} training pairs, {len(valid_pairs)} held out; preset {config.preset}")
-    model = zoo.load(config.preset, train_data=train_pairs, dtype=config.precision, **config.overrides)
+    if saved is None:
+        model = zoo.load(config.preset, train_data=train_pairs, dtype=config.precision, **config.overrides)
+    else:
+        model = saved  # its vocabularies stay: words it has not seen read as [UNK]
     batches = describe_batches(train_pairs, model.preprocessor, batch_size=config.batch_size)
     _log(config, batches.summary())
     steps = config.steps_per_epoch or batches.batches_per_epoch

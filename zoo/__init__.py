@@ -10,7 +10,7 @@ from zoo.character_tokenizer import CharacterTokenizer
 from zoo.export import export_translator
 from zoo.fused_adam import FusedAdam
 from zoo.preset_io import PRECISIONS, architecture, load, parameter_count, save_to_preset
-from zoo.presets import PRESETS, get_preset
+from zoo.presets import PRESETS, TRAINING_DEFAULTS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_backbone import Seq2SeqBackbone
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
@@ -28,6 +28,7 @@ register_lstm_training_loop("tensorflow", tensorflow_lstm.lstm)
 __all__ = [
     "PRECISIONS",
     "PRESETS",
+    "TRAINING_DEFAULTS",
     "TOKENIZERS",
     "CharacterTokenizer",
     "FusedAdam",

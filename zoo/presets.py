@@ -130,11 +130,10 @@ PRESETS = {
         "backbone": _transformer(num_layers=2, hidden_dim=64, num_heads=2, intermediate_dim=128, dropout=0.0),
     },
 }
+# The training settings of each backbone family, also for saved presets trained on.
+TRAINING_DEFAULTS = {"RecurrentSeq2Seq": _RECURRENT_TRAINING, "TransformerSeq2Seq": _TRANSFORMER_TRAINING}
 for _preset in PRESETS.values():
-    _transformer_preset = _preset["backbone"]["class_name"] == "TransformerSeq2Seq"
-    _preset.setdefault(
-        "training", dict(_TRANSFORMER_TRAINING if _transformer_preset else _RECURRENT_TRAINING)
-    )
+    _preset.setdefault("training", dict(TRAINING_DEFAULTS[_preset["backbone"]["class_name"]]))
     _preset.setdefault("vocabulary", dict(_VOCABULARY))
     _preset.setdefault("preprocessor", dict(_LENGTHS))
 

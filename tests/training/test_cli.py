@@ -121,6 +121,42 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     assert "BeamSearch(beam_width=3" in capsys.readouterr().out
 
 
+def test_train_on_from_a_saved_preset(trained_run, tmp_path, capsys):
+    import shutil
+
+    import zoo
+
+    saved = trained_run / "preset"
+    sentences = ["March 3, 2021", "4 May 1999", "the 1st of June 2000"]
+    before = zoo.load(str(saved)).translate(sentences)
+    out = tmp_path / "more"
+    # A learning rate too small to move a weight: the run starts from the saved ones.
+    arguments = [
+        "train",
+        "--preset",
+        str(saved),
+        "--num-pairs",
+        "100",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+    ]
+    assert main([*arguments, "--learning-rate", "1e-12", "--out", str(out), "--verbose", "0"]) == 0
+    for name in ("source_vocabulary.txt", "target_vocabulary.txt"):  # its own vocabularies
+        assert (out / "preset" / "assets" / name).read_bytes() == (saved / "assets" / name).read_bytes()
+    assert zoo.load(str(out / "preset")).translate(sentences) == before
+    capsys.readouterr()
+    assert main([*arguments, "--set", "hidden_dim=8", "--out", str(tmp_path / "set")]) == 2
+    assert "is a saved preset and keeps its own" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    shutil.copytree(saved, broken)
+    (broken / "model.weights.h5").unlink()
+    assert main([*arguments, "--preset", str(broken), "--out", str(tmp_path / "b")]) == 2
+    assert "not a complete preset directory: model.weights.h5 is missing" in capsys.readouterr().err
+    assert not (tmp_path / "set").exists() and not (tmp_path / "b").exists()
+
+
 def test_outputs_never_replace_other_files(trained_run, tmp_path, capsys):
     preset = trained_run / "preset"
     before = sorted(p.name for p in preset.iterdir())

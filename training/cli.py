@@ -193,7 +193,7 @@ def _parser():
     p.add_argument("model", help="a saved preset directory")
     p.add_argument("out", help="directory for the SavedModel (replaced atomically)")
     _add_length_arguments(p)
-    _add_decoding_arguments(p)
+    _add_decoding_arguments(p, n_best=True)
     p.add_argument(
         "--attention",
         action="store_true",
@@ -273,7 +273,9 @@ def _add_decoding_arguments(parser, sampling=False, n_best=False):
         f"(default: {beam.coverage_penalty})",
     )
     if n_best:
-        group.add_argument("--n-best", type=int, help="beam search: print the N best (default: 1)")
+        group.add_argument(
+            "--n-best", type=int, help="beam search: the N best translations, printed or served (default: 1)"
+        )
     if sampling:
         group.add_argument("--sample", action="store_true", help="draw each word at random instead")
         group.add_argument(

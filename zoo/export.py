@@ -28,7 +28,9 @@ def export_translator(
     Its `serving_default` signature takes `text: tf.string[None]` and returns
     `translation: tf.string[None]` and `score: tf.float32[None]` (the
     strategy's score of the best hypothesis: the sum of its tokens'
-    log-probabilities, penalized as beam search's settings say). With
+    log-probabilities, penalized as beam search's settings say). A beam
+    search with `num_hypotheses=n > 1` adds `n_best: tf.string[None, n]`
+    and `n_best_scores: tf.float32[None, n]`, best first. With
     `return_attention`, it also returns `attention: tf.float32[None, None,
     None]` (output token x source token; rows past a translation's end and
     columns past its source are 0) and the tokens those axes refer to,
@@ -53,8 +55,8 @@ def export_translator(
         max_length: most tokens generated per sentence; the preprocessor's
             `max_target_length` + 1 by default.
         strategy: `GreedySearch()` (the default), `BeamSearch(...)` or a
-            strategy name; sampling is not exported (a served model answers
-            the same input the same way).
+            strategy name; `RandomSampling` only with a `seed` (a served
+            model answers the same input the same way).
         beam_width: shorthand for `strategy=BeamSearch(beam_width=...)`.
         return_attention: add the attention weights and tokens to the outputs.
         max_length_factor: a limit for each sentence too, from its source
@@ -80,6 +82,9 @@ def export_translator(
             text, tf.constant(max_length, tf.int32), strategy, seed, return_attention, max_length_factor
         )
         served = {"translation": outputs["translations"][:, 0], "score": outputs["scores"][:, 0]}
+        if strategy.num_hypotheses > 1:
+            served["n_best"] = outputs["translations"]
+            served["n_best_scores"] = outputs["scores"]
         if return_attention:
             served["attention"] = outputs["attention"][:, 0]
             served["source_tokens"] = _token_strings(

@@ -260,6 +260,7 @@ def test_decoding_options_name_their_strategy():
     assert strategy("translate", "--sample", "--top-p", "0.9", "--seed", "4") == RandomSampling(
         top_p=0.9, seed=4
     )
+    assert strategy("export", "--beam-width", "3", "--n-best", "2") == BeamSearch(3, num_hypotheses=2)
     with pytest.raises(ValueError, match="--coverage-penalty is a beam search setting; add --beam-width"):
         strategy("export", "--coverage-penalty", "0.2")
 

@@ -153,6 +153,21 @@ def test_export_with_attention(trained_translator, tmp_path):
 
 
 @pytest.mark.slow
+def test_export_serves_the_n_best(trained_translator, tmp_path):
+    strategy = BeamSearch(4, num_hypotheses=3)
+    trained_translator.export(str(tmp_path / "exported"), strategy=strategy)
+    served = serve_in_fresh_process({"m": tmp_path / "exported"}, SENTENCES, sizes=(0, 6))["m"]
+    assert served[0] == {"translation": [], "score": [], "n_best": [], "n_best_scores": []}
+    served, live = served[6], _live(trained_translator, strategy)
+    assert served["n_best"] == [[r.text for r in hypotheses] for hypotheses in live]
+    np.testing.assert_allclose(
+        served["n_best_scores"], [[r.score for r in hypotheses] for hypotheses in live], rtol=1e-4, atol=1e-4
+    )
+    assert served["translation"] == [row[0] for row in served["n_best"]]
+    assert served["n_best"][0][0] == "the cat eats"
+
+
+@pytest.mark.slow
 def test_export_keeps_the_max_length_factor(trained_translator, tmp_path):
     exports = {}
     for name, strategy in STRATEGIES.items():

@@ -434,7 +434,7 @@ def _translate(args):
         from zoo.atomic import check_file_target
 
         check_file_target(args.plot_attention)  # before the work, not after it
-    sentences = args.sentences or [line.rstrip("\n") for line in sys.stdin]
+    sentences = args.sentences or _stdin_lines()
     model = zoo.load(args.model)
     results = model.translate(
         sentences,
@@ -461,6 +461,20 @@ def _translate(args):
             path = args.plot_attention if len(results) == 1 else f"{stem}-{number}{extension or '.png'}"
             plot_attention(hypotheses[0], path)
             print(f"  attention plot: {path}")
+
+
+def _stdin_lines():
+    """Standard input's lines, read as UTF-8 whatever the locale (a leading BOM dropped)."""
+    lines = []
+    for number, line in enumerate(sys.stdin.buffer, start=1):
+        try:
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f"standard input, line {number}: not UTF-8 text ({e.reason} at byte {e.start})."
+            ) from None
+        lines.append(text.rstrip("\r\n"))
+    return lines
 
 
 def _export(args):

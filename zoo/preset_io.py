@@ -21,9 +21,11 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.atomic import DirectoryKind, atomic_directory
+from zoo.generation.decoding_strategy import check_int
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+from zoo.tokenizer import RESERVED_TOKENS
 from zoo.tokenizers import get_tokenizer_class, learn_tokenizers, tokenizer_name
 from zoo.transformer_seq2seq import TransformerSeq2Seq
 from zoo.translator import Translator, check_text_pairs
@@ -179,6 +181,7 @@ def check_overrides(preset, overrides):
 def parameter_count(preset, vocabulary_size=5000):
     """The parameter count of the built-in `preset` with `vocabulary_size` words per side."""
     spec = get_preset(preset)["backbone"]
+    check_int("vocabulary_size", vocabulary_size, len(RESERVED_TOKENS) + 1)
     backbone = BACKBONE_CLASSES[spec["class_name"]](vocabulary_size, vocabulary_size, **spec["config"])
     return int(backbone.count_params())
 

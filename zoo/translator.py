@@ -637,4 +637,15 @@ def check_texts(texts, side):
             raise TypeError(
                 f"{side.capitalize()} sentence {i} is a {type(text).__name__}, not a str: {text!r}."
             )
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as e:
+                # Lone surrogates: bytes that were not UTF-8, read with
+                # `errors="surrogateescape"` (Python's stdin and argv do so
+                # under the C locale). TensorFlow cannot take them.
+                raise ValueError(
+                    f"{side.capitalize()} sentence {i} is not valid text: character {e.start} stands for "
+                    f"a byte that is not UTF-8 ({text!r}). Read the input as UTF-8."
+                ) from None
     return texts

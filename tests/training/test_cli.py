@@ -121,6 +121,27 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     assert "BeamSearch(beam_width=3" in capsys.readouterr().out
 
 
+def test_translate_reads_standard_input_as_utf8(trained_run, capsys, monkeypatch):
+    import io
+    import sys
+
+    preset = str(trained_run / "preset")
+    assert main(["translate", preset, "March 3, 2021", "4 May 1999"]) == 0
+    expected = capsys.readouterr().out
+    # A BOM and Windows line ends, as PowerShell or Notepad leave them.
+    monkeypatch.setattr(
+        sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xef\xbb\xbfMarch 3, 2021\r\n4 May 1999\r\n"))
+    )
+    assert main(["translate", preset]) == 0
+    assert capsys.readouterr().out == expected
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"March 3, 2021\n\xff\xfe4 May\n")))
+    assert main(["translate", preset]) == 2
+    assert "standard input, line 2: not UTF-8 text (invalid start byte at byte 0)" in capsys.readouterr().err
+    # Arguments that were not UTF-8 reach Python as lone surrogates.
+    assert main(["translate", preset, "4 May \udcff1999"]) == 2
+    assert "Source sentence 0 is not valid text: character 6 stands for a byte" in capsys.readouterr().err
+
+
 def test_train_on_from_a_saved_preset(trained_run, tmp_path, capsys):
     import shutil
 
@@ -272,6 +293,8 @@ def test_presets_lists_every_preset(capsys):
     output = capsys.readouterr().out
     for name in zoo.PRESETS:
         assert name in output
+    assert main(["presets", "--vocabulary-size", "4"]) == 2
+    assert "`vocabulary_size` must be an int >= 5, received 4" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -85,10 +85,17 @@ def _parser():
     p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s")
     p.add_argument("--steps-per-epoch", type=int, help="cut epochs short, for a quick try")
     p.add_argument(
+        "--valid-data",
+        help="validation pairs, read as --data is (the same columns); default: --valid-fraction of the "
+        "training pairs held out",
+    )
+    p.add_argument(
+        "--valid-target-data", help="the target side when --valid-data and this are two aligned files"
+    )
+    p.add_argument(
         "--valid-fraction",
         type=float,
-        default=defaults.valid_fraction,
-        help="held-out share (default: %(default)s)",
+        help="the share of the pairs held out for validation when no --valid-data is given (default: 0.05)",
     )
     p.add_argument(
         "--learning-rate",
@@ -372,6 +379,8 @@ def _train(args):
         target_column=args.target_column,
         corpus=args.corpus,
         num_pairs=args.num_pairs,
+        valid_data=args.valid_data,
+        valid_target_data=args.valid_target_data,
         valid_fraction=args.valid_fraction,
         epochs=args.epochs,
         batch_size=args.batch_size,

@@ -40,7 +40,11 @@ class TrainConfig:
     target_column: int = 1  # column of the target sentence in `data`
     corpus: str = "dates"  # the built-in corpus used when `data` is None
     num_pairs: int = 20000  # pairs generated for the built-in corpus
-    valid_fraction: float = 0.05  # share of the pairs held out for evaluation
+    # Validation pairs: a file read as `data` is (its columns, or aligned with `valid_target_data`),
+    # or else `valid_fraction` of the pairs held out (None: 0.05).
+    valid_data: str | None = None
+    valid_target_data: str | None = None
+    valid_fraction: float | None = None
     epochs: int = 8  # passes over the training pairs
     batch_size: int = 64  # pairs per training step
     steps_per_epoch: int | None = None  # cut each epoch short (smoke tests); None = all
@@ -104,6 +108,16 @@ def train(config):
         raise ValueError(
             "--target-data names the target side of aligned files; give the source side as --data."
         )
+    if config.valid_target_data is not None and config.valid_data is None:
+        raise ValueError(
+            "--valid-target-data names the target side of aligned validation files; give the source "
+            "side as --valid-data."
+        )
+    if config.valid_data is not None and config.valid_fraction is not None:
+        raise ValueError(
+            "--valid-data is the validation set, and --valid-fraction holds one out of the training "
+            "data; give one of them."
+        )
     if config.monitor not in ("val_loss", "val_bleu"):
         raise ValueError(f"`monitor` must be 'val_loss' or 'val_bleu', received {config.monitor!r}.")
     if config.precision not in zoo.PRECISIONS:
@@ -150,7 +164,7 @@ def _check_numbers(config):
     if config.learning_rate is not None:
         check_float("learning_rate", config.learning_rate, 0.0, minimum_allowed=False)
     # Open at the top as well, which `check_float` does not express.
-    if not 0.0 < config.valid_fraction < 1.0:
+    if config.valid_fraction is not None and not 0.0 < config.valid_fraction < 1.0:
         raise ValueError(
             f"`valid_fraction` must be between 0 and 1 (exclusive), received {config.valid_fraction!r}."
         )
@@ -169,23 +183,36 @@ def _train(config, training, saved, started):
     settings = {key: getattr(config, key) for key in training}
     settings = {key: training[key] if value is None else value for key, value in settings.items()}
     keras.utils.set_random_seed(config.seed)
-    if config.data is None:
-        pairs = load_corpus(config.corpus, num_pairs=config.num_pairs, seed=config.seed)
-    else:
-        pairs = read_pairs(
-            config.data,
-            config.target_data,
+
+    def read(data, target_data):
+        return read_pairs(
+            data,
+            target_data,
             source=config.source_column,
             target=config.target_column,
             errors="skip" if config.skip_bad_lines else "raise",
         )
-    train_pairs, valid_pairs = pairs.split(1.0 - config.valid_fraction, seed=config.seed)
-    if len(train_pairs) == 0 or len(valid_pairs) == 0:
-        raise ValueError(
-            f"{len(pairs)} pairs are too few to hold out {config.valid_fraction:.0%} for "
-            "evaluation; give more data or change --valid-fraction."
+
+    if config.data is None:
+        pairs = load_corpus(config.corpus, num_pairs=config.num_pairs, seed=config.seed)
+    else:
+        pairs = read(config.data, config.target_data)
+    if config.valid_data is not None:
+        train_pairs, valid_pairs = pairs, read(config.valid_data, config.valid_target_data)
+        shared = len(set(valid_pairs.sources) & set(train_pairs.sources))
+        held_out = f"{len(valid_pairs)} validation pairs from {config.valid_data}" + (
+            f" ({shared} of their sources are in the training data too)" if shared else ""
         )
-    _log(config, f"{len(train_pairs)} training pairs, {len(valid_pairs)} held out; preset {config.preset}")
+    else:
+        fraction = 0.05 if config.valid_fraction is None else config.valid_fraction
+        train_pairs, valid_pairs = pairs.split(1.0 - fraction, seed=config.seed)
+        if len(train_pairs) == 0 or len(valid_pairs) == 0:
+            raise ValueError(
+                f"{len(pairs)} pairs are too few to hold out {fraction:.0%} for "
+                "evaluation; give more data, change --valid-fraction or give --valid-data."
+            )
+        held_out = f"{len(valid_pairs)} held out"
+    _log(config, f"{len(train_pairs)} training pairs, {held_out}; preset {config.preset}")
     if saved is None:
         model = zoo.load(config.preset, train_data=train_pairs, dtype=config.precision, **config.overrides)
     else:

@@ -142,6 +142,41 @@ def test_translate_reads_standard_input_as_utf8(trained_run, capsys, monkeypatch
     assert "Source sentence 0 is not valid text: character 6 stands for a byte" in capsys.readouterr().err
 
 
+def test_train_with_a_validation_file(tmp_path, capsys):
+    from training.datasets import dates
+
+    pairs = dates(160, seed=5)
+    lines = [f"{source}\t{target}\n" for source, target in zip(pairs.sources, pairs.targets)]
+    (tmp_path / "train.tsv").write_text("".join(lines[:120]), encoding="utf-8")
+    (tmp_path / "valid.tsv").write_text("".join(lines[120:] + lines[:3]), encoding="utf-8")
+    arguments = [
+        "train",
+        "--preset",
+        "gru_luong_small",
+        "--data",
+        str(tmp_path / "train.tsv"),
+        "--epochs",
+        "1",
+    ]
+    arguments += ["--steps-per-epoch", "2", "--verbose", "2", "--out", str(tmp_path / "run")]
+    assert main([*arguments, "--valid-data", str(tmp_path / "valid.tsv")]) == 0
+    out = capsys.readouterr().out
+    valid = tmp_path / "valid.tsv"
+    # Every pair trains; the file's 43 validate, 3 of them with a training source.
+    assert (
+        f"120 training pairs, 43 validation pairs from {valid} (3 of their sources are in the training data too)"
+        in out
+    )
+    assert "val_loss" in out
+    for options, message in [
+        (["--valid-data", str(valid), "--valid-fraction", "0.1"], "give one of them"),
+        (["--valid-target-data", str(valid)], "give the source side as --valid-data"),
+        (["--valid-data", str(tmp_path / "missing.tsv")], "No such data file"),
+    ]:
+        assert main([*arguments[:-1], str(tmp_path / "refused"), *options]) == 2
+        assert message in capsys.readouterr().err
+
+
 def test_train_on_from_a_saved_preset(trained_run, tmp_path, capsys):
     import shutil
 

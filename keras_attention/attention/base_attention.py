@@ -39,6 +39,10 @@ def attention_mask(query_length, key_length, query_mask=None, value_mask=None, u
     return allowed
 
 
+def _compatible(a, b):
+    return a is None or b is None or a == b
+
+
 def masked_softmax(scores, allowed=None):
     """Softmax over the last axis with disallowed entries exactly 0.
 
@@ -153,6 +157,7 @@ class BaseAttention(keras.layers.Layer):
                     f"`(batch_size, Tk, dim)`; received `{name}` of shape {tuple(tensor.shape)}. For one "
                     "query or key per row, add a time axis: `keras.ops.expand_dims(x, 1)`."
                 )
+        self._check_shapes(query, value, key, query_mask, value_mask)
         keys = self.project_keys(value if key is None else key)
         return self.attend(
             query,
@@ -164,6 +169,26 @@ class BaseAttention(keras.layers.Layer):
             return_attention_scores=return_attention_scores,
             training=training,
         )
+
+    def _check_shapes(self, query, value, key, query_mask, value_mask):
+        """`ValueError` where static shapes disagree, before a kernel fails on them less clearly."""
+        value_batch, tk = value.shape[0], value.shape[1]
+        checks = (
+            ("key", key, (value_batch, tk), "`(batch_size, Tk, dim)`, as `value`"),
+            ("query_mask", query_mask, (query.shape[0], query.shape[1]), "`(batch_size, Tq)`"),
+            ("value_mask", value_mask, (value_batch, tk), "`(batch_size, Tk)` or `(1, Tk)`"),
+        )
+        for name, tensor, expected, form in checks:
+            shape = getattr(tensor, "shape", None)
+            if shape is None:
+                continue
+            if name == "value_mask" and len(shape) == 2 and shape[0] == 1:
+                expected = (1, tk)  # one mask for every row
+            if len(shape) < 2 or not all(_compatible(a, b) for a, b in zip(shape[:2], expected)):
+                raise ValueError(
+                    f"{type(self).__name__}: `{name}` must be {form}, {expected} here; "
+                    f"received shape {tuple(shape)}."
+                )
 
     def attend(
         self,

@@ -57,6 +57,7 @@ class FeedForward(keras.layers.Layer):
     def __init__(self, intermediate_dim, activation="relu", dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         check_block_args(1, intermediate_dim, dropout)
+        keras.activations.get(activation)  # an unknown name fails here, not when the layer is first called
         self.intermediate_dim = intermediate_dim
         self.activation = activation
         self.dropout = dropout

@@ -132,3 +132,25 @@ def test_errors():
         LuongAttention()(np.ones((1, 2, 4), "float32"), np.ones((1, 3, 6), "float32"))
     with pytest.raises(ValueError, match=r"takes 3-D .*received `query` of shape \(2, 4\).*expand_dims"):
         LuongAttention("general")(np.ones((2, 4), "float32"), np.ones((1, 3, 6), "float32"))
+
+
+def test_shapes_that_disagree_are_named(data):
+    query, value, mask = data  # (2, 3, 4), (2, 5, 4), (2, 5)
+    layer = LuongAttention()
+    with pytest.raises(
+        ValueError,
+        match=r"`key` must be `\(batch_size, Tk, dim\)`, as `value`, \(2, 5\) here; received shape \(2, 4, 4\)",
+    ):
+        layer(query, value, key=value[:, :4])
+    with pytest.raises(
+        ValueError,
+        match=r"`value_mask` must be `\(batch_size, Tk\)` or `\(1, Tk\)`, \(2, 5\) here; received shape \(2, 4\)",
+    ):
+        layer(query, value, value_mask=mask[:, :4])
+    with pytest.raises(ValueError, match=r"`query_mask` must be `\(batch_size, Tq\)`, \(2, 3\) here"):
+        layer(query, value, query_mask=mask)
+    # One mask for every row broadcasts, as `attention_mask` documents.
+    shared = layer(query, value, value_mask=mask[1:] & [[True, True, True, False, False]])
+    np.testing.assert_allclose(
+        shared, layer(query, value, value_mask=np.repeat(mask[:1], 2, axis=0)), atol=1e-6
+    )

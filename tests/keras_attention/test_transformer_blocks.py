@@ -125,3 +125,5 @@ def test_errors(data):
         TransformerDecoderBlock(2, 16, dropout=2.0)
     with pytest.raises(ValueError, match="needs `memory`"):
         TransformerDecoderBlock(2, 16).build((2, 4, 8))
+    with pytest.raises(ValueError, match="activation function identifier: relu6x"):
+        FeedForward(16, activation="relu6x")  # when made, not when first called

@@ -475,7 +475,10 @@ def _translate(args):
 def _stdin_lines():
     """Standard input's lines, read as UTF-8 whatever the locale (a leading BOM dropped)."""
     lines = []
-    for number, line in enumerate(sys.stdin.buffer, start=1):
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream put in its place (a StringIO, say): already decoded
+        stream = (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
+    for number, line in enumerate(stream, start=1):
         try:
             text = line.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as e:

@@ -35,7 +35,9 @@ class EvaluationReport:
     chrf: float  # sacrebleu chrF
     exact_match: float  # fraction equal to the reference after standardization
     by_length: list  # one BucketScore per source-length bucket
-    loss: float | None = None  # masked cross-entropy (teacher forcing), when computed
+    loss: float | None = (
+        None  # cross-entropy per real target token (teacher forcing, no smoothing), when computed
+    )
     accuracy: float | None = None  # masked token accuracy, when computed
     signature: str = ""  # sacrebleu's signature of the BLEU settings, for reporting
     skipped: int = 0  # sources longer than the model reads, left out
@@ -180,6 +182,9 @@ def evaluate(
     report.translations = hypotheses
     if loss and sources:
         metrics = model.evaluate((sources, targets), batch_size=batch_size, verbose=0, return_dict=True)
-        report.loss, report.accuracy = float(metrics["loss"]), float(metrics["accuracy"])
+        # The compiled loss may be label-smoothed (the Transformer presets train
+        # so); the perplexity metric is always the plain cross-entropy.
+        plain = math.log(metrics["perplexity"]) if "perplexity" in metrics else metrics["loss"]
+        report.loss, report.accuracy = float(plain), float(metrics["accuracy"])
     report.skipped = skipped
     return report

@@ -101,3 +101,17 @@ def test_validation_bleu_checks_its_settings_before_training(trained_translator,
     logs = {}
     callback.on_epoch_end(0, logs)
     assert logs == {"val_bleu": pytest.approx(100.0), "val_exact_match": 1.0}
+
+
+def test_the_reported_loss_is_the_plain_cross_entropy_whatever_the_compiled_smoothing(toy_pairs):
+    import zoo
+    from tests.conftest import TINY
+
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    plain = evaluate(model, toy_pairs)
+    model.compile(label_smoothing=0.2)  # as zoo train compiles the Transformer presets (0.1)
+    smoothed = model.evaluate(toy_pairs, verbose=0, return_dict=True)["loss"]
+    report = evaluate(model, toy_pairs)
+    assert smoothed != pytest.approx(plain.loss, rel=1e-4)  # what was reported before
+    assert report.loss == pytest.approx(plain.loss, rel=1e-5)
+    assert report.perplexity == pytest.approx(plain.perplexity, rel=1e-5)

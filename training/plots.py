@@ -6,7 +6,6 @@ import os
 import numpy as np
 
 from zoo.atomic import atomic_file
-from zoo.tokenizer import JOINER
 from zoo.translation import Translation
 
 
@@ -33,8 +32,7 @@ def plot_attention(translation, path, title=None):
             "or the sentence is empty."
         )
     plt = _pyplot()
-    source = [t.replace(JOINER, "") for t in translation.source_tokens]
-    output = [t.replace(JOINER, "") for t in translation.output_tokens]
+    source, output = translation.readable_tokens()
     figure, axes = plt.subplots(figsize=(1.2 + 0.45 * len(source), 1.2 + 0.4 * len(output)))
     image = axes.imshow(translation.attention, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     axes.set_xticks(range(len(source)), source, rotation=90)

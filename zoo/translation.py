@@ -29,19 +29,24 @@ class Translation:
     output_tokens: list
     attention: np.ndarray
 
+    def readable_tokens(self):
+        """`(source, output)` tokens as they read: without the mark that joins punctuation to its word.
+
+        `"?"`, not `"￭?"`; `source_tokens` and `output_tokens` keep the
+        tokens as the model saw them.
+        """
+        return (
+            [token.replace(JOINER, "") for token in self.source_tokens],
+            [token.replace(JOINER, "") for token in self.output_tokens],
+        )
+
     def alignment(self):
         """For each output token, the source token it attended to most (`None` without attention).
 
-        Tokens are written as they read, without the mark that joins
-        punctuation to its word (`"?"`, not `"￭?"`); `source_tokens` and
-        `output_tokens` keep them as the model saw them.
+        Tokens as `readable_tokens` writes them.
         """
-        output = [_readable(token) for token in self.output_tokens]
-        if not self.source_tokens or not np.any(self.attention):
+        source, output = self.readable_tokens()
+        if not source or not np.any(self.attention):
             return [(token, None) for token in output]
         best = self.attention.argmax(axis=-1)
-        return [(token, _readable(self.source_tokens[j])) for token, j in zip(output, best)]
-
-
-def _readable(token):
-    return token.replace(JOINER, "")
+        return [(token, source[j]) for token, j in zip(output, best)]

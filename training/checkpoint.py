@@ -40,8 +40,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     `TF_DETERMINISTIC_OPS=1`). The resumed epoch's metrics average only the
     steps after the restore. A checkpoint written for a model with other
     settings or other vocabularies (other training data), in another
-    precision or with another number of steps per epoch raises
-    `ValueError` instead of being restored.
+    precision, with another number of steps per epoch or with other `run`
+    settings raises `ValueError` instead of being restored.
 
     `<directory>/best` is a preset directory (`zoo.load` reads it) of the
     model with the best `monitor` value so far, written at epoch ends.
@@ -61,7 +61,13 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         mode: `"min"`, `"max"` or `"auto"` (max for names with "bleu",
             "accuracy" or "match", min otherwise).
         delete_latest: remove `latest` when `fit` ends normally, so that the
-            next `fit` starts afresh.
+            next `fit` starts afresh. With `False`, a later `fit` resumes
+            from the last epoch's state, as Keras' `BackupAndRestore` does.
+        run: optional dict of what else the run's weights depend on (the
+            number of epochs, the learning-rate schedule, the seed, a digest
+            of the training data...), JSON values. It is kept in `latest`,
+            and a checkpoint written with other values for any of its keys
+            is refused, naming each one.
         verbose: 1 prints a line on restore and on a new best model.
 
     Example:
@@ -71,7 +77,14 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     """
 
     def __init__(
-        self, directory, save_every=None, monitor="val_loss", mode="auto", delete_latest=True, verbose=1
+        self,
+        directory,
+        save_every=None,
+        monitor="val_loss",
+        mode="auto",
+        delete_latest=True,
+        run=None,
+        verbose=1,
     ):
         super().__init__()
         if save_every is not None and (not isinstance(save_every, int) or save_every < 1):
@@ -85,6 +98,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.monitor = monitor
         self.mode = mode
         self.delete_latest = delete_latest
+        self.run = _json_value("run", dict(run or {}))
         self.verbose = verbose
         self.best = None
         self._warned_missing = False
@@ -126,6 +140,18 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         path = self.latest_path
         state = _read_state(path)
         steps = self.params.get("steps")
+        written = state.get("run", {})
+        changed = [
+            f"{key} {written[key]!r} (this run: {value!r})"
+            for key, value in self.run.items()
+            if key in written and written[key] != value
+        ]
+        if changed:
+            raise ValueError(
+                f"The checkpoint in {path} was written by a run with {', '.join(changed)}: resuming would "
+                "mix two runs. Resume with the settings that wrote it, or delete "
+                f"{path} to start afresh."
+            )
         if state["steps_per_epoch"] != steps:
             raise ValueError(
                 f"The checkpoint in {path} was written with {state['steps_per_epoch']} steps per epoch, "
@@ -167,7 +193,14 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.model._initial_epoch = self._epoch
         if self._step:
             self._stop_epoch_at = steps
-        if self.verbose:
+        if not self.verbose:
+            return
+        if self._epoch >= self.params.get("epochs", math.inf):
+            print(
+                f"Resuming from {path}: all {self._epoch} epochs were done; nothing left to train.",
+                flush=True,
+            )
+        else:
             print(f"Resuming from {path}: epoch {self._epoch + 1}, step {self._step} of {steps}.", flush=True)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -227,6 +260,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             "steps_per_epoch": self.params.get("steps"),
             "precision": self.model.dtype_policy.name,
             "model": _model_identity(self.model),
+            "run": self.run,
             "optimizer_step": int(self.model.optimizer.iterations.numpy()),
             "seed_states": [generator.state.numpy().tolist() for generator in _seed_generators(self.model)],
             "best": self.best,
@@ -254,6 +288,14 @@ def _model_identity(model):
         "source_vocabulary": _digest(list(preprocessor.source_tokenizer.vocabulary)),
         "target_vocabulary": _digest(list(preprocessor.target_tokenizer.vocabulary)),
     }
+
+
+def _json_value(name, value):
+    """`value` as it reads back from JSON (tuples become lists), or `ValueError` naming `name`."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"`{name}` must hold JSON values (str, number, bool, list, dict): {e}") from None
 
 
 def _digest(value):

@@ -150,6 +150,13 @@ def _parser():
         help="output directory: preset/, exported/, checkpoint/{latest,best}/, logs/ "
         "(TensorBoard, history.csv, training_curves.png) (default: %(default)s)",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train afresh where --out holds an earlier run, replacing its preset, checkpoints, "
+        "export and logs (without it, a finished run there is an error and an interrupted one "
+        "resumes)",
+    )
     p.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
     p.add_argument(
         "--verbose",
@@ -395,6 +402,7 @@ def _train(args):
         save_every=args.save_every,
         precision=args.precision,
         out=args.out,
+        overwrite=args.overwrite,
         seed=args.seed,
         verbose=args.verbose,
     )

@@ -1,13 +1,15 @@
 """Training as a plain function: the main job behind `zoo train`."""
 
 import dataclasses
+import hashlib
 import os
+import shutil
 import time
 
 import keras
 
 import zoo
-from training.checkpoint import BEST, TrainingCheckpoint
+from training.checkpoint import BEST, LATEST, TrainingCheckpoint
 from training.corpora import load_corpus
 from training.evaluation import evaluate
 from training.locks import lock_directory, unlock_directory
@@ -17,7 +19,7 @@ from training.progress import TokensPerSecond
 from training.readers import read_pairs
 from training.schedules import learning_rate_schedule
 from training.validation_bleu import ValidationBleu
-from zoo.atomic import check_replaceable
+from zoo.atomic import check_replaceable, recover_directory
 from zoo.export import SAVED_MODEL_DIRECTORY
 from zoo.generation.decoding_strategy import check_float, check_int
 from zoo.preset_io import PRESET_DIRECTORY, check_overrides
@@ -26,6 +28,10 @@ from zoo.preset_io import PRESET_DIRECTORY, check_overrides
 PRESET_DIR = "preset"
 EXPORT_DIR = "exported"
 CHECKPOINT_DIR = "checkpoint"
+LOGS_DIR = "logs"
+# What a run writes under `logs/`, cleared when a run starts afresh: the
+# TensorBoard callback's folders, the CSV log and its plot.
+LOG_ENTRIES = ("train", "validation", "history.csv", "training_curves.png")
 
 
 @dataclasses.dataclass
@@ -63,6 +69,9 @@ class TrainConfig:
     precision: str = "float32"
     out: str = "zoo-run"  # directory for the preset, the export, checkpoints, logs and plots
     skip_bad_lines: bool = False  # leave malformed lines of `data` out (with a warning) instead of stopping
+    # Train afresh where `out` holds an earlier run, finished or interrupted, and replace its outputs.
+    # Without it, a finished run in `out` is an error and an interrupted one resumes.
+    overwrite: bool = False
     seed: int = 0  # seeds data generation, the split, shuffling and initialization
     verbose: int = 1  # 1: progress bar, 2: one line per epoch, 0: silent
 
@@ -96,11 +105,19 @@ def train(config):
     saved every `config.save_every` steps: an interrupted run started again
     with the same command resumes at the step after the last save, with the
     same data order, and ends with the weights an uninterrupted run would
-    have. One run at a time writes to `config.out`: a second one raises
-    `training.locks.DirectoryInUseError` before it writes anything. Where
-    `preset/`, `checkpoint/best/` or `exported/` already holds something
-    other than an earlier run's output, it raises `FileExistsError` before
-    writing anything, rather than delete it when the run ends.
+    have; one started with other training settings or data raises
+    `ValueError` instead. One run at a time writes to `config.out`: a second
+    one raises `training.locks.DirectoryInUseError` before it writes
+    anything.
+
+    Nothing is replaced unasked: where `config.out` holds a finished run
+    (its `preset/` and no `checkpoint/latest/` to resume), `FileExistsError`
+    says how to train that model further (`--preset OUT/preset` into
+    another directory) or afresh (`config.overwrite`, which replaces the
+    run's outputs once the new model is built). Where `preset/`,
+    `checkpoint/best/` or `exported/` holds something other than a run's
+    output, `FileExistsError` comes before anything is written, even with
+    `config.overwrite`.
     """
     started = time.perf_counter()
     _check_numbers(config)
@@ -129,6 +146,8 @@ def train(config):
     # A second run into the same directory stops here, before it writes anything.
     lock_directory(config.out, "training into")
     try:
+        if not config.overwrite:
+            _check_finished(config.out)
         return _train(config, training, saved, started)
     finally:
         unlock_directory(config.out)
@@ -177,6 +196,67 @@ def _check_outputs(out):
     check_replaceable(os.path.join(out, PRESET_DIR), PRESET_DIRECTORY)
     check_replaceable(os.path.join(out, CHECKPOINT_DIR, BEST), PRESET_DIRECTORY)
     check_replaceable(os.path.join(out, EXPORT_DIR), SAVED_MODEL_DIRECTORY)
+
+
+def _check_finished(out):
+    """`FileExistsError` where `out` holds a finished run, which training again would replace.
+
+    Finished: `out/preset` is there and `out/checkpoint/latest`, which a run
+    keeps until its preset is saved, is not. Call it holding `out`'s lock:
+    it puts back a copy that a kill left moved aside.
+    """
+    preset = os.path.join(out, PRESET_DIR)
+    if recover_directory(os.path.join(out, CHECKPOINT_DIR, LATEST)) or not recover_directory(preset):
+        return
+    export = os.path.join(out, EXPORT_DIR)
+    exported = (
+        f"and its export {export}"
+        if os.path.isdir(export)
+        else f"but no export (the run stopped before it; `zoo export {preset} {export}` makes one)"
+    )
+    raise FileExistsError(
+        f"{out} holds a finished run: its preset {preset} {exported}. Training into {out} again would "
+        f"replace them. To train that model further, start from it in another directory "
+        f"(zoo train --preset {preset} --out NEW_DIR); to train afresh into {out}, replacing "
+        "them, add --overwrite."
+    )
+
+
+def _run_settings(config, settings, train_pairs):
+    """What the weights depend on beyond the model: a checkpoint with other values is not resumed."""
+    digest = hashlib.sha256()
+    for source, target in zip(train_pairs.sources, train_pairs.targets):
+        digest.update(f"{source}\t{target}\n".encode("utf-8", "surrogatepass"))
+    return {
+        "training_data": f"{len(train_pairs)} pairs, sha256 {digest.hexdigest()[:16]}",
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "seed": config.seed,
+        **{key: settings[key] for key in sorted(settings)},
+    }
+
+
+def _start_afresh(out, checkpoint_dir, overwrite):
+    """Clear what an earlier run left in `out` that a run starting afresh would mix with its own.
+
+    Its TensorBoard logs always (their steps would overlap the new run's);
+    with `overwrite`, also its checkpoints, preset and export, so that no
+    file in `out` is from another run than the one training.
+    """
+    logs = os.path.join(out, LOGS_DIR)
+    stale = [os.path.join(logs, entry) for entry in LOG_ENTRIES]
+    if overwrite:
+        stale += [
+            os.path.join(checkpoint_dir, LATEST),
+            os.path.join(checkpoint_dir, BEST),
+            os.path.join(out, PRESET_DIR),
+            os.path.join(out, EXPORT_DIR),
+        ]
+    for path in stale:
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
 
 
 def _train(config, training, saved, started):
@@ -229,16 +309,20 @@ def _train(config, training, saved, started):
     model.compile(
         optimizer=zoo.FusedAdam(schedule, clipnorm=1.0), label_smoothing=settings["label_smoothing"]
     )
-    logs_dir = os.path.join(config.out, "logs")
+    logs_dir = os.path.join(config.out, LOGS_DIR)
     callbacks = [TokensPerSecond()]
     if config.monitor == "val_bleu":
         callbacks.append(
             ValidationBleu(valid_pairs, max_sentences=config.bleu_samples, batch_size=config.batch_size)
         )
+    checkpoint_dir = os.path.join(config.out, CHECKPOINT_DIR)
     checkpoint = TrainingCheckpoint(
-        os.path.join(config.out, CHECKPOINT_DIR),
+        checkpoint_dir,
         save_every=config.save_every,
         monitor=config.monitor,
+        # Kept until the preset is saved: a kill before that resumes and saves it.
+        delete_latest=False,
+        run=_run_settings(config, settings, train_pairs),
         verbose=config.verbose,
     )
     callbacks.append(checkpoint)
@@ -251,8 +335,10 @@ def _train(config, training, saved, started):
                 verbose=config.verbose,
             )
         )
+    resuming = checkpoint.recover() and not config.overwrite  # also puts back a `latest` moved aside
+    if not resuming:
+        _start_afresh(config.out, checkpoint_dir, config.overwrite)
     os.makedirs(logs_dir, exist_ok=True)
-    resuming = checkpoint.recover()  # also puts back a `latest` a kill left moved aside
     callbacks.append(keras.callbacks.CSVLogger(os.path.join(logs_dir, "history.csv"), append=resuming))
     callbacks.append(keras.callbacks.TensorBoard(logs_dir, update_freq="epoch", write_graph=False))
     history = model.fit(
@@ -264,10 +350,11 @@ def _train(config, training, saved, started):
         callbacks=callbacks,
         verbose=config.verbose,
     )
-    plot_history(os.path.join(logs_dir, "history.csv"), os.path.join(logs_dir, "training_curves.png"))
     preset_dir = os.path.join(config.out, PRESET_DIR)
     export_dir = os.path.join(config.out, EXPORT_DIR)
     model.save_to_preset(preset_dir)
+    shutil.rmtree(checkpoint.latest_path)  # the run is finished: see `_check_finished`
+    plot_history(os.path.join(logs_dir, "history.csv"), os.path.join(logs_dir, "training_curves.png"))
     if model.dtype_policy.name != "float32":
         # What a later `zoo.load(preset_dir)` gives: the float32 weights, computing in float32.
         model = zoo.load(preset_dir, dtype="float32")

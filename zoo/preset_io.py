@@ -237,11 +237,31 @@ def save_to_preset(model, path):
         model.preprocessor.target_tokenizer.save_vocabulary(os.path.join(staging, TARGET_VOCABULARY_FILE))
 
 
+def _look_at(path):
+    """Where the preset is, when `path` is a directory that holds one or a SavedModel instead."""
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return (
+            " It is a SavedModel (an export), which serves without this project through "
+            "`tf.saved_model.load`; load the preset directory it was exported from instead."
+        )
+    presets = sorted(
+        os.path.join(path, entry)
+        for entry in os.listdir(path)
+        if os.path.isfile(os.path.join(path, entry, CONFIG_FILE))
+        and os.path.isfile(os.path.join(path, entry, METADATA_FILE))
+    )
+    if not presets:
+        return ""
+    if len(presets) == 1:
+        return f" It holds the preset directory {presets[0]}: load that instead."
+    return f" It holds the preset directories {', '.join(presets)}: load one of those instead."
+
+
 def load_preset_directory(path):
     """Restore the `Translator` saved at `path`; errors name the file and the problem."""
     for name in (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, SOURCE_VOCABULARY_FILE, TARGET_VOCABULARY_FILE):
         if not os.path.isfile(os.path.join(path, name)):
-            raise ValueError(f"{path} is not a complete preset directory: {name} is missing.")
+            raise ValueError(f"{path} is not a complete preset directory: {name} is missing.{_look_at(path)}")
     metadata = _read_json(os.path.join(path, METADATA_FILE))
     version = metadata.get("format_version")
     if version != FORMAT_VERSION:

@@ -284,6 +284,26 @@ def test_broken_preset_directories(trained_translator, tmp_path):
         zoo.load(str(path))
 
 
+def test_a_folder_that_holds_a_model_of_another_form_says_where_the_preset_is(trained_translator, tmp_path):
+    # A training run's folder, its checkpoint folder and its export, as `zoo train` writes them.
+    run = tmp_path / "run"
+    trained_translator.save_to_preset(run / "preset")
+    trained_translator.save_to_preset(run / "checkpoint" / "best")
+    trained_translator.export(run / "exported")
+    (run / "logs").mkdir()
+    with pytest.raises(ValueError, match=f"It holds the preset directory {run}/preset: load that instead"):
+        zoo.load(run)
+    with pytest.raises(ValueError, match=f"holds the preset directory {run}/checkpoint/best: load that"):
+        zoo.load(run / "checkpoint")
+    with pytest.raises(ValueError, match="It is a SavedModel .*`tf.saved_model.load`; load the preset"):
+        zoo.load(run / "exported")
+    with pytest.raises(ValueError, match=r"config.json is missing\.$"):
+        zoo.load(run / "logs")
+    trained_translator.save_to_preset(run / "other")
+    with pytest.raises(ValueError, match=f"directories {run}/other, {run}/preset: load one of those"):
+        zoo.load(run)
+
+
 def test_load_errors(toy_pairs, tmp_path):
     with pytest.raises(ValueError, match="Unknown preset: 'gru_lounge'.*gru_luong"):
         zoo.load("gru_lounge", train_data=toy_pairs)

@@ -45,6 +45,14 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         Vaswani et al. "Attention Is All You Need", NeurIPS 2017.
     """
 
+    def build(self, query_shape, value_shape, key_shape=None):
+        super().build(query_shape, value_shape, key_shape)
+        # The masks travel as `query_mask` and `value_mask`; a Keras mask on an
+        # input (from `Embedding(mask_zero=True)`) fills them in. The projections
+        # pass it through rather than warn, at every call, that they drop it.
+        for dense in (self._query_dense, self._key_dense, self._value_dense, self._output_dense):
+            dense.supports_masking = True
+
     def call(
         self,
         query,

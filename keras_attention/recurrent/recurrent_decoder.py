@@ -95,6 +95,9 @@ class RecurrentDecoder(keras.layers.Layer):
                     "Bahdanau attention already feeds its context into the recurrence; "
                     "`input_feeding` is Luong's and applies to attention='luong'."
                 )
+        # A Keras mask on `inputs` (target padding) passes on to `outputs`, so a
+        # loss after the output layer leaves padded positions out.
+        self.supports_masking = True
         self.cell_type = cell_type
         self.units = units
         self.num_layers = num_layers
@@ -266,6 +269,9 @@ class RecurrentDecoder(keras.layers.Layer):
         )
         attentional = self.attentional_projection(ops.concatenate([context, hidden], axis=-1))
         return attentional, weights  # (batch, Tt, units), (batch, Tt, Ts)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask, None
 
     def compute_output_shape(self, inputs_shape, initial_state_shape=None, memory_shape=None):
         batch, time = inputs_shape[0], inputs_shape[1]

@@ -256,7 +256,8 @@ class Translator(keras.Model):
         given.
 
         Args:
-            sentences: a string or a list of strings.
+            sentences: a string or a list of strings: `str`, UTF-8 `bytes` (as
+                `tf.data` gives them) or a `tf.string` tensor.
             strategy: how to decode: a `zoo.generation.DecodingStrategy`
                 (`GreedySearch()`, `BeamSearch(...)`, `RandomSampling(...)`)
                 or one of the names `"greedy"` (the default), `"beam"`,
@@ -283,7 +284,12 @@ class Translator(keras.Model):
             strategy that returns `num_hypotheses > 1`, a list of them per
             sentence, best first.
         """
-        single = isinstance(sentences, str)
+        # One sentence: a str, UTF-8 bytes or a scalar tf.string tensor.
+        single = isinstance(sentences, (str, bytes)) or (
+            tf.is_tensor(sentences) and sentences.shape.rank == 0
+        )
+        if single and tf.is_tensor(sentences) and sentences.dtype == tf.string:
+            sentences = sentences.numpy()
         sentences = check_texts([sentences] if single else sentences, "source")
         strategy = self.check_strategy(strategy, beam_width)
         max_length = self.check_max_length(max_length)
@@ -628,14 +634,33 @@ def check_text_pairs(pairs, name):
 
 
 def check_texts(texts, side):
-    """A list of strings from `texts`, or a `TypeError` that names the bad item."""
+    """A list of `str` from `texts`, or an error that names the bad item.
+
+    `texts` is any iterable of `str`, or of UTF-8 `bytes` (as `tf.data` and
+    NumPy give strings), or a 1-D `tf.string` tensor; bytes are decoded.
+    """
+    if tf.is_tensor(texts):
+        if texts.dtype != tf.string or texts.shape.rank != 1:
+            raise TypeError(
+                f"Expected {side} strings; received a tensor of {texts.dtype.name} and shape "
+                f"{texts.shape}, where a 1-D tf.string tensor would do."
+            )
+        texts = texts.numpy()
     if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
         raise TypeError(f"Expected a list of {side} strings, received {type(texts).__name__}.")
     texts = list(texts)
     for i, text in enumerate(texts):
+        if isinstance(text, bytes):
+            try:
+                texts[i] = text = text.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(
+                    f"{side.capitalize()} sentence {i} is bytes that are not UTF-8 ({e.reason} at byte "
+                    f"{e.start}): {text!r}."
+                ) from None
         if not isinstance(text, str):
             raise TypeError(
-                f"{side.capitalize()} sentence {i} is a {type(text).__name__}, not a str: {text!r}."
+                f"{side.capitalize()} sentence {i} is not a str but {type(text).__name__}: {text!r}."
             )
         if not text.isascii():
             try:
@@ -648,4 +673,4 @@ def check_texts(texts, side):
                     f"{side.capitalize()} sentence {i} is not valid text: character {e.start} stands for "
                     f"a byte that is not UTF-8 ({text!r}). Read the input as UTF-8."
                 ) from None
-    return texts
+    return [str(text) for text in texts]  # NumPy's str_ as plain str

@@ -216,9 +216,28 @@ def test_translate_edge_cases(trained_translator):
     assert len(trained_translator.translate("hola", max_length=1).split()) <= 1
 
 
+def test_translate_takes_strings_as_tensorflow_and_numpy_give_them(trained_translator, toy_pairs):
+    sentences = list(toy_pairs[0][:3]) + ["¿qué?"]
+    expected = trained_translator.translate(sentences)
+    assert trained_translator.translate(tf.constant(sentences)) == expected
+    assert trained_translator.translate([s.encode() for s in sentences]) == expected
+    assert trained_translator.translate(np.array([s.encode() for s in sentences])) == expected
+    assert trained_translator.translate(np.array(sentences)) == expected
+    assert trained_translator.translate(tf.constant(sentences[3])) == expected[3]
+    assert trained_translator.translate(sentences[3].encode()) == expected[3]
+    dataset = tf.data.Dataset.from_tensor_slices(sentences).as_numpy_iterator()
+    assert trained_translator.translate(dataset) == expected
+
+
 def test_translate_bad_input(trained_translator):
-    with pytest.raises(TypeError, match="Source sentence 1 is a int"):
+    with pytest.raises(TypeError, match="Source sentence 1 is not a str but int: 3"):
         trained_translator.translate(["hola", 3])
+    with pytest.raises(ValueError, match="Source sentence 1 is bytes that are not UTF-8 .*at byte 1"):
+        trained_translator.translate([b"hola", b"c\xe9sped"])
+    with pytest.raises(TypeError, match="a tensor of int32 and shape \\(2,\\), where a 1-D tf.string"):
+        trained_translator.translate(tf.constant([1, 2]))
+    with pytest.raises(TypeError, match="a tensor of string and shape \\(1, 1\\)"):
+        trained_translator.translate(tf.constant([["hola"]]))
     with pytest.raises(ValueError, match="Sentence 0 has 101 tokens.*at most 100"):
         trained_translator.translate(" ".join(["gato"] * 101))
     # One batch is checked by the decoding call itself, more by a pass before.

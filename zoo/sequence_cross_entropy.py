@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from zoo.api_export import zoo_export
+from zoo.per_thread import PerThread
 
 
 @zoo_export("SequenceCrossEntropy")
@@ -42,6 +43,12 @@ class SequenceCrossEntropy(keras.losses.Loss):
     >>> model.compile(loss=zoo.SequenceCrossEntropy(label_smoothing=0.1))
     """
 
+    # This trace's inputs, while Keras runs `call` on them, and its last
+    # `(y_true, y_pred, nll)`: per thread, since `tf.distribute` traces each
+    # replica's step in its own thread (see `PerThread`).
+    _inputs = PerThread()
+    _last = PerThread()
+
     def __init__(
         self, label_smoothing=0.0, reduction="mean_with_sample_weight", name="sequence_cross_entropy"
     ):
@@ -49,8 +56,6 @@ class SequenceCrossEntropy(keras.losses.Loss):
             raise ValueError(f"`label_smoothing` must be in [0, 1), received {label_smoothing!r}.")
         super().__init__(reduction=reduction, name=name)
         self.label_smoothing = float(label_smoothing)
-        self._inputs = None
-        self._last = None
 
     def token_nll(self, y_true, y_pred):
         """`-log p(y_true)` per token `(batch, T)`: computed by the last call on these same tensors, else now."""

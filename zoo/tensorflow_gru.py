@@ -23,7 +23,7 @@ the way Keras' GRU calls cuDNN on a GPU.
 
 import tensorflow as tf
 
-from zoo.tensorflow_recurrence import batch_major, require_cpu, time_major
+from zoo.tensorflow_recurrence import all_steps, batch_major, require_cpu, time_major
 
 
 def gru(
@@ -76,15 +76,14 @@ def gru(
             d_h0, d_recurrent, d_projected = _backward(
                 time_major(d_outputs, False), d_state, keep, saved, recurrent_kernel, zero_output_for_mask
             )
-            steps, batch = tf.shape(x)[0], tf.shape(x)[1]
-            d_recurrent = tf.reshape(d_recurrent, [steps * batch, -1])  # (T * batch, 3 * units)
-            d_projected = tf.reshape(d_projected, [steps * batch, -1])
-            h_previous = tf.reshape(saved["h_previous"], [steps * batch, -1])
+            d_recurrent = all_steps(d_recurrent)  # (T * batch, 3 * units)
+            d_projected = all_steps(d_projected)
+            h_previous = all_steps(saved["h_previous"])
             d_x = tf.reshape(tf.matmul(d_projected, kernel, transpose_b=True), tf.shape(x))
             return (
                 batch_major(d_x, go_backwards),
                 d_h0,
-                tf.matmul(tf.reshape(x, [steps * batch, -1]), d_projected, transpose_a=True),
+                tf.matmul(all_steps(x), d_projected, transpose_a=True),
                 tf.matmul(h_previous, d_recurrent, transpose_a=True),
                 tf.stack([tf.reduce_sum(d_projected, 0), tf.reduce_sum(d_recurrent, 0)]),
             )

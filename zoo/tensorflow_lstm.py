@@ -19,7 +19,7 @@ unchanged (`implementation=2`, the default) and writes the gradient by hand:
 
 import tensorflow as tf
 
-from zoo.tensorflow_recurrence import batch_major, require_cpu, time_major
+from zoo.tensorflow_recurrence import all_steps, batch_major, require_cpu, time_major
 
 
 def lstm(
@@ -72,15 +72,14 @@ def lstm(
             d_h0, d_c0, d_gates = _backward(
                 time_major(d_outputs, False), d_h, d_c, keep, saved, recurrent_kernel, zero_output_for_mask
             )
-            steps, batch = tf.shape(x)[0], tf.shape(x)[1]
-            d_gates = tf.reshape(d_gates, [steps * batch, -1])  # (T * batch, 4 * units)
-            h_previous = tf.reshape(saved["h_previous"], [steps * batch, -1])
+            d_gates = all_steps(d_gates)  # (T * batch, 4 * units)
+            h_previous = all_steps(saved["h_previous"])
             d_x = tf.reshape(tf.matmul(d_gates, kernel, transpose_b=True), tf.shape(x))
             return (
                 batch_major(d_x, go_backwards),
                 d_h0,
                 d_c0,
-                tf.matmul(tf.reshape(x, [steps * batch, -1]), d_gates, transpose_a=True),
+                tf.matmul(all_steps(x), d_gates, transpose_a=True),
                 tf.matmul(h_previous, d_gates, transpose_a=True),
                 tf.reduce_sum(d_gates, 0),
             )

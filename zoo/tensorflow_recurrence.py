@@ -20,3 +20,13 @@ def batch_major(x, reverse):
     if reverse:
         x = tf.reverse(x, [0])
     return tf.transpose(x, [1, 0, 2])
+
+
+def all_steps(x):
+    """`(T, batch, d)` as `(T * batch, d)`, the rows of every step, for one matmul over all of them.
+
+    The width is given, not inferred: a reshape cannot infer it for an empty
+    batch, which a replica gets under `tf.distribute` when a batch has fewer
+    rows than there are replicas.
+    """
+    return tf.reshape(x, [-1, tf.shape(x)[-1]])

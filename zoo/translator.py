@@ -12,6 +12,7 @@ from keras import ops
 from zoo.api_export import zoo_export
 from zoo.fused_adam import FusedAdam
 from zoo.generation import BeamSearch, get_strategy
+from zoo.per_thread import PerThread
 from zoo.perplexity import Perplexity
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
@@ -195,6 +196,21 @@ class Translator(keras.Model):
             yield
         finally:
             tracker.batch_tokens = None  # a tensor of this trace only
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under `tf.distribute`, Keras builds the model from the first batch
+        # averaged over the replicas, which fails where the batch does not
+        # split evenly (a length bucket's last batch, or one smaller than the
+        # number of replicas). The model is built already; the metrics and the
+        # optimizer take their shapes from the first replica's share as well.
+        if iterator is not None and getattr(self, "_distribute_strategy", None) is not None:
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(
+                    lambda x: self.distribute_strategy.experimental_local_results(x)[0], next(batches)
+                )
+                break
+            iterator = None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def evaluate(self, x=None, y=None, batch_size=64, **kwargs):
         """`keras.Model.evaluate` on text pairs (see `fit` for the forms of `x`)."""
@@ -574,7 +590,7 @@ class TokenWeightedLoss(TokenMean):
     smoothing). `Translator` sets `batch_tokens` around each step.
     """
 
-    batch_tokens = None
+    batch_tokens = PerThread()  # per thread: `tf.distribute` traces each replica's step in its own
 
     def update_state(self, values, sample_weight=None):
         super().update_state(values, self.batch_tokens if self.batch_tokens is not None else sample_weight)

@@ -29,4 +29,5 @@ def all_steps(x):
     batch, which a replica gets under `tf.distribute` when a batch has fewer
     rows than there are replicas.
     """
-    return tf.reshape(x, [-1, tf.shape(x)[-1]])
+    width = x.shape[-1] if x.shape[-1] is not None else tf.shape(x)[-1]
+    return tf.reshape(x, [-1, width])

@@ -239,16 +239,28 @@ def _add_data_arguments(parser, required):
     )
     parser.add_argument(
         "--source-column",
-        type=int,
+        type=_column,
         default=0,
-        help="source column of a TSV/CSV file, from 0 (default: %(default)s)",
+        help="source column of a TSV/CSV file: its index from 0, or its name with --header (default: %(default)s)",
     )
-    parser.add_argument("--target-column", type=int, default=1, help="target column (default: %(default)s)")
+    parser.add_argument(
+        "--target-column", type=_column, default=1, help="target column, likewise (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--header",
+        action="store_true",
+        help="the first line of a TSV/CSV file names its columns: it is not read as a pair",
+    )
     parser.add_argument(
         "--skip-bad-lines",
         action="store_true",
         help="leave malformed lines out (and say how many) instead of stopping at the first",
     )
+
+
+def _column(text):
+    """A column given on the command line: an index (`1`) or a name (`english`, with --header)."""
+    return int(text) if text.strip().lstrip("-").isdigit() else text
 
 
 def _add_length_arguments(parser):
@@ -384,6 +396,7 @@ def _train(args):
         skip_bad_lines=args.skip_bad_lines,
         source_column=args.source_column,
         target_column=args.target_column,
+        header=args.header,
         corpus=args.corpus,
         num_pairs=args.num_pairs,
         valid_data=args.valid_data,
@@ -429,6 +442,7 @@ def _evaluate(args):
         args.target_data,
         source=args.source_column,
         target=args.target_column,
+        header=args.header,
         errors="skip" if args.skip_bad_lines else "raise",
     )
     model = zoo.load(args.model)

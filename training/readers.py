@@ -15,7 +15,7 @@ from training.text_pairs import TextPairs
 ERROR_MODES = ("raise", "skip")
 
 
-def load_tsv(path, source=0, target=1, delimiter="\t", errors="raise"):
+def load_tsv(path, source=0, target=1, header=False, delimiter="\t", errors="raise"):
     """Read text pairs from a delimited file, one pair per line, no quoting.
 
     The Anki `spa.txt` layout (`english<TAB>spanish<TAB>attribution`) reads
@@ -23,8 +23,10 @@ def load_tsv(path, source=0, target=1, delimiter="\t", errors="raise"):
 
     Args:
         path: the file, UTF-8 (a leading byte-order mark is ignored).
-        source: column index (from 0) of the source sentence.
-        target: column index of the target sentence.
+        source: column index (from 0) of the source sentence, or its name
+            with `header=True`.
+        target: the target sentence's column, likewise.
+        header: whether the first line names the columns (it is not a pair).
         delimiter: the column separator.
         errors: `"raise"` to stop at the first bad line (missing column,
             empty side, bad UTF-8), `"skip"` to leave such lines out.
@@ -36,8 +38,15 @@ def load_tsv(path, source=0, target=1, delimiter="\t", errors="raise"):
         FileNotFoundError: no file at `path`.
         ValueError: a bad line (with its number) or a file with no pairs.
     """
+    lines = (line for line in _lines(path, errors) if line[1].strip())
+    if header:
+        names = next(lines, (None, None))[1]
+        if names is None:
+            raise ValueError(f"{path}: the file is empty; expected a header row.")
+        names = [name.strip() for name in names.split(delimiter)]
+        source, target = (_column_index(path, names, column) for column in (source, target))
     _check_columns(source, target)
-    rows = ((number, line.split(delimiter)) for number, line in _lines(path, errors) if line.strip())
+    rows = ((number, line.split(delimiter)) for number, line in lines)
     return _collect(path, rows, source, target, errors)
 
 
@@ -93,21 +102,24 @@ def load_aligned(source_path, target_path, errors="raise"):
     return _collect(f"{source_path} / {target_path}", rows, 0, 1, errors)
 
 
-def read_pairs(data, target_data=None, source=0, target=1, errors="raise"):
+def read_pairs(data, target_data=None, source=0, target=1, header=False, errors="raise"):
     """The reader a path asks for: aligned files, CSV (`.csv`) or TSV (anything else).
 
     Args:
         data: a TSV or CSV file of pairs, or with `target_data` the source
             side of two aligned files.
         target_data: the target side of two aligned files, or None.
-        source, target: column indices for TSV/CSV.
+        source, target: column indices for TSV/CSV, or names with `header`.
+        header: whether the first line of a TSV/CSV file names its columns.
         errors: `"raise"` or `"skip"`.
     """
     if target_data is not None:
+        if header:
+            raise ValueError("`header` is for a TSV or CSV file; aligned files hold sentences only.")
         return load_aligned(data, target_data, errors=errors)
     if str(data).lower().endswith(".csv"):
-        return load_csv(data, source=source, target=target, errors=errors)
-    return load_tsv(data, source=source, target=target, errors=errors)
+        return load_csv(data, source=source, target=target, header=header, errors=errors)
+    return load_tsv(data, source=source, target=target, header=header, errors=errors)
 
 
 def from_lists(sources, targets):
@@ -116,6 +128,12 @@ def from_lists(sources, targets):
 
 
 def _check_columns(source, target):
+    for column in (source, target):
+        if isinstance(column, str):
+            raise ValueError(
+                f"The column {column!r} is a name: names need a header row (`header=True`, "
+                "`--header`); without one, give column indices from 0."
+            )
     if min(source, target) < 0 or source == target:
         raise ValueError(
             f"`source` and `target` must be two different column indices >= 0; "

@@ -42,8 +42,9 @@ class TrainConfig:
     overrides: dict = dataclasses.field(default_factory=dict)
     data: str | None = None  # a TSV or .csv file of pairs (or aligned source side); None: built-in corpus
     target_data: str | None = None  # with `data`, the target side of two aligned files
-    source_column: int = 0  # column of the source sentence in `data` (from 0)
-    target_column: int = 1  # column of the target sentence in `data`
+    source_column: int | str = 0  # column of the source sentence in `data`: from 0, or its name with `header`
+    target_column: int | str = 1  # column of the target sentence in `data`
+    header: bool = False  # the first line of a TSV/CSV `data` (and `valid_data`) names its columns
     corpus: str = "dates"  # the built-in corpus used when `data` is None
     num_pairs: int = 20000  # pairs generated for the built-in corpus
     # Validation pairs: a file read as `data` is (its columns, or aligned with `valid_target_data`),
@@ -270,6 +271,7 @@ def _train(config, training, saved, started):
             target_data,
             source=config.source_column,
             target=config.target_column,
+            header=config.header,
             errors="skip" if config.skip_bad_lines else "raise",
         )
 

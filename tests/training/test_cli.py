@@ -150,14 +150,22 @@ def test_train_with_a_validation_file(tmp_path, capsys):
 
     pairs = dates(160, seed=5)
     lines = [f"{source}\t{target}\n" for source, target in zip(pairs.sources, pairs.targets)]
-    (tmp_path / "train.tsv").write_text("".join(lines[:120]), encoding="utf-8")
-    (tmp_path / "valid.tsv").write_text("".join(lines[120:] + lines[:3]), encoding="utf-8")
+    # Both files name their columns in a header row, which is not a pair.
+    (tmp_path / "train.tsv").write_text("".join(["written\tiso\n", *lines[:120]]), encoding="utf-8")
+    (tmp_path / "valid.tsv").write_text(
+        "".join(["written\tiso\n", *lines[120:], *lines[:3]]), encoding="utf-8"
+    )
     arguments = [
         "train",
         "--preset",
         "gru_luong_small",
         "--data",
         str(tmp_path / "train.tsv"),
+        "--header",
+        "--source-column",
+        "written",
+        "--target-column",
+        "iso",
         "--epochs",
         "1",
     ]

@@ -1,6 +1,6 @@
 import pytest
 
-from training.readers import load_aligned, load_csv, load_tsv
+from training.readers import load_aligned, load_csv, load_tsv, read_pairs
 
 
 def test_csv_with_quotes_and_header(tmp_path):
@@ -28,6 +28,35 @@ def test_csv_bad_input(tmp_path):
     empty.write_text("", encoding="utf-8")
     with pytest.raises(ValueError, match="empty; expected a header"):
         load_csv(empty, header=True)
+
+
+def test_tsv_and_read_pairs_with_a_header(tmp_path, capsys):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("\nenglish \tspanish\r\nHello.\tHola.\nCat.\tGato.\n", encoding="utf-8")
+    pairs = load_tsv(path, source="spanish", target="english", header=True)
+    assert (pairs.sources, pairs.targets) == (("Hola.", "Gato."), ("Hello.", "Cat."))
+    assert load_tsv(path, source=1, target=0, header=True).sources == ("Hola.", "Gato.")
+    assert load_tsv(path, source=1, target=0).sources[0] == "spanish"  # no header: the first row is data
+    with pytest.raises(ValueError, match="The column 'spanish' is a name: names need a header row"):
+        load_tsv(path, source="spanish", target="english")
+    with pytest.raises(
+        ValueError, match="no column named 'french'; the header has \\['english', 'spanish'\\]"
+    ):
+        load_tsv(path, source="french", target="english", header=True)
+    csv_path = tmp_path / "pairs.csv"
+    csv_path.write_text("en,es\nHello.,Hola.\n", encoding="utf-8")
+    assert read_pairs(csv_path, source="es", target="en", header=True).sources == ("Hola.",)
+    assert read_pairs(path, source="spanish", target="english", header=True).sources == ("Hola.", "Gato.")
+    with pytest.raises(ValueError, match="`header` is for a TSV or CSV file"):
+        read_pairs(path, target_data=path, header=True)
+
+    # The command line: --header, and columns by name.
+    from training.cli import main
+
+    assert (
+        main(["evaluate", str(tmp_path / "nowhere"), "--data", str(path), "--source-column", "spanish"]) == 2
+    )
+    assert "names need a header row" in capsys.readouterr().err
 
 
 def test_csv_line_numbers_follow_quoted_newlines(tmp_path):

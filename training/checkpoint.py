@@ -68,6 +68,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             of the training data...), JSON values. It is kept in `latest`,
             and a checkpoint written with other values for any of its keys
             is refused, naming each one.
+        afresh: what a refusal tells the user to do to start afresh instead
+            of resuming; by default, delete `<directory>/latest`.
         verbose: 1 prints a line on restore and on a new best model.
 
     Example:
@@ -84,6 +86,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         mode="auto",
         delete_latest=True,
         run=None,
+        afresh=None,
         verbose=1,
     ):
         super().__init__()
@@ -99,6 +102,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.mode = mode
         self.delete_latest = delete_latest
         self.run = _json_value("run", dict(run or {}))
+        self.afresh = afresh or f"delete {self.latest_path}"
         self.verbose = verbose
         self.best = None
         self._warned_missing = False
@@ -138,7 +142,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         if not self.recover():
             return
         path = self.latest_path
-        state = _read_state(path)
+        state = _read_state(path, self.afresh)
         steps = self.params.get("steps")
         written = state.get("run", {})
         changed = [
@@ -149,21 +153,20 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         if changed:
             raise ValueError(
                 f"The checkpoint in {path} was written by a run with {', '.join(changed)}: resuming would "
-                "mix two runs. Resume with the settings that wrote it, or delete "
-                f"{path} to start afresh."
+                f"mix two runs. Resume with the settings that wrote it, or {self.afresh} to start afresh."
             )
         if state["steps_per_epoch"] != steps:
             raise ValueError(
                 f"The checkpoint in {path} was written with {state['steps_per_epoch']} steps per epoch, "
                 f"but this run has {steps}. Resume with the same data, batch size and steps per epoch, "
-                f"or delete {path} to start afresh."
+                f"or {self.afresh} to start afresh."
             )
         precision = self.model.dtype_policy.name
         if state.get("precision", "float32") != precision:
             raise ValueError(
                 f"The checkpoint in {path} was written in {state.get('precision', 'float32')} precision, "
                 f"but this run trains in {precision}. Resume with the same precision, "
-                f"or delete {path} to start afresh."
+                f"or {self.afresh} to start afresh."
             )
         identity = _model_identity(self.model)
         differ = [
@@ -175,8 +178,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             raise ValueError(
                 f"The checkpoint in {path} was written for a model with {' and '.join(differ)}: resuming "
                 "would load its weights into a model they do not belong to. Resume with the same data "
-                "(the vocabularies are learned from it) and settings, or delete "
-                f"{path} to start afresh."
+                f"(the vocabularies are learned from it) and settings, or {self.afresh} to start afresh."
             )
         if not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
@@ -184,7 +186,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             self.model.load_weights(os.path.join(path, WEIGHTS_FILE))
         except Exception as e:  # h5py and Keras raise several types for a bad file
             raise ValueError(
-                f"{path}: cannot restore the checkpoint ({e}); delete it to start afresh."
+                f"{path}: cannot restore the checkpoint ({e}); {self.afresh} to start afresh."
             ) from None
         for generator, value in zip(_seed_generators(self.model), state["seed_states"]):
             generator.state.assign(np.asarray(value, dtype=generator.state.dtype))
@@ -309,7 +311,7 @@ def _seed_generators(model):
     ]
 
 
-def _read_state(path):
+def _read_state(path, afresh):
     state_path = os.path.join(path, STATE_FILE)
     try:
         with open(state_path, encoding="utf-8") as f:
@@ -318,6 +320,6 @@ def _read_state(path):
             state[key]  # noqa: B018 - a missing key is a malformed file
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(
-            f"{state_path}: not a readable checkpoint state ({e!r}); delete {path} to start afresh."
+            f"{state_path}: not a readable checkpoint state ({e!r}); {afresh} to start afresh."
         ) from None
     return state

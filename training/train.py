@@ -325,6 +325,7 @@ def _train(config, training, saved, started):
         # Kept until the preset is saved: a kill before that resumes and saves it.
         delete_latest=False,
         run=_run_settings(config, settings, train_pairs),
+        afresh="run again with --overwrite",
         verbose=config.verbose,
     )
     callbacks.append(checkpoint)

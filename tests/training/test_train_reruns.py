@@ -104,9 +104,9 @@ def test_an_interrupted_run_resumes_only_with_the_settings_that_wrote_it(tmp_pat
         _run(out)
     with pytest.raises(ValueError) as error:
         _run(out, epochs=3, learning_rate=5e-4)
-    assert "written by a run with epochs 2 (this run: 3), learning_rate 0.001 (this run: 0.0005)" in str(
-        error.value
-    )
+    message = str(error.value)
+    assert "written by a run with epochs 2 (this run: 3), learning_rate 0.001 (this run: 0.0005)" in message
+    assert message.endswith("or run again with --overwrite to start afresh.")
     # Other data with the same vocabularies would load; the data's digest tells.
     with pytest.raises(ValueError, match=r"training_data '190 pairs, sha256 \w+' \(this run: '189 pairs"):
         _run(out, num_pairs=199)

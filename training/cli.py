@@ -30,8 +30,22 @@ def main(argv=None):
         print(f"zoo {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print(f"zoo {args.command}: interrupted", file=sys.stderr)
+        print(f"zoo {args.command}: interrupted{_how_to_resume(args)}", file=sys.stderr)
         return 130
+
+
+def _how_to_resume(args):
+    """For an interrupted `zoo train`: where its state is, and that the same command resumes from it."""
+    if args.command != "train":
+        return ""
+    latest = os.path.join(args.out, "checkpoint", "latest")
+    try:
+        with open(os.path.join(latest, "state.json"), encoding="utf-8") as f:
+            state = json.load(f)
+        where = f"epoch {state['epoch'] + 1}, step {state['step']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "; nothing was saved yet, so the same command starts afresh"
+    return f"; the same command resumes from {latest} ({where})"
 
 
 def _parser():

@@ -409,3 +409,24 @@ def test_set_reads_json_values():
         "merge_mode": "sum",
         "attention_score": "general",
     }
+
+
+def test_an_interrupted_train_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    import training.train
+
+    def interrupted(config):
+        if config.seed == 1:  # stopped after a checkpoint
+            latest = tmp_path / "checkpoint" / "latest"
+            latest.mkdir(parents=True)
+            (latest / "state.json").write_text(json.dumps({"epoch": 1, "step": 7}))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.train, "train", interrupted)
+    assert main(["train", "--out", str(tmp_path), "--seed", "0"]) == 130
+    assert capsys.readouterr().err == (
+        "zoo train: interrupted; nothing was saved yet, so the same command starts afresh\n"
+    )
+    assert main(["train", "--out", str(tmp_path), "--seed", "1"]) == 130
+    assert capsys.readouterr().err == (
+        f"zoo train: interrupted; the same command resumes from {tmp_path}/checkpoint/latest (epoch 2, step 7)\n"
+    )

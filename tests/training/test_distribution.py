@@ -13,7 +13,7 @@ import pytest
 # so each cell type gets its own.
 SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import json, sys, tempfile
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -48,6 +48,15 @@ SCRIPT = textwrap.dedent(
             "after": model.evaluate(pairs, verbose=0, return_dict=True)["loss"],
             "translations": model.translate(list(pairs.sources[:4])),
         }
+    # The model trained on two replicas saves, exports and reloads as any other.
+    with tempfile.TemporaryDirectory() as out:
+        model.save_to_preset(f"{out}/preset")
+        model.export(f"{out}/exported")
+        served = tf.saved_model.load(f"{out}/exported").signatures["serving_default"]
+        results["round trips"] = {
+            "preset": zoo.load(f"{out}/preset").translate(list(pairs.sources[:4])),
+            "export": [t.decode() for t in served(text=tf.constant(pairs.sources[:4]))["translation"].numpy()],
+        }
     json.dump(results, sys.stdout)
     """
 )
@@ -61,7 +70,8 @@ def test_training_on_two_replicas_matches_one(cell_type):
         [sys.executable, "-c", SCRIPT, cell_type], env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    one, two = json.loads(done.stdout.strip().splitlines()[-1]).values()
+    one, two, round_trips = json.loads(done.stdout.strip().splitlines()[-1]).values()
+    assert round_trips == {"preset": two["translations"], "export": two["translations"]}
     assert two["before"] == pytest.approx(one["before"], rel=1e-5)  # the same initial weights
     assert two["after"] < 0.9 * two["before"]  # it learned
     # Each replica averages its own tokens and Keras averages the replicas, so a

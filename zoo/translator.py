@@ -238,15 +238,15 @@ class Translator(keras.Model):
             if spec[0].shape.rank == 0:
                 data = data.batch(batch_size)
             return data.map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-        if isinstance(data, (tuple, list)) and len(data) == 2:
+        if isinstance(data, (tuple, list)):
             sources, targets = check_text_pairs(data, "x")
             dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
             if shuffle:
                 dataset = dataset.shuffle(len(sources), seed=0)
             return self._as_dataset(dataset, batch_size, False)
         raise TypeError(
-            "Expected text pairs: a (sources, targets) pair of string lists, a "
-            "training.TextPairs, or a tf.data.Dataset of (source, target) strings; "
+            "Expected text pairs: a (sources, targets) pair of string lists, a list of (source, target) "
+            "tuples, a training.TextPairs, or a tf.data.Dataset of (source, target) strings; "
             f"received {type(data).__name__}."
         )
 
@@ -628,18 +628,23 @@ def check_text_pairs(pairs, name):
     """`(sources, targets)` lists from text pairs, or an error that says what is wrong with them.
 
     Args:
-        pairs: a `(sources, targets)` pair of string lists, or an object with
-            `sources` and `targets` (`training.TextPairs`).
+        pairs: a `(sources, targets)` pair of string lists, a list of
+            `(source, target)` tuples (as `list(zip(sources, targets))`
+            gives), or an object with `sources` and `targets`
+            (`training.TextPairs`).
         name: what the pairs are, for messages (`"train_data"`).
     """
     if hasattr(pairs, "sources") and hasattr(pairs, "targets"):
         sources, targets = pairs.sources, pairs.targets
+    elif _is_list_of_pairs(pairs):
+        sources, targets = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
     elif isinstance(pairs, (tuple, list)) and len(pairs) == 2:
         sources, targets = pairs
     else:
         raise TypeError(
-            f"`{name}` must be a (sources, targets) pair of string lists or a training.TextPairs; "
-            f"received {type(pairs).__name__}."
+            f"`{name}` must be a (sources, targets) pair of string lists, a list of (source, target) "
+            f"tuples or a training.TextPairs; received {type(pairs).__name__}"
+            + (f" of {len(pairs)} items." if isinstance(pairs, (tuple, list)) else ".")
         )
     sources, targets = check_texts(sources, "source"), check_texts(targets, "target")
     if len(sources) != len(targets):
@@ -647,6 +652,23 @@ def check_text_pairs(pairs, name):
     if not sources:
         raise ValueError(f"`{name}` is empty: the source and target lists hold no text pairs.")
     return sources, targets
+
+
+def _is_list_of_pairs(pairs):
+    """Whether `pairs` is a list of `(source, target)` tuples rather than `(sources, targets)`.
+
+    The two can have the same length (two pairs), so the containers decide:
+    a list whose items are all 2-tuples of strings is pairs; `(sources,
+    targets)` is two lists.
+    """
+    return (
+        isinstance(pairs, list)
+        and len(pairs) > 0
+        and all(
+            isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(t, (str, bytes)) for t in pair)
+            for pair in pairs
+        )
+    )
 
 
 def check_texts(texts, side):

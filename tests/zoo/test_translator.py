@@ -229,6 +229,30 @@ def test_translate_takes_strings_as_tensorflow_and_numpy_give_them(trained_trans
     assert trained_translator.translate(dataset) == expected
 
 
+def test_text_pairs_as_a_list_of_tuples(trained_translator, toy_pairs):
+    from zoo.translator import check_text_pairs
+
+    sources, targets = list(toy_pairs[0][:2]), list(toy_pairs[1][:2])
+    expected = (sources, targets)
+    # Two pairs as a list of tuples were read as (sources, targets): the first pair
+    # became the sources. The containers now tell the two forms apart.
+    assert check_text_pairs(list(zip(sources, targets)), "x") == expected
+    assert check_text_pairs((sources, targets), "x") == expected
+    assert check_text_pairs([sources, targets], "x") == expected
+    pairs = list(zip(toy_pairs[0], toy_pairs[1]))
+    as_tuples = trained_translator.evaluate(pairs, verbose=0, return_dict=True)
+    as_lists = trained_translator.evaluate(
+        (list(toy_pairs[0]), list(toy_pairs[1])), verbose=0, return_dict=True
+    )
+    assert as_tuples == pytest.approx(as_lists)
+    from_tuples = zoo.load("gru_luong_small", train_data=pairs, **TINY).preprocessor
+    from_lists = zoo.load("gru_luong_small", train_data=toy_pairs, **TINY).preprocessor
+    for side in ("source_tokenizer", "target_tokenizer"):
+        assert getattr(from_tuples, side).vocabulary == getattr(from_lists, side).vocabulary
+    with pytest.raises(TypeError, match="a list of \\(source, target\\) tuples .*received list of 3 items"):
+        check_text_pairs([("a", "b", "c")] * 3, "x")
+
+
 def test_translate_bad_input(trained_translator):
     with pytest.raises(TypeError, match="Source sentence 1 is not a str but int: 3"):
         trained_translator.translate(["hola", 3])

@@ -142,7 +142,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         if not self.recover():
             return
         path = self.latest_path
-        state = _read_state(path, self.afresh)
+        state = read_state(path, self.afresh)
         steps = self.params.get("steps")
         written = state.get("run", {})
         changed = [
@@ -311,7 +311,12 @@ def _seed_generators(model):
     ]
 
 
-def _read_state(path, afresh):
+def read_state(path, afresh=None):
+    """The state a `latest` checkpoint at `path` holds; `ValueError` if it is missing or malformed.
+
+    `afresh` is what the message tells the user to do instead of resuming.
+    """
+    afresh = afresh or f"delete {path}"
     state_path = os.path.join(path, STATE_FILE)
     try:
         with open(state_path, encoding="utf-8") as f:

@@ -38,13 +38,15 @@ def _how_to_resume(args):
     """For an interrupted `zoo train`: where its state is, and that the same command resumes from it."""
     if args.command != "train":
         return ""
-    latest = os.path.join(args.out, "checkpoint", "latest")
+    from training.checkpoint import LATEST, read_state
+    from training.train import CHECKPOINT_DIR
+
+    latest = os.path.join(args.out, CHECKPOINT_DIR, LATEST)
     try:
-        with open(os.path.join(latest, "state.json"), encoding="utf-8") as f:
-            state = json.load(f)
-        where = f"epoch {state['epoch'] + 1}, step {state['step']}"
-    except (OSError, ValueError, KeyError, TypeError):
+        state = read_state(latest)
+    except ValueError:
         return "; nothing was saved yet, so the same command starts afresh"
+    where = f"epoch {state['epoch'] + 1}, step {state['step']}"
     return f"; the same command resumes from {latest} ({where})"
 
 

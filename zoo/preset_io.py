@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.atomic import DirectoryKind, atomic_directory
+from zoo.export import SAVED_MODEL_DIRECTORY
 from zoo.generation.decoding_strategy import check_int
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
@@ -239,7 +240,7 @@ def save_to_preset(model, path):
 
 def _look_at(path):
     """Where the preset is, when `path` is a directory that holds one or a SavedModel instead."""
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+    if os.path.isfile(os.path.join(path, SAVED_MODEL_DIRECTORY.marker)):
         return (
             " It is a SavedModel (an export), which serves without this project through "
             "`tf.saved_model.load`; load the preset directory it was exported from instead."

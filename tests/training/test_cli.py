@@ -418,7 +418,9 @@ def test_an_interrupted_train_says_how_to_resume(tmp_path, capsys, monkeypatch):
         if config.seed == 1:  # stopped after a checkpoint
             latest = tmp_path / "checkpoint" / "latest"
             latest.mkdir(parents=True)
-            (latest / "state.json").write_text(json.dumps({"epoch": 1, "step": 7}))
+            (latest / "state.json").write_text(
+                json.dumps({"epoch": 1, "step": 7, "steps_per_epoch": 9, "seed_states": []})
+            )
         raise KeyboardInterrupt
 
     monkeypatch.setattr(training.train, "train", interrupted)

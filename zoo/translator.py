@@ -99,7 +99,11 @@ class Translator(keras.Model):
         super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)
         if isinstance(getattr(self, "_loss_tracker", None), keras.metrics.Mean):
             # The `loss` in the logs, over all tokens as the metrics are.
-            self._loss_tracker = TokenWeightedLoss(name=self._loss_tracker.name)
+            # Set past Keras' attribute tracking, as Keras sets its own
+            # tracker: tracked, it would also be listed among the model's
+            # other metrics, so `metrics_names` and `evaluate`'s list held a
+            # second "loss", and each `compile` added one more.
+            object.__setattr__(self, "_loss_tracker", TokenWeightedLoss(name=self._loss_tracker.name))
 
     def get_compile_config(self):
         """What `compile_from_config` needs to compile a loaded model as this one is.
@@ -135,6 +139,7 @@ class Translator(keras.Model):
         """
         if y is not None:
             raise ValueError("Pass text pairs as `x=(sources, targets)`, not as `x` and `y`.")
+        _check_no_weights(x, kwargs)
         validation_split = kwargs.pop("validation_split", 0.0)
         if validation_split and validation_data is None:
             x, validation_data = split_off_validation(x, validation_split)
@@ -155,12 +160,37 @@ class Translator(keras.Model):
 
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict` on token ids: the next-token logits. Text goes to `translate`."""
-        if isinstance(x, str) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], str)):
-            raise TypeError(
-                "`predict` takes token ids (a dict of `encoder_token_ids` and `decoder_token_ids`) and "
-                "returns next-token logits; to translate sentences, call `translate(sentences)`."
-            )
+        _check_not_text(x, "predict")
         return super().predict(x, *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        """`keras.Model.predict_on_batch` on token ids (see `predict`)."""
+        _check_not_text(x, "predict_on_batch")
+        return super().predict_on_batch(x)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, **kwargs):
+        """`keras.Model.train_on_batch`: one step on text pairs, all of them one batch.
+
+        `x` takes the in-memory forms `fit` takes (a `(sources, targets)`
+        pair of string lists, a list of `(source, target)` tuples, a
+        `training.TextPairs`), tokenized and padded as `fit` does; token
+        ids with `y` (and `sample_weight`) pass through to Keras.
+        """
+        if y is None and _is_text(x):
+            _check_no_weights(x, dict(kwargs, sample_weight=sample_weight))
+            x, y, sample_weight = self._one_batch(x)
+        return super().train_on_batch(x, y, sample_weight=sample_weight, **kwargs)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, **kwargs):
+        """`keras.Model.test_on_batch` on text pairs, all of them one batch (see `train_on_batch`)."""
+        if y is None and _is_text(x):
+            _check_no_weights(x, dict(kwargs, sample_weight=sample_weight))
+            x, y, sample_weight = self._one_batch(x)
+        return super().test_on_batch(x, y, sample_weight=sample_weight, **kwargs)
+
+    def _one_batch(self, pairs):
+        sources, targets = check_text_pairs(pairs, "x")
+        return self.preprocessor(tf.constant(sources), tf.constant(targets))
 
     def train_step(self, data):
         # The stream `fit` makes reads the optimizer's step counter when its
@@ -216,6 +246,7 @@ class Translator(keras.Model):
         """`keras.Model.evaluate` on text pairs (see `fit` for the forms of `x`)."""
         if y is not None:
             raise ValueError("Pass text pairs as `x=(sources, targets)`, not as `x` and `y`.")
+        _check_no_weights(x, kwargs)
         return super().evaluate(self._as_dataset(x, batch_size, False), **kwargs)
 
     def _as_dataset(self, data, batch_size, shuffle):
@@ -594,6 +625,41 @@ class TokenWeightedLoss(TokenMean):
 
     def update_state(self, values, sample_weight=None):
         super().update_state(values, self.batch_tokens if self.batch_tokens is not None else sample_weight)
+
+
+def _is_text(x):
+    """Whether `x` holds strings (text, text pairs, or a dataset of them) rather than token ids."""
+    if isinstance(x, (str, bytes)) or hasattr(x, "to_tf_dataset"):
+        return True
+    if isinstance(x, tf.data.Dataset):
+        specs = tf.nest.flatten(x.element_spec)
+        return any(getattr(spec, "dtype", None) == tf.string for spec in specs)
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "USO"
+    if tf.is_tensor(x):
+        return x.dtype == tf.string
+    if isinstance(x, (list, tuple)):
+        return any(_is_text(item) for item in x)
+    return False
+
+
+def _check_not_text(x, method):
+    if _is_text(x):
+        raise TypeError(
+            f"`{method}` takes token ids (a dict of `encoder_token_ids` and `decoder_token_ids`) and "
+            "returns next-token logits; to translate sentences, call `translate(sentences)`."
+        )
+
+
+def _check_no_weights(x, kwargs):
+    """Refuse `sample_weight` and `class_weight` with text pairs, which weigh every real token alike."""
+    given = [name for name in ("sample_weight", "class_weight") if kwargs.get(name) is not None]
+    if given and _is_text(x):
+        raise ValueError(
+            f"`{given[0]}` is not taken with text pairs: the loss and metrics weigh every real target "
+            "token alike, and padding 0. To weigh pairs, repeat them in the data, or pass a "
+            "tf.data.Dataset of token batches `(x, y, sample_weight)`, which goes to Keras untouched."
+        )
 
 
 def split_off_validation(x, validation_split):

@@ -79,10 +79,55 @@ def test_fit_and_predict_bad_input(toy_pairs):
         TypeError, match="must yield \\(source, target\\) pairs of strings; this one yields {"
     ):
         model.fit(records, verbose=0)
-    for text in ("hola", sources):
+    from training import TextPairs
+
+    texts = ("hola", sources, toy_pairs, TextPairs(sources, targets), dataset, np.array(sources))
+    for text in texts:
         with pytest.raises(TypeError, match="call `translate\\(sentences\\)`"):
             model.predict(text, verbose=0)
+        with pytest.raises(TypeError, match="call `translate\\(sentences\\)`"):
+            model.predict_on_batch(text)
+    # Text pairs weigh every real token alike; Keras' weights would be
+    # taken for something they are not, or fail with a message about
+    # datasets the user did not pass.
+    for weights in ({"sample_weight": np.ones(len(sources))}, {"class_weight": {0: 1.0}}):
+        for pairs in (toy_pairs, TextPairs(sources, targets), dataset):
+            with pytest.raises(ValueError, match=f"`{next(iter(weights))}` is not taken with text pairs"):
+                model.fit(pairs, verbose=0, **weights)
+        with pytest.raises(ValueError, match="is not taken with text pairs"):
+            model.evaluate(toy_pairs, verbose=0, **weights)
+        with pytest.raises(ValueError, match="is not taken with text pairs"):
+            model.train_on_batch(toy_pairs, **weights)
     assert model.optimizer.iterations.numpy() == 0  # nothing above trained
+
+
+def test_train_and_test_on_batch_take_text_pairs_as_one_batch(toy_pairs):
+    from training import TextPairs
+
+    sources, targets = toy_pairs
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    everything = model.evaluate(toy_pairs, batch_size=len(sources), verbose=0, return_dict=True)
+    for pairs in (toy_pairs, list(zip(sources, targets)), TextPairs(sources, targets)):
+        assert model.test_on_batch(pairs, return_dict=True) == pytest.approx(everything, rel=1e-6)
+    ids = model.preprocessor(tf.constant(sources), tf.constant(targets))
+    step = model.train_on_batch(toy_pairs, return_dict=True)  # the metrics of its forward pass, with dropout
+    assert step["target_tokens"] == everything["target_tokens"]
+    assert step["loss"] == pytest.approx(everything["loss"], rel=0.05)
+    assert model.optimizer.iterations.numpy() == 1
+    after = model.test_on_batch(*ids[:2], sample_weight=ids[2], return_dict=True)  # token ids pass through
+    assert after["loss"] < everything["loss"]
+    model.train_on_batch(*ids[:2], sample_weight=ids[2])
+    assert model.optimizer.iterations.numpy() == 2
+
+
+def test_metrics_are_listed_once_however_often_the_model_is_compiled(toy_pairs):
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    for _ in range(3):
+        assert model.metrics_names == ["loss", "compile_metrics"]
+        as_dict = model.evaluate(toy_pairs, verbose=0, return_dict=True)
+        as_list = model.evaluate(toy_pairs, verbose=0)
+        assert as_list == [as_dict[name] for name in ("loss", "accuracy", "perplexity", "target_tokens")]
+        model.compile()
 
 
 def test_loss_and_metrics_are_means_over_every_token_of_every_batch(toy_pairs):

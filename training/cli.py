@@ -247,7 +247,8 @@ def _add_data_arguments(parser, required):
     parser.add_argument(
         "--data",
         required=required,
-        help=f"sentence pairs: a TSV file, a .csv file, or the source side of aligned files{default}",
+        help="sentence pairs: a TSV file, a .csv file, or the source side of aligned files; each may be "
+        f"gzip, bzip2 or xz compressed{default}",
     )
     parser.add_argument(
         "--target-data",

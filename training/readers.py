@@ -2,17 +2,30 @@
 
 Every reader reports a bad line with the file and the line number, and takes
 `errors="raise"` (stop there) or `errors="skip"` (leave the line out, and
-warn once with the count).
+warn once with the count). Files compressed with gzip, bzip2 or xz are read
+as they are (known by their first bytes, whatever their names).
 """
 
+import bz2
+import codecs
 import csv
+import gzip
 import itertools
+import lzma
 import os
 import warnings
+import zlib
 
 from training.text_pairs import TextPairs
 
 ERROR_MODES = ("raise", "skip")
+
+# How each compressed format's files begin, and what reads them.
+COMPRESSIONS = {
+    "gzip": (b"\x1f\x8b", gzip.open),
+    "bzip2": (b"BZh", bz2.open),
+    "xz": (b"\xfd7zXZ\x00", lzma.open),
+}
 
 
 def load_tsv(path, source=0, target=1, header=False, delimiter="\t", errors="raise"):
@@ -22,7 +35,8 @@ def load_tsv(path, source=0, target=1, header=False, delimiter="\t", errors="rai
     Spanish -> English with `source=1, target=0`. Blank lines are ignored.
 
     Args:
-        path: the file, UTF-8 (a leading byte-order mark is ignored).
+        path: the file, UTF-8 (a leading byte-order mark is ignored), or
+            that compressed with gzip, bzip2 or xz.
         source: column index (from 0) of the source sentence, or its name
             with `header=True`.
         target: the target sentence's column, likewise.
@@ -117,7 +131,10 @@ def read_pairs(data, target_data=None, source=0, target=1, header=False, errors=
         if header:
             raise ValueError("`header` is for a TSV or CSV file; aligned files hold sentences only.")
         return load_aligned(data, target_data, errors=errors)
-    if str(data).lower().endswith(".csv"):
+    name, extension = os.path.splitext(str(data).lower())
+    if extension in (".gz", ".bz2", ".xz"):
+        extension = os.path.splitext(name)[1]  # train.csv.gz is CSV
+    if extension == ".csv":
         return load_csv(data, source=source, target=target, header=header, errors=errors)
     return load_tsv(data, source=source, target=target, header=header, errors=errors)
 
@@ -159,9 +176,23 @@ def _lines(path, errors):
         )
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such data file: {path}")
-    skipped = 0
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
+    skipped, number = 0, 0
+    compression, f = _open(path)
+    with f:
+        lines = enumerate(f, start=1)
+        while True:
+            try:
+                number, raw = next(lines)
+            except StopIteration:
+                break
+            except (EOFError, OSError, lzma.LZMAError, zlib.error) as e:
+                if compression is None:
+                    raise
+                where = f"after line {number}" if number else "before its first line"
+                raise ValueError(
+                    f"{path}: the {compression} data is broken {where} ({e}); "
+                    "the file may be cut short or damaged."
+                ) from None
             try:
                 yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
             except UnicodeDecodeError as e:
@@ -170,6 +201,21 @@ def _lines(path, errors):
                 skipped += 1
     if skipped:
         warnings.warn(f"{path}: skipped {skipped} line(s) that are not valid UTF-8.", stacklevel=3)
+
+
+def _open(path):
+    """`(compression or None, binary file)`: a compressed file opened through its decompressor."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    for compression, (magic, open_compressed) in COMPRESSIONS.items():
+        if head.startswith(magic):
+            return compression, open_compressed(path, "rb")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ValueError(
+            f"{path} is UTF-16 text (it begins with a UTF-16 byte-order mark); expected UTF-8. "
+            "Save it as UTF-8 (such as `iconv -f UTF-16 -t UTF-8`)."
+        )
+    return None, open(path, "rb")
 
 
 def _collect(path, rows, source, target, errors):

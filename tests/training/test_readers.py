@@ -101,3 +101,50 @@ def test_skip_warns_with_the_count(tmp_path):
     assert "1 line(s) that are not valid UTF-8" in messages and "1 malformed" in messages
     with pytest.raises(ValueError, match="`errors` must be one of"):
         load_tsv(path, errors="ignore")
+
+
+def test_compressed_files_read_as_they_are(tmp_path):
+    import bz2
+    import gzip
+    import lzma
+
+    lines = [f"hello {i}\thola {i}" for i in range(3000)]
+    data = "\n".join(lines).encode()
+    expected = load_tsv(_write(tmp_path / "plain.tsv", data), source=1, target=0)
+    for name, compress in (
+        ("a.tsv.gz", gzip.compress),
+        ("a.tsv.bz2", bz2.compress),
+        ("a.tsv.xz", lzma.compress),
+    ):
+        pairs = read_pairs(_write(tmp_path / name, compress(data)), source=1, target=0)
+        assert (pairs.sources, pairs.targets) == (expected.sources, expected.targets), name
+    # Known by the first bytes, not the name; the name's inner extension picks CSV.
+    assert len(load_tsv(_write(tmp_path / "renamed.txt", gzip.compress(data)))) == 3000
+    csv_data = gzip.compress(b'en,es\nhello,"hola, amigo"\n')
+    pairs = read_pairs(_write(tmp_path / "a.csv.gz", csv_data), source="es", target="en", header=True)
+    assert (pairs.sources, pairs.targets) == (("hola, amigo",), ("hello",))
+    left, right = _write(tmp_path / "x.es.gz", gzip.compress(b"hola\nadios\n")), tmp_path / "x.en"
+    right.write_text("hello\nbye\n")
+    assert load_aligned(left, right).sources == ("hola", "adios")
+
+
+def test_broken_compressed_files_and_utf16_are_named(tmp_path):
+    import gzip
+    import lzma
+
+    data = "\n".join(f"hello {i}\thola {i}" for i in range(3000)).encode()
+    cut = _write(tmp_path / "cut.tsv.gz", gzip.compress(data)[:2000])
+    with pytest.raises(ValueError, match=r"cut\.tsv\.gz: the gzip data is broken after line \d+ .*cut short"):
+        load_tsv(cut)
+    damaged = bytearray(lzma.compress(data))
+    damaged[1500] ^= 0xFF
+    with pytest.raises(ValueError, match=r"the xz data is broken"):
+        load_tsv(_write(tmp_path / "damaged.tsv.xz", bytes(damaged)))
+    utf16 = _write(tmp_path / "notepad.tsv", "hello\thola\n".encode("utf-16"))
+    with pytest.raises(ValueError, match="notepad.tsv is UTF-16 text .*expected UTF-8"):
+        load_tsv(utf16)
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return path

@@ -32,6 +32,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"zoo {args.command}: interrupted{_how_to_resume(args)}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`zoo translate ... | head`): not an error
+        # of ours. Python's own recipe: no traceback, and no second error
+        # when the interpreter flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a process ended by SIGPIPE
 
 
 def _how_to_resume(args):
@@ -482,41 +488,57 @@ def _translate(args):
         from zoo.atomic import check_file_target
 
         check_file_target(args.plot_attention)  # before the work, not after it
-    sentences = args.sentences or _stdin_lines()
     model = zoo.load(args.model)
-    results = model.translate(
-        sentences,
-        strategy,
-        max_length=args.max_length,
-        max_length_factor=args.max_length_factor,
-        return_attention=True,
-    )
-    for number, hypotheses in enumerate(results, start=1):
-        hypotheses = hypotheses if isinstance(hypotheses, list) else [hypotheses]
-        for rank, result in enumerate(hypotheses, start=1):
-            print(
-                result.text if len(hypotheses) == 1 else f"{rank}. {result.text}  (score {result.score:.3f})"
-            )
-            if args.attention:
-                pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment())
-                print(f"  attention: {pairs}  (score {result.score:.3f})")
-        if len(hypotheses) > 1 and number < len(results):
-            print()
-        if args.plot_attention:
-            from training.plots import plot_attention
+    typed = not args.sentences and sys.stdin.isatty()
+    if args.sentences:
+        chunks, where = _with_last([(1, args.sentences)]), "argument"
+    elif typed:
+        print("zoo translate: type a sentence and press Enter; Ctrl-D ends.", file=sys.stderr)
+        # Each line as it is typed, without waiting to see whether another follows.
+        chunks, where = ((chunk, False) for chunk in _stdin_chunks(1)), "line"
+    else:
+        chunks, where = _with_last(_stdin_chunks(STDIN_CHUNK)), "standard input, line"
+    details = bool(args.attention or args.plot_attention) or strategy.num_hypotheses > 1
+    number_plots = True
+    for (first, lines), last in chunks:
+        if first == 1 and last and len(lines) == 1:
+            number_plots = False  # one sentence: --plot-attention names its file
+        try:
+            _check_lengths(model, lines, first, where)
+        except ValueError as e:
+            if not typed:
+                raise
+            print(f"zoo translate: error: {e}", file=sys.stderr)  # typed: the session goes on
+            continue
+        results = model.translate(
+            lines,
+            strategy,
+            max_length=args.max_length,
+            max_length_factor=args.max_length_factor,
+            return_attention=details,
+        )
+        for number, hypotheses in enumerate(results, start=first):
+            _print_translation(args, hypotheses, number if number_plots else None)
+            if strategy.num_hypotheses > 1 and not (last and number == first + len(results) - 1):
+                print()
+        sys.stdout.flush()  # each chunk as it is done
 
-            stem, extension = os.path.splitext(args.plot_attention)
-            path = args.plot_attention if len(results) == 1 else f"{stem}-{number}{extension or '.png'}"
-            plot_attention(hypotheses[0], path)
-            print(f"  attention plot: {path}")
+
+# Lines of standard input translated together: 16 batches, enough for the
+# grouping by length to pay, few enough that the output streams and the
+# memory stays bounded however long the input.
+STDIN_CHUNK = 1024
 
 
-def _stdin_lines():
-    """Standard input's lines, read as UTF-8 whatever the locale (a leading BOM dropped)."""
-    lines = []
+def _stdin_chunks(size):
+    """`(number of the first line, lines)` for each `size` lines of standard input, read as UTF-8.
+
+    Read as UTF-8 whatever the locale, a leading BOM dropped.
+    """
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream put in its place (a StringIO, say): already decoded
         stream = (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
+    lines, first = [], 1
     for number, line in enumerate(stream, start=1):
         try:
             text = line.decode("utf-8-sig" if number == 1 else "utf-8")
@@ -525,7 +547,64 @@ def _stdin_lines():
                 f"standard input, line {number}: not UTF-8 text ({e.reason} at byte {e.start})."
             ) from None
         lines.append(text.rstrip("\r\n"))
-    return lines
+        if len(lines) == size:
+            yield first, lines
+            lines, first = [], number + 1
+    if lines:
+        yield first, lines
+
+
+def _with_last(items):
+    """`(item, whether it is the last)` for each item, reading one ahead."""
+    items = iter(items)
+    previous = next(items, _NOTHING)
+    while previous is not _NOTHING:
+        following = next(items, _NOTHING)
+        yield previous, following is _NOTHING
+        previous = following
+
+
+_NOTHING = object()
+
+
+def _check_lengths(model, lines, first, where):
+    """An over-long sentence is an error that names its line (or argument), counted from 1."""
+    from zoo.translator import check_texts
+
+    limit = model.preprocessor.max_source_length
+    lengths = model.source_lengths(check_texts(lines, "source"))
+    for i, length in enumerate(lengths):
+        if length > limit:
+            raise ValueError(
+                f"{where} {first + i}: the sentence has {length} tokens; this model reads at most "
+                f"{limit} (max_source_length)."
+            )
+
+
+def _print_translation(args, hypotheses, plot_number):
+    """One sentence's translation (or n-best list), with its attention if asked for."""
+    if not isinstance(hypotheses, list):
+        hypotheses = [hypotheses]
+    for rank, result in enumerate(hypotheses, start=1):
+        if isinstance(result, str):
+            print(result)
+            continue
+        print(result.text if len(hypotheses) == 1 else f"{rank}. {result.text}  (score {result.score:.3f})")
+        if args.attention:
+            pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment())
+            print(f"  attention: {pairs}  (score {result.score:.3f})")
+    if args.plot_attention:
+        from training.plots import plot_attention
+
+        path = args.plot_attention
+        if plot_number is not None:
+            if not hypotheses[0].source_tokens:
+                print("  attention plot: none, the sentence is empty")  # one blank line stops no file
+                return
+            stem, extension = os.path.splitext(path)
+            path = f"{stem}-{plot_number}{extension or '.png'}"
+        plot_attention(hypotheses[0], path)
+        print(f"  attention plot: {path}")
 
 
 def _export(args):

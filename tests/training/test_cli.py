@@ -145,6 +145,83 @@ def test_translate_reads_standard_input_as_utf8(trained_run, capsys, monkeypatch
     assert "Source sentence 0 is not valid text: character 6 stands for a byte" in capsys.readouterr().err
 
 
+def test_translate_streams_standard_input_in_chunks(trained_run, tmp_path, capsys, monkeypatch):
+    import io
+    import sys
+
+    from training import cli
+
+    preset = str(trained_run / "preset")
+    sentences = ["March 3, 2021", "", "4 May 1999", "the 1st of June 2001", "12.12.2012"]
+    plot = tmp_path / "a.png"
+    for options in (
+        [],
+        ["--beam-width", "3", "--n-best", "2"],
+        ["--attention", "--plot-attention", str(plot)],
+    ):
+        assert main(["translate", preset, *sentences, *options]) == 0
+        expected = capsys.readouterr().out
+        monkeypatch.setattr(cli, "STDIN_CHUNK", 2)  # three chunks: the output is the same
+        monkeypatch.setattr(sys, "stdin", io.StringIO("".join(s + "\n" for s in sentences)))
+        assert main(["translate", preset, *options]) == 0
+        assert capsys.readouterr().out == expected, options
+        monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-1.png", "a-3.png", "a-4.png", "a-5.png"]
+    # An over-long line is named by its number, counted from 1 over the chunks.
+    monkeypatch.setattr(cli, "STDIN_CHUNK", 2)
+    long = " ".join(["March"] * 200)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"March 3, 2021\n4 May 1999\n12.12.2012\n{long}\n{long}\n"))
+    assert main(["translate", preset]) == 2
+    output = capsys.readouterr()
+    assert len(output.out.splitlines()) == 2  # the chunk before it was done
+    assert "standard input, line 4: the sentence has 200 tokens; this model reads at most 100" in output.err
+    assert main(["translate", preset, "March 3, 2021", long]) == 2
+    assert "argument 2: the sentence has 200 tokens" in capsys.readouterr().err
+
+
+def test_translate_at_a_terminal_goes_on_after_an_over_long_line(trained_run, capsys, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    preset = str(trained_run / "preset")
+    assert main(["translate", preset, "March 3, 2021", "4 May 1999"]) == 0
+    expected = capsys.readouterr().out.splitlines()
+    long = " ".join(["March"] * 200)
+    monkeypatch.setattr(sys, "stdin", Terminal(f"March 3, 2021\n{long}\n4 May 1999\n"))
+    assert main(["translate", preset]) == 0
+    output = capsys.readouterr()
+    assert output.out.splitlines() == expected
+    assert "type a sentence and press Enter; Ctrl-D ends" in output.err
+    assert "line 2: the sentence has 200 tokens" in output.err
+
+
+@pytest.mark.slow
+def test_translate_into_a_reader_that_stops_early_is_quiet(trained_run, tmp_path):
+    """`zoo translate MODEL < file | head -1`: no traceback when the pipe closes."""
+    import subprocess
+    import sys
+
+    lines = tmp_path / "lines.txt"
+    lines.write_text("March 3, 2021\n" * 3000, encoding="utf-8")
+    with open(lines, "rb") as stdin:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "training.cli", "translate", str(trained_run / "preset")],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        first = process.stdout.readline()
+        process.stdout.close()  # as `head -1` does
+        _, err = process.communicate(timeout=300)
+    assert first.strip()
+    assert process.returncode == 141, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err
+
+
 def test_train_with_a_validation_file(tmp_path, capsys):
     from training.datasets import dates
 

@@ -139,6 +139,8 @@ def evaluate(
     loss=True,
     strategy=None,
     max_length_factor=None,
+    *,
+    beam_width=None,
 ):
     """Decode `pairs` with `model` and score the result; also loss and token accuracy.
 
@@ -158,12 +160,14 @@ def evaluate(
         max_length_factor: a length limit for each sentence from its source
             (see `Translator.translate`), so the scores are those of the
             decoding that will serve; none by default.
+        beam_width: shorthand for `strategy=BeamSearch(beam_width=...)`, as
+            in `translate`.
 
     Returns:
         `EvaluationReport`.
     """
     sources, targets = check_text_pairs(pairs, "pairs")
-    strategy = model.check_strategy(strategy)
+    strategy = model.check_strategy(strategy, beam_width)
     if max_sentences is not None:
         check_int("max_sentences", max_sentences, 1)
         sources, targets = sources[:max_sentences], targets[:max_sentences]
@@ -171,6 +175,11 @@ def evaluate(
     lengths = model.preprocessor.source_tokenizer.tokenize(tf.constant(sources)).row_lengths().numpy()
     kept = [i for i, n in enumerate(lengths) if n <= limit]
     skipped = len(sources) - len(kept)
+    if not kept:
+        raise ValueError(
+            f"Every source of the {skipped} pair(s) is longer than the model reads ({limit} tokens, "
+            "max_source_length), so none is left to score."
+        )
     sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
     # One call: the translator groups the sentences by length and keeps two batches in flight.
     hypotheses = model.translate(

@@ -69,6 +69,8 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
         evaluate(trained_translator, (sources[:2], targets[:1]))
     with pytest.raises(TypeError, match="`pairs` must be a .sources, targets. pair"):
         evaluate(trained_translator, sources)
+    with pytest.raises(ValueError, match="Every source of the 2 pair.s. is longer than the model reads .100"):
+        evaluate(trained_translator, ([long_source, long_source], ["x", "y"]))
 
 
 def test_an_n_best_strategy_scores_the_best_hypothesis(trained_translator, toy_pairs):
@@ -81,6 +83,11 @@ def test_an_n_best_strategy_scores_the_best_hypothesis(trained_translator, toy_p
     best = evaluate(trained_translator, (sources, targets), strategy=BeamSearch(beam_width=3))
     assert n_best.translations == best.translations == targets
     assert n_best.bleu == best.bleu == pytest.approx(100.0)
+    # `beam_width` is the shorthand it is in `translate`.
+    shorthand = evaluate(trained_translator, (sources, targets), beam_width=3)
+    assert shorthand.translations == best.translations and shorthand.signature == best.signature
+    with pytest.raises(ValueError, match="either `beam_width` or `strategy`"):
+        evaluate(trained_translator, (sources, targets), strategy="greedy", beam_width=3)
 
 
 def test_validation_bleu_checks_its_settings_before_training(trained_translator, toy_pairs):

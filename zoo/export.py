@@ -78,6 +78,11 @@ def export_translator(
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")], autograph=False)
     def serve(text):
+        # A signature call does not hold its input to the declared shape, and
+        # a scalar (TensorFlow Serving's `{"inputs": "..."}`, say) crashed the
+        # process inside the graph. Checked here, it is an InvalidArgument
+        # error that names the shapes.
+        text = tf.ensure_shape(text, [None], name="text_must_be_a_1d_batch")
         outputs = translator.translate_graph(
             text, tf.constant(max_length, tf.int32), strategy, seed, return_attention, max_length_factor
         )

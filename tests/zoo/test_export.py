@@ -55,6 +55,14 @@ SERVE = textwrap.dedent(
             out[name][size] = {
                 key: value.numpy().tolist() for key, value in result.items()
             }
+        # Text of another rank is refused, not served (a scalar crashed it).
+        out[name]["refused"] = []
+        for bad in (tf.constant("a"), tf.constant([["a"]])):
+            try:
+                serve(text=bad)
+                out[name]["refused"].append(None)
+            except tf.errors.InvalidArgumentError as e:
+                out[name]["refused"].append(type(e).__name__)
     print(json.dumps(out, default=lambda b: b.decode("utf-8")))
     """
 )
@@ -72,6 +80,8 @@ def serve_in_fresh_process(exports, sentences, sizes=BATCH_SIZES):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     served = json.loads(result.stdout.strip().splitlines()[-1])
+    for name, sizes in served.items():
+        assert sizes.pop("refused") == ["InvalidArgumentError"] * 2, name
     return {name: {int(size): out for size, out in sizes.items()} for name, sizes in served.items()}
 
 

@@ -96,7 +96,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             mode = "max" if monitor and any(w in monitor for w in ("bleu", "accuracy", "match")) else "min"
         if mode not in ("min", "max"):
             raise ValueError(f"`mode` must be 'min', 'max' or 'auto', received {mode!r}.")
-        self.directory = os.fspath(directory)
+        self.directory = os.path.expanduser(os.fspath(directory))
         self.save_every = save_every
         self.monitor = monitor
         self.mode = mode

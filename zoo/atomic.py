@@ -29,7 +29,7 @@ def check_replaceable(path, kind):
     `path` may be missing, an empty directory, or a directory of `kind`:
     one that holds `kind.marker` and nothing outside `kind.entries`.
     """
-    path = os.path.abspath(os.fspath(path))
+    path = absolute(path)
     if not os.path.exists(path):
         return
     if not os.path.isdir(path):
@@ -56,7 +56,7 @@ def atomic_directory(path, kind=None):
     `path` that is not an earlier directory of that kind raises
     `FileExistsError` before anything is written (see `check_replaceable`).
     """
-    path = os.path.abspath(os.fspath(path))
+    path = absolute(path)
     parent, name = os.path.split(path)
     if kind is not None:
         check_replaceable(path, kind)
@@ -89,7 +89,7 @@ def recover_directory(path):
     kill left half-removed are deleted. Call it only while no other process
     writes `path`, such as when a training run starts.
     """
-    path = os.path.abspath(os.fspath(path))
+    path = absolute(path)
     parent, name = os.path.split(path)
     old = sorted(_siblings(parent, f".{name}.old-"), key=os.path.getmtime)
     if not os.path.isdir(path) and old:
@@ -112,7 +112,7 @@ def check_file_target(path):
     file stands where one of its parent directories would go. Missing
     parent directories are fine: `atomic_file` makes them.
     """
-    path = os.path.abspath(os.fspath(path))
+    path = absolute(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"Cannot write the file {path}: it is a directory.")
     _check_parent(path)
@@ -152,6 +152,11 @@ def atomic_file(path):
         if os.path.exists(staging):
             os.remove(staging)
         raise
+
+
+def absolute(path):
+    """`path` made absolute, `~` read as the home folder (as `zoo.load` reads it)."""
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
 
 
 def _umask():

@@ -92,7 +92,18 @@ def load(preset, train_data=None, dtype=None, **overrides):
 
 
 def _load(preset, train_data, overrides):
-    preset = os.fspath(preset)
+    if not isinstance(preset, (str, os.PathLike)):
+        raise TypeError(
+            "`preset` must be a built-in preset name or the path of a saved preset directory; "
+            f"received {type(preset).__name__}."
+        )
+    preset = os.path.expanduser(os.fspath(preset))
+    if "://" in preset:
+        raise ValueError(
+            f"{preset!r} is a remote handle; zoo.load reads built-in preset names and local preset "
+            "directories. Download the preset first (such as with `huggingface_hub.snapshot_download`) "
+            "and load its directory."
+        )
     # A built-in name may also be a folder here (a run's output directory
     # named after its preset, say). Vocabulary data and overrides apply to
     # built-in presets only, so with them the name means the built-in one.

@@ -12,6 +12,8 @@ feeding run in parallel; Luong with input feeding and Bahdanau attend inside
 the recurrence and run a compiled step loop (see `RecurrentDecoder`).
 """
 
+import difflib
+
 # tokenizer: "word", "wordpiece" or "character" (see `zoo.tokenizers`).
 _VOCABULARY = {"tokenizer": "word", "shared_vocabulary": False, "max_size": 8000, "min_frequency": 1}
 _LENGTHS = {"max_source_length": 100, "max_target_length": 100}
@@ -141,8 +143,9 @@ for _preset in PRESETS.values():
 def get_preset(name):
     """The preset dict for `name`; `ValueError` listing the valid names otherwise."""
     if name not in PRESETS:
+        close = difflib.get_close_matches(str(name), PRESETS, n=1)
         raise ValueError(
-            f"Unknown preset: {name!r}. Expected one of {', '.join(sorted(PRESETS))}, "
-            "or the path of a saved preset directory."
+            f"Unknown preset: {name!r}.{f' Did you mean {close[0]!r}?' if close else ''} Expected one of "
+            f"{', '.join(sorted(PRESETS))}, or the path of a saved preset directory."
         )
     return PRESETS[name]

@@ -344,6 +344,19 @@ def test_preset_round_trip(trained_translator, toy_pairs, tmp_path):
     assert zoo.load(str(path)).translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])
 
 
+def test_a_path_from_home_is_read_as_a_shell_reads_it(trained_translator, toy_pairs, tmp_path, monkeypatch):
+    """`~/x` in `save_to_preset`, `zoo.load`, `export` and the plots is the home folder's x, not `./~/x`."""
+    from training.plots import plot_attention
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    trained_translator.save_to_preset("~/preset")
+    trained_translator.export("~/exported")
+    plot_attention(trained_translator.translate(toy_pairs[0][0], return_attention=True), "~/a.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "exported", "preset"]
+    assert zoo.load("~/preset").translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])
+
+
 def test_broken_preset_directories(trained_translator, tmp_path):
     path = tmp_path / "preset"
     trained_translator.save_to_preset(path)
@@ -393,8 +406,14 @@ def test_a_folder_that_holds_a_model_of_another_form_says_where_the_preset_is(tr
 
 
 def test_load_errors(toy_pairs, tmp_path):
-    with pytest.raises(ValueError, match="Unknown preset: 'gru_lounge'.*gru_luong"):
+    with pytest.raises(ValueError, match="Unknown preset: 'gru_lounge'. Did you mean 'gru_luong'\\?"):
         zoo.load("gru_lounge", train_data=toy_pairs)
+    with pytest.raises(ValueError, match="Unknown preset: 'xyz'. Expected one of"):  # nothing close
+        zoo.load("xyz", train_data=toy_pairs)
+    with pytest.raises(TypeError, match="`preset` must be a built-in preset name or the path .*NoneType"):
+        zoo.load(None)
+    with pytest.raises(ValueError, match="'hf://a/b' is a remote handle; .*Download the preset first"):
+        zoo.load("hf://a/b")
     with pytest.raises(ValueError, match="train_data"):
         zoo.load("gru_luong")
     with pytest.raises(ValueError, match="Unknown setting 'hidden_size'.*hidden_dim"):
@@ -410,6 +429,8 @@ def test_load_errors(toy_pairs, tmp_path):
     assert type(model.backbone.get_config()["hidden_dim"]) is int
     with pytest.raises(FileNotFoundError, match="No preset directory"):
         zoo.load(str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match=f"No preset directory at {os.path.expanduser('~')}"):
+        zoo.load("~/nowhere-in-home")  # `~` is the home folder, as in a shell
     with pytest.raises(ValueError, match="3 source sentences but 2 target"):
         zoo.load("gru_luong", train_data=(["a", "b", "c"], ["x", "y"]))
 

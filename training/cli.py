@@ -92,16 +92,14 @@ def _parser():
     _add_data_arguments(p, required=False)
     p.add_argument(
         "--corpus",
-        default=defaults.corpus,
         choices=sorted(CORPORA),
         help="built-in corpus without --data: dates (formats -> ISO), numbers (digits -> words), "
-        "copy and reverse (symbol sequences) (default: %(default)s)",
+        f"copy and reverse (symbol sequences) (default: {defaults.corpus})",
     )
     p.add_argument(
         "--num-pairs",
         type=int,
-        default=defaults.num_pairs,
-        help="pairs generated for the built-in corpus (default: %(default)s)",
+        help=f"pairs generated for the built-in corpus (default: {defaults.num_pairs})",
     )
     p.add_argument("--epochs", type=int, default=defaults.epochs, help="default: %(default)s")
     p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s")
@@ -263,12 +261,9 @@ def _add_data_arguments(parser, required):
     parser.add_argument(
         "--source-column",
         type=_column,
-        default=0,
-        help="source column of a TSV/CSV file: its index from 0, or its name with --header (default: %(default)s)",
+        help="source column of a TSV/CSV file: its index from 0, or its name with --header (default: 0)",
     )
-    parser.add_argument(
-        "--target-column", type=_column, default=1, help="target column, likewise (default: %(default)s)"
-    )
+    parser.add_argument("--target-column", type=_column, help="target column, likewise (default: 1)")
     parser.add_argument(
         "--header",
         action="store_true",
@@ -408,20 +403,51 @@ def parse_overrides(items):
     return overrides
 
 
+def _check_data_arguments(args):
+    """Options that the data chosen would not read are errors, not silently ignored."""
+
+    def named(*names):
+        given = [name for name in names if getattr(args, name, None) is not None]
+        return [f"--{name.replace('_', '-')}" for name in given if getattr(args, name) is not False]
+
+    def are(options):
+        return f"{', '.join(options)} {'is' if len(options) == 1 else 'are'}"
+
+    if args.data is None and args.valid_data is None:  # the column and line options read --valid-data too
+        unread = named("source_column", "target_column", "header", "skip_bad_lines")
+        if unread:
+            raise ValueError(f"{are(unread)} for --data, and without --data the built-in corpus is used.")
+    if args.data is not None and named("corpus", "num_pairs"):
+        raise ValueError(
+            f"{are(named('corpus', 'num_pairs'))} for the built-in corpus, which --data replaces."
+        )
+
+
+def _columns(args):
+    """`(source, target)` columns: as given, or 0 and 1."""
+    return (
+        0 if args.source_column is None else args.source_column,
+        1 if args.target_column is None else args.target_column,
+    )
+
+
 def _train(args):
     from training.train import TrainConfig, train
 
+    _check_data_arguments(args)
+    defaults = TrainConfig()
+    source_column, target_column = _columns(args)
     config = TrainConfig(
         preset=args.preset,
         overrides=parse_overrides(args.overrides),
         data=args.data,
         target_data=args.target_data,
         skip_bad_lines=args.skip_bad_lines,
-        source_column=args.source_column,
-        target_column=args.target_column,
+        source_column=source_column,
+        target_column=target_column,
         header=args.header,
-        corpus=args.corpus,
-        num_pairs=args.num_pairs,
+        corpus=args.corpus or defaults.corpus,
+        num_pairs=defaults.num_pairs if args.num_pairs is None else args.num_pairs,
         valid_data=args.valid_data,
         valid_target_data=args.valid_target_data,
         valid_fraction=args.valid_fraction,
@@ -463,8 +489,8 @@ def _evaluate(args):
     pairs = read_pairs(
         args.data,
         args.target_data,
-        source=args.source_column,
-        target=args.target_column,
+        source=_columns(args)[0],
+        target=_columns(args)[1],
         header=args.header,
         errors="skip" if args.skip_bad_lines else "raise",
     )

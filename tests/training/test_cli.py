@@ -437,6 +437,11 @@ def test_presets_lists_every_preset(capsys):
         (["--valid-fraction", "1.5"], "`valid_fraction` must be between 0 and 1 (exclusive), received 1.5"),
         (["--patience", "-1"], "`patience` must be an int >= 0, received -1"),
         (["--label-smoothing", "1"], "`label_smoothing` must be in [0, 1), received 1.0"),
+        # Options the chosen data would not read are errors, not ignored.
+        (["--data", "x.tsv", "--num-pairs", "10"], "--num-pairs is for the built-in corpus, which --data"),
+        (["--data", "x.tsv", "--corpus", "numbers"], "--corpus is for the built-in corpus"),
+        (["--source-column", "0"], "--source-column is for --data, and without --data the built-in"),
+        (["--header", "--skip-bad-lines"], "--header, --skip-bad-lines are for --data"),
     ],
 )
 def test_bad_training_settings_stop_before_any_work(arguments, message, tmp_path, capsys):

@@ -54,6 +54,11 @@ class TextPairs:
         groups = sorted(set(self.sources))
         random.Random(seed).shuffle(groups)
         first_sources = set(groups[: round(fraction * len(groups))])
+        if not 0 < len(first_sources) < len(groups):
+            raise ValueError(
+                f"`split({fraction})` of {len(groups)} distinct source sentence(s) leaves one part empty; "
+                "give more pairs or a fraction nearer 0.5."
+            )
         first = [i for i, s in enumerate(self.sources) if s in first_sources]
         second = [i for i, s in enumerate(self.sources) if s not in first_sources]
         return self._select(first), self._select(second)

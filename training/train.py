@@ -287,12 +287,13 @@ def _train(config, training, saved, started):
         )
     else:
         fraction = 0.05 if config.valid_fraction is None else config.valid_fraction
-        train_pairs, valid_pairs = pairs.split(1.0 - fraction, seed=config.seed)
-        if len(train_pairs) == 0 or len(valid_pairs) == 0:
+        try:
+            train_pairs, valid_pairs = pairs.split(1.0 - fraction, seed=config.seed)
+        except ValueError:  # one part would be empty
             raise ValueError(
                 f"{len(pairs)} pairs are too few to hold out {fraction:.0%} for "
                 "evaluation; give more data, change --valid-fraction or give --valid-data."
-            )
+            ) from None
         held_out = f"{len(valid_pairs)} held out"
     _log(config, f"{len(train_pairs)} training pairs, {held_out}; preset {config.preset}")
     if saved is None:

@@ -514,3 +514,12 @@ def test_an_interrupted_train_says_how_to_resume(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == (
         f"zoo train: interrupted; the same command resumes from {tmp_path}/checkpoint/latest (epoch 2, step 7)\n"
     )
+
+
+def test_too_few_pairs_to_hold_out_names_the_options(tmp_path, capsys):
+    data = tmp_path / "two.tsv"
+    data.write_text("hola\thello\nadios\tbye\n", encoding="utf-8")
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "2 pairs are too few to hold out 5% for evaluation; give more data, change --valid-fraction" in err
+    assert [p.name for p in (tmp_path / "run").iterdir()] == [".lock"]  # the run's lock, nothing else

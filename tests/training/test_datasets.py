@@ -59,6 +59,11 @@ def test_split_is_reproducible_and_keeps_sources_together():
     assert again == first
     with pytest.raises(ValueError, match="fraction"):
         pairs.split(1.0)
+    # Six distinct sources: 0.95 of them rounds to all six.
+    with pytest.raises(
+        ValueError, match=r"`split\(0.95\)` of 6 distinct source sentence\(s\) leaves one part"
+    ):
+        pairs.split(0.95)
 
 
 def test_dates_corpus_is_deterministic_and_correct():

@@ -154,7 +154,8 @@ class Translator(keras.Model):
         else:
             x = self._as_dataset(x, batch_size, shuffle)
         if validation_data is not None:
-            validation_data = self._as_dataset(validation_data, batch_size, False)
+            validation_batch_size = kwargs.pop("validation_batch_size", None) or batch_size
+            validation_data = self._as_dataset(validation_data, validation_batch_size, False)
         # The data is shuffled above; Keras cannot shuffle a dataset.
         return super().fit(x, validation_data=validation_data, shuffle=False, **kwargs)
 

@@ -63,6 +63,28 @@ def test_validation_split_holds_out_the_last_pairs_as_keras_does(toy_pairs):
         assert history["target_tokens"][0] == trained_on["target_tokens"]
 
 
+def test_validation_batch_size_batches_the_validation_data(toy_pairs):
+    sources, targets = toy_pairs
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    one_batch = {}
+    for size in (None, 1, 5):
+        history = model.fit(
+            toy_pairs,
+            batch_size=4,
+            steps_per_epoch=1,
+            validation_data=toy_pairs,
+            validation_batch_size=size,
+            validation_steps=1,  # the first batch only: its tokens tell its size
+            verbose=0,
+        ).history
+        one_batch[size] = history["val_target_tokens"][0]
+
+    def tokens(n):  # of the first n pairs, the first batch of size n
+        return model.evaluate((sources[:n], targets[:n]), verbose=0, return_dict=True)["target_tokens"]
+
+    assert one_batch == {None: tokens(4), 1: tokens(1), 5: tokens(5)}  # None: fit's batch_size
+
+
 def test_fit_and_predict_bad_input(toy_pairs):
     sources, targets = toy_pairs
     model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)

@@ -482,7 +482,6 @@ def _train(args):
 
 
 def _evaluate(args):
-    import zoo
     from training.evaluation import evaluate
     from training.readers import read_pairs
 
@@ -494,7 +493,7 @@ def _evaluate(args):
         header=args.header,
         errors="skip" if args.skip_bad_lines else "raise",
     )
-    model = zoo.load(args.model)
+    model = _load_saved(args.model)
     report = evaluate(
         model,
         pairs,
@@ -506,15 +505,26 @@ def _evaluate(args):
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
 
 
-def _translate(args):
+def _load_saved(path):
+    """The model saved at `path`: a preset directory, as `zoo train` writes `OUT/preset`."""
     import zoo
 
+    if not os.path.isdir(path):
+        what = "a built-in preset, which has no vocabulary until it is trained" if path in zoo.PRESETS else ""
+        raise FileNotFoundError(
+            f"No saved model at {path}{f': {what}' if what else ''}. Give a preset directory, such as "
+            "the OUT/preset that `zoo train --out OUT` writes."
+        )
+    return zoo.load(path)
+
+
+def _translate(args):
     strategy = _strategy(args)
     if args.plot_attention:
         from zoo.atomic import check_file_target
 
         check_file_target(args.plot_attention)  # before the work, not after it
-    model = zoo.load(args.model)
+    model = _load_saved(args.model)
     typed = not args.sentences and sys.stdin.isatty()
     if args.sentences:
         chunks, where = _with_last([(1, args.sentences)]), "argument"
@@ -634,10 +644,8 @@ def _print_translation(args, hypotheses, plot_number):
 
 
 def _export(args):
-    import zoo
-
     strategy = _strategy(args)
-    zoo.load(args.model).export(
+    _load_saved(args.model).export(
         args.out,
         max_length=args.max_length,
         max_length_factor=args.max_length_factor,

@@ -466,7 +466,14 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert main(["train", "--data", str(empty), "--out", str(tmp_path)]) == 2
     assert "no text pairs" in capsys.readouterr().err
     assert main(["translate", str(tmp_path / "no-model"), "hola"]) == 2
-    assert "No preset directory" in capsys.readouterr().err
+    assert "No saved model at " in capsys.readouterr().err
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("hola\thello\n", encoding="utf-8")
+    for command in (["translate", "gru_luong", "hola"], ["evaluate", "gru_luong", "--data", str(pairs)]):
+        assert main(command) == 2  # a built-in name is no saved model
+        err = capsys.readouterr().err
+        assert "No saved model at gru_luong: a built-in preset, which has no vocabulary" in err
+        assert "the OUT/preset that `zoo train --out OUT` writes" in err
     # The plot's path is checked before the model is even read.
     for plot in (empty / "plot.png", tmp_path):
         assert main(["translate", str(tmp_path / "no-model"), "hola", "--plot-attention", str(plot)]) == 2

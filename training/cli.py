@@ -1,6 +1,7 @@
 """The `zoo` command: train, evaluate, translate, export, presets."""
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -32,12 +33,26 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"zoo {args.command}: interrupted{_how_to_resume(args)}", file=sys.stderr)
         return 130
+    except PermissionError as e:  # a place the user may not write or read
+        print(f"zoo {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except BrokenPipeError:
         # The reader stopped early (`zoo translate ... | head`): not an error
         # of ours. Python's own recipe: no traceback, and no second error
         # when the interpreter flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # as a shell reports a process ended by SIGPIPE
+    except OSError as e:
+        if e.errno not in MACHINE_ERRORS:
+            raise  # a bug's traceback stays
+        # A full disk, a read-only or lost file system: the files are
+        # written atomically, so what was saved before is whole.
+        print(f"zoo {args.command}: error: {e}{_how_to_resume(args)}", file=sys.stderr)
+        return 1
+
+
+# The operating system's errors that say the machine, not the code, stopped the command.
+MACHINE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ESTALE, errno.ENOMEM}
 
 
 def _how_to_resume(args):

@@ -530,3 +530,26 @@ def test_too_few_pairs_to_hold_out_names_the_options(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "2 pairs are too few to hold out 5% for evaluation; give more data, change --valid-fraction" in err
     assert [p.name for p in (tmp_path / "run").iterdir()] == [".lock"]  # the run's lock, nothing else
+
+
+def test_a_full_disk_or_a_forbidden_place_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from training import cli
+
+    def fails(error):
+        def run(args):
+            raise error
+
+        return run
+
+    monkeypatch.setattr(cli, "_presets", fails(PermissionError(errno.EACCES, "Permission denied", "/x")))
+    assert main(["presets"]) == 2
+    assert capsys.readouterr().err == "zoo presets: error: [Errno 13] Permission denied: '/x'\n"
+    monkeypatch.setattr(cli, "_train", fails(OSError(errno.ENOSPC, "No space left on device", "/x")))
+    assert main(["train", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("zoo train: error: [Errno 28] No space left on device: '/x'; nothing was saved yet")
+    monkeypatch.setattr(cli, "_presets", fails(OSError(errno.EBADF, "Bad file descriptor")))
+    with pytest.raises(OSError, match="Bad file descriptor"):  # a bug keeps its traceback
+        main(["presets"])

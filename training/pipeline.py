@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from zoo.tokenizer import PAD_ID
+from zoo.tokenizer import PAD_ID, UNK_ID
 
 TOKENIZE_CHUNK = 4096  # sentences tokenized per call when the data is prepared
 
@@ -188,6 +188,23 @@ def describe_batches(pairs, preprocessor, batch_size=64, seed=0):
         source_padding_unbucketed=_padding(sources, unbucketed),
         target_padding_unbucketed=_padding(targets, unbucketed),
     )
+
+
+def unknown_shares(pairs, preprocessor):
+    """`(source, target)`: the share of each side's real tokens that the vocabularies read as `[UNK]`.
+
+    `[START]` and `[END]` are not counted; sentences are counted as the
+    model reads them, cut to the maximum lengths.
+    """
+    columns = _tokenize(pairs, preprocessor)
+    shares = []
+    for ids, lengths, specials in (
+        (columns.sources, columns.source_lengths, 0),
+        (columns.targets, columns.target_lengths, 2),  # [START] and [END] are never [UNK]
+    ):
+        real = int(lengths.sum()) - specials * len(lengths)
+        shares.append(int(np.sum(ids == UNK_ID)) / real if real > 0 else 0.0)
+    return tuple(shares)
 
 
 def epoch_batches(pairs, preprocessor, batch_size=64, seed=0):

@@ -13,7 +13,7 @@ from training.checkpoint import BEST, LATEST, TrainingCheckpoint
 from training.corpora import load_corpus
 from training.evaluation import evaluate
 from training.locks import lock_directory, unlock_directory
-from training.pipeline import describe_batches
+from training.pipeline import describe_batches, unknown_shares
 from training.plots import plot_history
 from training.progress import TokensPerSecond
 from training.readers import read_pairs
@@ -237,6 +237,30 @@ def _run_settings(config, settings, train_pairs):
     }
 
 
+# Above this share of [UNK] tokens on either side, the data is not what a
+# saved preset's vocabulary was learned from: swapped columns, another
+# language, another task.
+MAX_UNKNOWN_SHARE = 0.5
+
+
+def _check_vocabulary_fits(config, pairs, model):
+    """A saved preset trained on further keeps its vocabularies: say how much of the data they miss."""
+    shares = unknown_shares(pairs, model.preprocessor)
+    _log(
+        config,
+        f"unknown to the vocabularies of {config.preset}: {shares[0]:.1%} of source and "
+        f"{shares[1]:.1%} of target tokens",
+    )
+    for side, share in zip(("source", "target"), shares):
+        if share > MAX_UNKNOWN_SHARE:
+            raise ValueError(
+                f"{share:.0%} of the training data's {side} tokens are unknown to the {side} vocabulary "
+                f"of {config.preset}, which keeps the vocabularies it was trained with. Check the "
+                "columns (--source-column, --target-column: they may be swapped), or train a new model "
+                "from a built-in preset, whose vocabularies are learned from the data."
+            )
+
+
 def _start_afresh(out, checkpoint_dir, overwrite):
     """Clear what an earlier run left in `out` that a run starting afresh would mix with its own.
 
@@ -300,6 +324,7 @@ def _train(config, training, saved, started):
         model = zoo.load(config.preset, train_data=train_pairs, dtype=config.precision, **config.overrides)
     else:
         model = saved  # its vocabularies stay: words it has not seen read as [UNK]
+        _check_vocabulary_fits(config, train_pairs, model)
     batches = describe_batches(train_pairs, model.preprocessor, batch_size=config.batch_size)
     _log(config, batches.summary())
     steps = config.steps_per_epoch or batches.batches_per_epoch

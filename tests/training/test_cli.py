@@ -1,5 +1,6 @@
 import json
 import math
+import re
 
 import pytest
 
@@ -291,6 +292,30 @@ def test_train_on_from_a_saved_preset(trained_run, tmp_path, capsys):
         assert (out / "preset" / "assets" / name).read_bytes() == (saved / "assets" / name).read_bytes()
     assert zoo.load(str(out / "preset")).translate(sentences) == before
     capsys.readouterr()
+    # Data its vocabularies do not fit (here: the columns swapped) is refused before any work.
+    from training.datasets import load_corpus
+
+    pairs = load_corpus("dates", 100, seed=5)
+    data = tmp_path / "dates.tsv"
+    data.write_text("".join(f"{s}\t{t}\n" for s, t in zip(pairs.sources, pairs.targets)), encoding="utf-8")
+    swapped = [
+        "--data",
+        str(data),
+        "--source-column",
+        "1",
+        "--target-column",
+        "0",
+        "--out",
+        str(tmp_path / "s"),
+    ]
+    assert main([*arguments[:3], *swapped]) == 2
+    out, err = capsys.readouterr()
+    assert f"unknown to the vocabularies of {saved}: " in out  # the shares, printed
+    assert re.search(
+        r"of the training data's (source|target) tokens are unknown to the \1 vocabulary of", err
+    )
+    assert "they may be swapped" in err and not (tmp_path / "s" / "preset").exists()
+    assert main([*arguments[:3], *swapped[:2], "--out", str(tmp_path / "s"), "--epochs", "1"]) == 0
     assert main([*arguments, "--set", "hidden_dim=8", "--out", str(tmp_path / "set")]) == 2
     assert "is a saved preset and keeps its own" in capsys.readouterr().err
     broken = tmp_path / "broken"

@@ -226,3 +226,20 @@ def test_an_epoch_is_the_bucketing_replayed_pair_by_pair(batch_size):
         np.testing.assert_array_equal(ids, expected[:, : ids.shape[1]])
         assert not expected[:, ids.shape[1] :].any()  # only padding was cut
         assert (ids[:, -1] != 0).any()  # as wide as its longest source
+
+
+def test_unknown_shares_count_the_real_tokens_read_as_unk(toy_pairs):
+    import zoo
+    from tests.conftest import TINY
+    from training.pipeline import unknown_shares
+
+    sources, targets = toy_pairs
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    assert unknown_shares(TextPairs(sources, targets), model.preprocessor) == (0.0, 0.0)
+    # Source: 2 of 4 words unknown; target: 1 of 2 ([START] and [END] are not counted).
+    mixed = TextPairs(
+        [f"{sources[0].split()[0]} zzz qqq {sources[1].split()[0]}"], [f"{targets[0].split()[0]} zzz"]
+    )
+    source_share, target_share = unknown_shares(mixed, model.preprocessor)
+    assert source_share == 0.5 and target_share == 0.5
+    assert unknown_shares(TextPairs(["zzz qqq"], ["zzz"]), model.preprocessor) == (1.0, 1.0)

@@ -582,9 +582,9 @@ STDIN_CHUNK = 1024
 
 
 def _stdin_chunks(size):
-    """`(number of the first line, lines)` for each `size` lines of standard input, read as UTF-8.
+    """`(number of the first line, lines)` for each `size` lines of standard input.
 
-    Read as UTF-8 whatever the locale, a leading BOM dropped.
+    The lines are read as UTF-8 whatever the locale, a leading BOM dropped.
     """
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream put in its place (a StringIO, say): already decoded

@@ -55,6 +55,34 @@ def main(argv=None):
 MACHINE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ESTALE, errno.ENOMEM}
 
 
+class _PrintVersions(argparse.Action):
+    """`--version`, printed on one line (argparse's own action wraps it to the terminal's width)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_versions())
+        parser.exit()
+
+
+def _versions():
+    """`zoo 0.1.0 (keras 3.x, tensorflow 2.x, ...)`, read from the installed packages' metadata.
+
+    Read without importing them: `zoo --version` answers at once, without
+    TensorFlow's start-up.
+    """
+    from importlib import metadata
+
+    from keras_attention.version import __version__
+
+    def installed(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    libraries = ", ".join(f"{name} {installed(name)}" for name in ("keras", "tensorflow", "tensorflow-text"))
+    return f"zoo {__version__} ({libraries}; Python {sys.version.split()[0]})"
+
+
 def _how_to_resume(args):
     """For an interrupted `zoo train`: where its state is, and that the same command resumes from it."""
     if args.command != "train":
@@ -76,6 +104,12 @@ def _parser():
         prog="zoo",
         description="Attention and recurrent sequence-to-sequence models on Keras 3.",
         epilog="Run `zoo train` with no arguments to train on the built-in dates corpus.",
+    )
+    parser.add_argument(
+        "--version",
+        action=_PrintVersions,
+        nargs=0,
+        help="print the versions of this project and of the libraries it runs on, for bug reports",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -4,7 +4,7 @@
 never `training`.
 """
 
-from keras_attention import register_gru_training_loop, register_lstm_training_loop
+from keras_attention import __version__, register_gru_training_loop, register_lstm_training_loop
 from zoo import tensorflow_gru, tensorflow_lstm
 from zoo.character_tokenizer import CharacterTokenizer
 from zoo.export import export_translator
@@ -41,6 +41,7 @@ __all__ = [
     "Translator",
     "WordPieceTokenizer",
     "WordTokenizer",
+    "__version__",
     "architecture",
     "export_translator",
     "get_preset",

@@ -578,3 +578,16 @@ def test_a_full_disk_or_a_forbidden_place_is_one_line_not_a_traceback(tmp_path, 
     monkeypatch.setattr(cli, "_presets", fails(OSError(errno.EBADF, "Bad file descriptor")))
     with pytest.raises(OSError, match="Bad file descriptor"):  # a bug keeps its traceback
         main(["presets"])
+
+
+def test_version_names_the_libraries_for_bug_reports(capsys):
+    from importlib import metadata
+
+    import zoo
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    line = capsys.readouterr().out
+    assert line.startswith(f"zoo {zoo.__version__} (keras {metadata.version('keras')}, tensorflow ")
+    assert f"tensorflow-text {metadata.version('tensorflow-text')}" in line and line.count("\n") == 1

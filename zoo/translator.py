@@ -2,7 +2,9 @@
 
 import concurrent.futures
 import contextlib
+import functools
 import math
+import threading
 
 import keras
 import numpy as np
@@ -25,6 +27,8 @@ from zoo.translation import Translation
 
 # Batches `translate` decodes at once (see there).
 BATCHES_IN_FLIGHT = 2
+# Held while a compiled function is made, so that threads share it.
+_FUNCTIONS_LOCK = threading.RLock()
 
 
 @zoo_export("Translator")
@@ -390,12 +394,14 @@ class Translator(keras.Model):
 
     def source_lengths(self, sentences):
         """Source tokens per sentence, an int array (one compiled call)."""
-        if self._source_lengths is None:
-            self._source_lengths = tf.function(
-                lambda texts: self.preprocessor.source_tokenizer.tokenize(texts).row_lengths(),
-                input_signature=[tf.TensorSpec([None], tf.string)],
-                autograph=False,
-            )
+        with _FUNCTIONS_LOCK:
+            if self._source_lengths is None:
+                self._source_lengths = tf.function(
+                    functools.partial(_source_lengths, self.preprocessor.source_tokenizer),  # see above
+                    input_signature=[tf.TensorSpec([None], tf.string)],
+                    autograph=False,
+                )
+                self._source_lengths.get_concrete_function()  # see `translate_function`
         return self._source_lengths(tf.constant(sentences)).numpy()
 
     def _check_source_lengths(self, lengths):
@@ -446,21 +452,36 @@ class Translator(keras.Model):
         strategy = get_strategy(strategy)
         max_length_factor = check_max_length_factor(max_length_factor)
         key = (strategy, bool(return_attention), max_length_factor)
-        if key not in self._translate_functions:
-            # No autograph: the loops are explicit tf.while_loops, and
-            # autograph would re-read (and could misread) the source files.
-            self._translate_functions[key] = tf.function(
-                lambda texts, max_length, seed: self.translate_graph(
-                    texts, max_length, strategy, seed, return_attention, max_length_factor
-                ),
-                autograph=False,
-                input_signature=[
-                    tf.TensorSpec([None], tf.string, name="text"),
-                    tf.TensorSpec([], tf.int32, name="max_length"),
-                    tf.TensorSpec([2], tf.int32, name="seed"),
-                ],
-            )
-        return self._translate_functions[key]
+        with _FUNCTIONS_LOCK:  # threads translating at once share one function
+            if key not in self._translate_functions:
+                # A partial, not a lambda: TensorFlow counts traces by the
+                # code of the Python function, so the lambda of every
+                # strategy and model counted as one function, and a session
+                # that tried six decoding settings was warned of "excessive
+                # retracing". No autograph: the loops are explicit
+                # tf.while_loops, and autograph would re-read (and could
+                # misread) the source files.
+                self._translate_functions[key] = tf.function(
+                    functools.partial(
+                        self._translate_strings,
+                        strategy=strategy,
+                        return_attention=return_attention,
+                        max_length_factor=max_length_factor,
+                    ),
+                    autograph=False,
+                    input_signature=[
+                        tf.TensorSpec([None], tf.string, name="text"),
+                        tf.TensorSpec([], tf.int32, name="max_length"),
+                        tf.TensorSpec([2], tf.int32, name="seed"),
+                    ],
+                )
+                # Traced here, once: threads that call a new function at the
+                # same moment would each trace it.
+                self._translate_functions[key].get_concrete_function()
+            return self._translate_functions[key]
+
+    def _translate_strings(self, texts, max_length, seed, strategy, return_attention, max_length_factor):
+        return self.translate_graph(texts, max_length, strategy, seed, return_attention, max_length_factor)
 
     def translate_graph(
         self, texts, max_length, strategy=None, seed=None, return_attention=True, max_length_factor=None
@@ -592,6 +613,10 @@ class Translator(keras.Model):
             **config.pop("preprocessor"),
         )
         return cls(backbone, preprocessor, **config)
+
+
+def _source_lengths(tokenizer, texts):
+    return tokenizer.tokenize(texts).row_lengths()
 
 
 def length_groups(lengths, batch_size):

@@ -27,6 +27,36 @@ def test_decoding_is_traced_once(trained_translator, strategy, return_attention)
     assert function.experimental_get_tracing_count() == 1
 
 
+def test_many_decoding_settings_and_threads_trace_each_function_once(toy_pairs):
+    """Six settings in a row raise no retracing warning; threads that start at once share one trace."""
+    import concurrent.futures
+    import logging
+
+    import tensorflow as tf
+
+    import zoo
+
+    model = zoo.load("gru_luong_small", train_data=toy_pairs, **tiny("gru_luong_small"))
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    tf.get_logger().addHandler(handler)
+    try:
+        sentences = _random_sentences(70)  # two batches, decoded side by side
+        for width in (None, 2, 3, 4, 5, 6):
+            model.translate(sentences, beam_width=width)
+        strategies = [BeamSearch(7)] * 4 + [RandomSampling(seed=3)] * 4
+        with concurrent.futures.ThreadPoolExecutor(len(strategies)) as pool:
+            results = list(pool.map(lambda s: model.translate(sentences, strategy=s), strategies))
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [r.getMessage() for r in records if "retracing" in r.getMessage()]
+    assert results[0] == results[3] == model.translate(sentences, strategy=BeamSearch(7))
+    for strategy in (BeamSearch(7), RandomSampling(seed=3)):
+        assert model.translate_function(strategy, False).experimental_get_tracing_count() == 1
+    assert model._source_lengths.experimental_get_tracing_count() == 1
+
+
 @pytest.mark.parametrize(
     "preset",
     [

@@ -534,11 +534,12 @@ def _evaluate(args):
     from training.evaluation import evaluate
     from training.readers import read_pairs
 
+    source, target = _columns(args)
     pairs = read_pairs(
         args.data,
         args.target_data,
-        source=_columns(args)[0],
-        target=_columns(args)[1],
+        source=source,
+        target=target,
         header=args.header,
         errors="skip" if args.skip_bad_lines else "raise",
     )
@@ -568,6 +569,8 @@ def _load_saved(path):
 
 
 def _translate(args):
+    from zoo.translator import SourceTooLongError
+
     strategy = _strategy(args)
     if args.plot_attention:
         from zoo.atomic import check_file_target
@@ -589,19 +592,22 @@ def _translate(args):
         if first == 1 and last and len(lines) == 1:
             number_plots = False  # one sentence: --plot-attention names its file
         try:
-            _check_lengths(model, lines, first, where)
-        except ValueError as e:
+            results = model.translate(
+                lines,
+                strategy,
+                max_length=args.max_length,
+                max_length_factor=args.max_length_factor,
+                return_attention=details,
+            )
+        except SourceTooLongError as e:  # named by its line (or argument), counted from 1
+            message = (
+                f"{where} {first + e.index}: the sentence has {e.length} tokens; this model reads at most "
+                f"{e.limit} (max_source_length)."
+            )
             if not typed:
-                raise
-            print(f"zoo translate: error: {e}", file=sys.stderr)  # typed: the session goes on
+                raise ValueError(message) from None
+            print(f"zoo translate: error: {message}", file=sys.stderr)  # typed: the session goes on
             continue
-        results = model.translate(
-            lines,
-            strategy,
-            max_length=args.max_length,
-            max_length_factor=args.max_length_factor,
-            return_attention=details,
-        )
         for number, hypotheses in enumerate(results, start=first):
             _print_translation(args, hypotheses, number if number_plots else None)
             if strategy.num_hypotheses > 1 and not (last and number == first + len(results) - 1):
@@ -650,20 +656,6 @@ def _with_last(items):
 
 
 _NOTHING = object()
-
-
-def _check_lengths(model, lines, first, where):
-    """An over-long sentence is an error that names its line (or argument), counted from 1."""
-    from zoo.translator import check_texts
-
-    limit = model.preprocessor.max_source_length
-    lengths = model.source_lengths(check_texts(lines, "source"))
-    for i, length in enumerate(lengths):
-        if length > limit:
-            raise ValueError(
-                f"{where} {first + i}: the sentence has {length} tokens; this model reads at most "
-                f"{limit} (max_source_length)."
-            )
 
 
 def _print_translation(args, hypotheses, plot_number):

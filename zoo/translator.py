@@ -181,20 +181,20 @@ class Translator(keras.Model):
         `training.TextPairs`), tokenized and padded as `fit` does; token
         ids with `y` (and `sample_weight`) pass through to Keras.
         """
-        if y is None and _is_text(x):
-            _check_no_weights(x, dict(kwargs, sample_weight=sample_weight))
-            x, y, sample_weight = self._one_batch(x)
+        x, y, sample_weight = self._one_batch(x, y, sample_weight, kwargs)
         return super().train_on_batch(x, y, sample_weight=sample_weight, **kwargs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, **kwargs):
         """`keras.Model.test_on_batch` on text pairs, all of them one batch (see `train_on_batch`)."""
-        if y is None and _is_text(x):
-            _check_no_weights(x, dict(kwargs, sample_weight=sample_weight))
-            x, y, sample_weight = self._one_batch(x)
+        x, y, sample_weight = self._one_batch(x, y, sample_weight, kwargs)
         return super().test_on_batch(x, y, sample_weight=sample_weight, **kwargs)
 
-    def _one_batch(self, pairs):
-        sources, targets = check_text_pairs(pairs, "x")
+    def _one_batch(self, x, y, sample_weight, kwargs):
+        """`(x, y, sample_weight)` for Keras: text pairs as one batch of ids, ids as they are."""
+        if y is not None or not _is_text(x):
+            return x, y, sample_weight
+        _check_no_weights(x, dict(kwargs, sample_weight=sample_weight))
+        sources, targets = check_text_pairs(x, "x")
         return self.preprocessor(tf.constant(sources), tf.constant(targets))
 
     def train_step(self, data):
@@ -408,11 +408,7 @@ class Translator(keras.Model):
         limit = self.preprocessor.max_source_length
         too_long = np.flatnonzero(lengths > limit)
         if too_long.size:
-            i = int(too_long[0])
-            raise ValueError(
-                f"Sentence {i} has {lengths[i]} tokens; this model reads at most {limit} "
-                f"(max_source_length). {too_long.size} sentence(s) are too long."
-            )
+            raise SourceTooLongError(int(too_long[0]), int(lengths[too_long[0]]), limit, too_long.size)
 
     def check_strategy(self, strategy=None, beam_width=None):
         """The `DecodingStrategy` that `strategy` and `beam_width` name, checked against this model."""
@@ -613,6 +609,24 @@ class Translator(keras.Model):
             **config.pop("preprocessor"),
         )
         return cls(backbone, preprocessor, **config)
+
+
+class SourceTooLongError(ValueError):
+    """A sentence given to `translate` has more tokens than the model reads (`max_source_length`).
+
+    Attributes:
+        index: the first such sentence's place in the list given, from 0.
+        length: its tokens.
+        limit: `max_source_length`.
+        count: how many sentences of the list are too long.
+    """
+
+    def __init__(self, index, length, limit, count):
+        super().__init__(
+            f"Sentence {index} has {length} tokens; this model reads at most {limit} "
+            f"(max_source_length). {count} sentence(s) are too long."
+        )
+        self.index, self.length, self.limit, self.count = index, length, limit, count
 
 
 def _source_lengths(tokenizer, texts):

@@ -334,8 +334,17 @@ def test_translate_bad_input(trained_translator):
     # One batch is checked by the decoding call itself, more by a pass before.
     sentences = ["hola", "el gato", " ".join(["gato"] * 120), " ".join(["gato"] * 101)]
     for batch_size in (4, 1):
-        with pytest.raises(ValueError, match="Sentence 2 has 120 tokens.*2 sentence\\(s\\) are too long"):
+        with pytest.raises(
+            ValueError, match="Sentence 2 has 120 tokens.*2 sentence\\(s\\) are too long"
+        ) as error:
             trained_translator.translate(sentences, batch_size=batch_size)
+        # The figures, for a caller that names the sentence its own way (`zoo translate`: by line).
+        assert (error.value.index, error.value.length, error.value.limit, error.value.count) == (
+            2,
+            120,
+            100,
+            2,
+        )
     with pytest.raises(ValueError, match="max_length"):
         trained_translator.translate("hola", max_length=0)
 

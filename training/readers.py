@@ -3,13 +3,16 @@
 Every reader reports a bad line with the file and the line number, and takes
 `errors="raise"` (stop there) or `errors="skip"` (leave the line out, and
 warn once with the count). Files compressed with gzip, bzip2 or xz are read
-as they are (known by their first bytes, whatever their names).
+as they are (known by their first bytes, whatever their names). A path may be
+a pipe (`/dev/stdin`, the shell's `<(zcat x.gz)`): each file is read once.
 """
 
 import bz2
 import codecs
+import contextlib
 import csv
 import gzip
+import io
 import itertools
 import lzma
 import os
@@ -174,11 +177,10 @@ def _lines(path, errors):
         raise IsADirectoryError(
             f"{path} is a directory; expected a data file (TSV, CSV or one sentence per line)."
         )
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise FileNotFoundError(f"No such data file: {path}")
     skipped, number = 0, 0
-    compression, f = _open(path)
-    with f:
+    with _open(path) as (compression, f):
         lines = enumerate(f, start=1)
         while True:
             try:
@@ -203,19 +205,44 @@ def _lines(path, errors):
         warnings.warn(f"{path}: skipped {skipped} line(s) that are not valid UTF-8.", stacklevel=3)
 
 
+@contextlib.contextmanager
 def _open(path):
-    """`(compression or None, binary file)`: a compressed file opened through its decompressor."""
-    with open(path, "rb") as f:
-        head = f.read(8)
-    for compression, (magic, open_compressed) in COMPRESSIONS.items():
-        if head.startswith(magic):
-            return compression, open_compressed(path, "rb")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise ValueError(
-            f"{path} is UTF-16 text (it begins with a UTF-16 byte-order mark); expected UTF-8. "
-            "Save it as UTF-8 (such as `iconv -f UTF-16 -t UTF-8`)."
-        )
-    return None, open(path, "rb")
+    """`(compression or None, binary file)`, a compressed file read through its decompressor.
+
+    The first bytes are read once and put back in front of the rest, so a pipe,
+    which cannot be opened twice or rewound, reads whole.
+    """
+    with open(path, "rb") as raw:
+        head = raw.read(8)
+        f = io.BufferedReader(_Prefixed(head, raw), buffer_size=1 << 16)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise ValueError(
+                f"{path} is UTF-16 text (it begins with a UTF-16 byte-order mark); expected UTF-8. "
+                "Save it as UTF-8 (such as `iconv -f UTF-16 -t UTF-8`)."
+            )
+        for compression, (magic, open_compressed) in COMPRESSIONS.items():
+            if head.startswith(magic):
+                with open_compressed(f, "rb") as decompressed:
+                    yield compression, decompressed
+                return
+        yield None, f
+
+
+class _Prefixed(io.RawIOBase):
+    """A binary stream: `head`, then the rest of the open file `f`."""
+
+    def __init__(self, head, f):
+        self._head, self._f = head, f
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if not self._head:
+            return self._f.readinto(buffer)
+        n = min(len(buffer), len(self._head))
+        buffer[:n], self._head = self._head[:n], self._head[n:]
+        return n
 
 
 def _collect(path, rows, source, target, errors):

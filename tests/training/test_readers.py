@@ -145,6 +145,36 @@ def test_broken_compressed_files_and_utf16_are_named(tmp_path):
         load_tsv(utf16)
 
 
+def test_pipes_are_read_once_as_they_come(tmp_path):
+    """`--data <(zcat x.gz | cut -f1,2)` and `/dev/stdin` are pipes: not regular files, read only once."""
+    import gzip
+    import os
+    import threading
+
+    data = "\n".join(f"hello {i}\thola {i}" for i in range(3000)).encode()
+    expected = load_tsv(_write(tmp_path / "plain.tsv", data), source=1, target=0)
+    # The writer's first chunk is shorter than the longest magic number (xz's 6 bytes).
+    for name, payload in (("plain", data), ("gzip", gzip.compress(data)), ("tiny first write", data)):
+        fifo = tmp_path / f"fifo {name}"
+        os.mkfifo(fifo)
+        first = 3 if name == "tiny first write" else len(payload)
+
+        def write(fifo=fifo, payload=payload, first=first):
+            with open(fifo, "wb", buffering=0) as f:
+                f.write(payload[:first])
+                f.write(payload[first:])
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        try:
+            pairs = read_pairs(fifo, source=1, target=0)
+        finally:
+            writer.join(timeout=10)
+        assert (pairs.sources, pairs.targets) == (expected.sources, expected.targets), name
+    with pytest.raises(FileNotFoundError, match="No such data file: .*missing.tsv"):
+        load_tsv(tmp_path / "missing.tsv")
+
+
 def _write(path, data):
     path.write_bytes(data)
     return path

@@ -137,12 +137,18 @@ class Translator(keras.Model):
         (such as `training.TextPairs`, which adds length bucketing and an
         exactly resumable data order; see `training.pipeline`), a
         `tf.data.Dataset` of `(source, target)` strings, batched or not, or
-        a dataset that is already tokenized. `validation_split` holds out
-        the last pairs as given, as Keras does (pairs in memory only;
-        `TextPairs.split` is the split that keeps a source on one side).
+        a dataset that is already tokenized. As in Keras, `x` may hold the
+        source sentences and `y` the target sentences; token ids with `y`
+        (and `sample_weight`) pass through to Keras. `validation_split`
+        holds out the last pairs as given, as Keras does (pairs in memory
+        only; `TextPairs.split` is the split that keeps a source on one side).
         """
         if y is not None:
-            raise ValueError("Pass text pairs as `x=(sources, targets)`, not as `x` and `y`.")
+            if not (_is_text(x) or _is_text(y)):
+                return super().fit(
+                    x, y, batch_size=batch_size, validation_data=validation_data, shuffle=shuffle, **kwargs
+                )
+            x = _pair_up(x, y)
         _check_no_weights(x, kwargs)
         validation_split = kwargs.pop("validation_split", 0.0)
         if validation_split and validation_data is None:
@@ -178,8 +184,9 @@ class Translator(keras.Model):
 
         `x` takes the in-memory forms `fit` takes (a `(sources, targets)`
         pair of string lists, a list of `(source, target)` tuples, a
-        `training.TextPairs`), tokenized and padded as `fit` does; token
-        ids with `y` (and `sample_weight`) pass through to Keras.
+        `training.TextPairs`, or the sources as `x` and the targets as
+        `y`), tokenized and padded as `fit` does; token ids with `y` (and
+        `sample_weight`) pass through to Keras.
         """
         x, y, sample_weight = self._one_batch(x, y, sample_weight, kwargs)
         return super().train_on_batch(x, y, sample_weight=sample_weight, **kwargs)
@@ -191,6 +198,8 @@ class Translator(keras.Model):
 
     def _one_batch(self, x, y, sample_weight, kwargs):
         """`(x, y, sample_weight)` for Keras: text pairs as one batch of ids, ids as they are."""
+        if y is not None and (_is_text(x) or _is_text(y)):
+            x, y = _pair_up(x, y), None
         if y is not None or not _is_text(x):
             return x, y, sample_weight
         _check_no_weights(x, dict(kwargs, sample_weight=sample_weight))
@@ -248,9 +257,11 @@ class Translator(keras.Model):
         return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def evaluate(self, x=None, y=None, batch_size=64, **kwargs):
-        """`keras.Model.evaluate` on text pairs (see `fit` for the forms of `x`)."""
+        """`keras.Model.evaluate` on text pairs (see `fit` for the forms of `x` and `y`)."""
         if y is not None:
-            raise ValueError("Pass text pairs as `x=(sources, targets)`, not as `x` and `y`.")
+            if not (_is_text(x) or _is_text(y)):
+                return super().evaluate(x, y, batch_size=batch_size, **kwargs)
+            x = _pair_up(x, y)
         _check_no_weights(x, kwargs)
         return super().evaluate(self._as_dataset(x, batch_size, False), **kwargs)
 
@@ -681,6 +692,23 @@ def _is_text(x):
     if isinstance(x, (list, tuple)):
         return any(_is_text(item) for item in x)
     return False
+
+
+def _pair_up(x, y):
+    """Keras' `x` and `y` as text pairs: the source sentences and the target sentences."""
+    for data in (x, y):
+        if hasattr(data, "to_tf_dataset") or isinstance(data, tf.data.Dataset):
+            raise TypeError(
+                f"A {type(data).__name__} holds its targets: pass it as `x` alone, without `y`. "
+                "`x` and `y` are for a list of source sentences and a list of target sentences."
+            )
+    for data, other, name, other_name in ((x, y, "x", "y"), (y, x, "y", "x")):
+        if _is_text(data) and not _is_text(other):
+            raise TypeError(
+                f"`{name}` holds sentences but `{other_name}` does not ({type(other).__name__}): "
+                "pass source sentences as `x` and target sentences as `y`, or token ids as both."
+            )
+    return x, y
 
 
 def _check_not_text(x, method):

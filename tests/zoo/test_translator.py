@@ -131,6 +131,7 @@ def test_train_and_test_on_batch_take_text_pairs_as_one_batch(toy_pairs):
     everything = model.evaluate(toy_pairs, batch_size=len(sources), verbose=0, return_dict=True)
     for pairs in (toy_pairs, list(zip(sources, targets)), TextPairs(sources, targets)):
         assert model.test_on_batch(pairs, return_dict=True) == pytest.approx(everything, rel=1e-6)
+    assert model.test_on_batch(sources, targets, return_dict=True) == pytest.approx(everything, rel=1e-6)
     ids = model.preprocessor(tf.constant(sources), tf.constant(targets))
     step = model.train_on_batch(toy_pairs, return_dict=True)  # the metrics of its forward pass, with dropout
     assert step["target_tokens"] == everything["target_tokens"]
@@ -140,6 +141,40 @@ def test_train_and_test_on_batch_take_text_pairs_as_one_batch(toy_pairs):
     assert after["loss"] < everything["loss"]
     model.train_on_batch(*ids[:2], sample_weight=ids[2])
     assert model.optimizer.iterations.numpy() == 2
+
+
+def test_fit_and_evaluate_take_keras_x_and_y(toy_pairs):
+    """`fit(sources, targets)` as Keras' `fit(x, y)`; token ids with `y` pass through to Keras."""
+    from training import TextPairs
+
+    sources, targets = toy_pairs
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    as_pair = model.evaluate(toy_pairs, batch_size=4, verbose=0, return_dict=True)
+    for x, y in ((sources, targets), (np.array(sources), np.array(targets)), (tf.constant(sources), targets)):
+        assert model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True) == as_pair
+    history = model.fit(sources, targets, batch_size=4, validation_data=(sources, targets), verbose=0)
+    assert model.optimizer.iterations.numpy() == -(-len(sources) // 4)
+    assert history.history["target_tokens"][0] == as_pair["target_tokens"]
+    x, y, weights = model.preprocessor(tf.constant(sources), tf.constant(targets))
+    ids = model.evaluate(x, y, sample_weight=weights, batch_size=len(sources), verbose=0, return_dict=True)
+    assert ids == pytest.approx(model.test_on_batch(x, y, sample_weight=weights, return_dict=True), rel=1e-6)
+    model.fit(x, y, sample_weight=weights, batch_size=4, epochs=1, verbose=0)
+    assert model.optimizer.iterations.numpy() == 2 * -(-len(sources) // 4)
+    for bad_x, bad_y, message in (
+        (TextPairs(sources, targets), targets, "holds its targets: pass it as `x` alone"),
+        (tf.data.Dataset.from_tensor_slices(sources), targets, "holds its targets: pass it as `x` alone"),
+        (sources, y, "`x` holds sentences but `y` does not"),
+        (x, targets, "`y` holds sentences but `x` does not"),
+        (sources, targets[:-1], f"Got {len(sources)} source sentences but {len(sources) - 1} target"),
+    ):
+        for method in (model.fit, model.evaluate):
+            with pytest.raises((TypeError, ValueError), match=message):
+                method(bad_x, bad_y, verbose=0)
+        with pytest.raises((TypeError, ValueError), match=message):
+            model.train_on_batch(bad_x, bad_y)
+    with pytest.raises(ValueError, match="`sample_weight` is not taken with text pairs"):
+        model.fit(sources, targets, sample_weight=np.ones(len(sources)), verbose=0)
+    assert model.optimizer.iterations.numpy() == 2 * -(-len(sources) // 4)
 
 
 def test_metrics_are_listed_once_however_often_the_model_is_compiled(toy_pairs):

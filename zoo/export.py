@@ -61,6 +61,9 @@ def export_translator(
         return_attention: add the attention weights and tokens to the outputs.
         max_length_factor: a limit for each sentence too, from its source
             length (see `Translator.translate`); `None` sets none.
+
+    Returns:
+        The names of the signature's outputs.
     """
     max_length = translator.check_max_length(max_length)
     max_length_factor = check_max_length_factor(max_length_factor)
@@ -104,6 +107,7 @@ def export_translator(
     # Checks `path` on entry, before `save` traces the graph (seconds).
     with atomic_directory(path, SAVED_MODEL_DIRECTORY) as staging:
         tf.saved_model.save(module, staging, signatures={"serving_default": serve})
+    return sorted(serve.get_concrete_function().structured_outputs)
 
 
 def _token_strings(tokenizer, ids):

@@ -579,11 +579,28 @@ class Translator(keras.Model):
         beam_width=None,
         return_attention=False,
         max_length_factor=None,
+        format="tf_saved_model",
+        verbose=False,
     ):
-        """Write a SavedModel that translates strings; see `zoo.export.export_translator`."""
+        """Write a SavedModel that translates strings; see `zoo.export.export_translator`.
+
+        `format` is there for Keras' `Model.export` callers: only
+        `"tf_saved_model"`, since the tokenizers are tensorflow-text ops.
+        `verbose=True` prints where the export went and its signature.
+        """
         from zoo.export import export_translator
 
-        export_translator(
+        if format != "tf_saved_model":
+            raise ValueError(
+                f"`format` must be 'tf_saved_model', received {format!r}: the export takes strings and "
+                "tokenizes them with tensorflow-text ops, which only a TensorFlow SavedModel holds."
+            )
+        if isinstance(max_length, str):
+            raise TypeError(
+                f"`export`'s second argument is `max_length`, received {max_length!r}; "
+                "the format is a keyword here: `export(path, format='tf_saved_model')`."
+            )
+        outputs = export_translator(
             self,
             path,
             max_length=max_length,
@@ -592,6 +609,10 @@ class Translator(keras.Model):
             return_attention=return_attention,
             max_length_factor=max_length_factor,
         )
+        if verbose:
+            print(
+                f"Saved a SavedModel at {path}: serving_default(text: tf.string[None]) -> {', '.join(outputs)}"
+            )
 
     def save_to_preset(self, path):
         """Write a preset directory that `zoo.load(path)` restores; see `zoo.preset_io`."""

@@ -146,9 +146,20 @@ def test_export_serves_the_live_strings(family, strategy, models, served):
 
 
 @pytest.mark.slow
-def test_export_with_attention(trained_translator, tmp_path):
+def test_export_with_attention(trained_translator, tmp_path, capsys):
     strategy = BeamSearch(4, coverage_penalty=0.2)
-    trained_translator.export(str(tmp_path / "exported"), strategy=strategy, return_attention=True)
+    # `format` and `verbose` as Keras' `Model.export` takes them.
+    trained_translator.export(
+        str(tmp_path / "exported"),
+        strategy=strategy,
+        return_attention=True,
+        format="tf_saved_model",
+        verbose=True,
+    )
+    assert capsys.readouterr().out == (
+        f"Saved a SavedModel at {tmp_path / 'exported'}: serving_default(text: tf.string[None]) -> "
+        "attention, output_tokens, score, source_tokens, translation\n"
+    )
     served = serve_in_fresh_process({"m": tmp_path / "exported"}, SENTENCES, sizes=(0, 6))["m"]
     assert {key: np.size(value) for key, value in served[0].items()} == dict.fromkeys(served[6], 0)
     served = served[6]
@@ -201,6 +212,10 @@ def test_export_options_are_checked(trained_translator, tmp_path):
         trained_translator.export(str(tmp_path / "x"), beam_width=0)
     with pytest.raises(ValueError, match="max_length_factor"):
         trained_translator.export(str(tmp_path / "x"), max_length_factor=0)
+    with pytest.raises(ValueError, match="`format` must be 'tf_saved_model', received 'onnx'"):
+        trained_translator.export(str(tmp_path / "x"), format="onnx")
+    with pytest.raises(TypeError, match="second argument is `max_length`.*format='tf_saved_model'"):
+        trained_translator.export(str(tmp_path / "x"), "tf_saved_model")  # Keras' order
     assert not (tmp_path / "x").exists()
 
 

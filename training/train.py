@@ -12,7 +12,7 @@ import zoo
 from training.checkpoint import BEST, LATEST, TrainingCheckpoint
 from training.corpora import load_corpus
 from training.evaluation import evaluate
-from training.locks import lock_directory, unlock_directory
+from training.locks import LOCK_FILE, lock_directory, unlock_directory
 from training.pipeline import describe_batches, unknown_shares
 from training.plots import plot_history
 from training.progress import TokensPerSecond
@@ -144,6 +144,7 @@ def train(config):
         )
     _check_outputs(config.out)
     training, saved = _preset(config)  # an unknown name or a broken directory fails before any work
+    created = not os.path.exists(config.out)
     # A second run into the same directory stops here, before it writes anything.
     lock_directory(config.out, "training into")
     try:
@@ -151,7 +152,23 @@ def train(config):
             _check_finished(config.out)
         return _train(config, training, saved, started)
     finally:
+        if created:
+            _remove_if_unwritten(config.out)
         unlock_directory(config.out)
+
+
+def _remove_if_unwritten(out):
+    """Remove `out`, made by this run, if the run failed before writing anything but its lock.
+
+    Removed while the lock is held: another run that starts now is refused,
+    or finds no directory and makes its own.
+    """
+    try:
+        if os.listdir(out) == [LOCK_FILE]:
+            os.remove(os.path.join(out, LOCK_FILE))
+            os.rmdir(out)
+    except OSError:
+        pass  # something was written after all, or the directory is gone
 
 
 def _preset(config):

@@ -101,3 +101,17 @@ def test_zoo_train_into_a_file_exits_2(tmp_path, capsys):
         f"{tmp_path / 'notes.txt'} exists and is not a directory; training into it needs a directory" in err
     )
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_run_that_fails_before_writing_leaves_no_directory_behind(tmp_path, capsys):
+    """A typo in a setting fails after the lock is taken: the new `--out` it made goes again."""
+    out = tmp_path / "new" / "run"
+    args = ["train", "--preset", "gru_luong_small", "--num-pairs", "50", "--out", str(out)]
+    assert main([*args, "--set", "num_layers=0"]) == 2
+    assert "num_layers" in capsys.readouterr().err
+    assert not out.exists() and (tmp_path / "new").is_dir()
+    # A directory that was there before is left as it was, its lock file included.
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main([*args, "--set", "num_layers=0"]) == 2
+    assert sorted(os.listdir(out)) == [".lock", "notes.txt"]

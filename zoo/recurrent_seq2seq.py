@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_attention import RecurrentDecoder, RecurrentEncoder
 from zoo.api_export import zoo_export
-from zoo.seq2seq_backbone import Seq2SeqBackbone
+from zoo.seq2seq_backbone import Seq2SeqBackbone, check_dropout
 
 # With layer norm before it, the vocabulary projection's kernel starts with
 # standard deviation INITIAL_LOGIT_SCALE / sqrt(hidden_dim): unit-variance
@@ -85,6 +85,7 @@ class RecurrentSeq2Seq(Seq2SeqBackbone):
         **kwargs,
     ):
         kwargs.setdefault("name", "recurrent_seq2seq")
+        check_dropout(dropout)
         # === Layers ===
         self.source_embedding = keras.layers.Embedding(
             source_vocabulary_size, embedding_dim, dtype=dtype, name="source_embedding"

@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_attention import TokenAndPositionEmbedding, TransformerDecoderBlock, TransformerEncoderBlock
 from zoo.api_export import zoo_export
-from zoo.seq2seq_backbone import Seq2SeqBackbone
+from zoo.seq2seq_backbone import Seq2SeqBackbone, check_dropout
 
 
 @zoo_export("TransformerSeq2Seq")
@@ -57,6 +57,7 @@ class TransformerSeq2Seq(Seq2SeqBackbone):
         **kwargs,
     ):
         kwargs.setdefault("name", "transformer_seq2seq")
+        check_dropout(dropout)
         if num_layers < 1:
             raise ValueError(f"`num_layers` must be >= 1, received num_layers={num_layers}")
         # === Layers ===

@@ -488,6 +488,10 @@ def test_load_errors(toy_pairs, tmp_path):
         zoo.load("gru_luong", train_data=toy_pairs, num_layers="2")
     with pytest.raises(ValueError, match="'residual' of preset 'gru_luong' must be a bool .*received 1"):
         zoo.load("gru_luong", train_data=toy_pairs, residual=1)
+    # Keras' Dropout would name its `rate`, and take 1.0 (every value dropped, a model that learns nothing).
+    for preset, dropout in (("gru_luong", 2.0), ("gru_luong", 1.0), ("transformer_small", 1.0)):
+        with pytest.raises(ValueError, match=f"`dropout` must be in \\[0, 1\\), received dropout={dropout}"):
+            zoo.load(preset, train_data=toy_pairs, dropout=dropout)
     # NumPy scalars are numbers like any other, saved as plain JSON.
     model = zoo.load(
         "gru_luong_small", train_data=toy_pairs, hidden_dim=np.int64(8), embedding_dim=np.int64(4)

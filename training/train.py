@@ -195,6 +195,7 @@ def _check_numbers(config):
     """`ValueError` for a count, a fraction or a rate out of its range, before any work."""
     for name in ("num_pairs", "epochs", "batch_size", "save_every", "eval_samples", "bleu_samples"):
         check_int(name, getattr(config, name), 1)
+    check_int("seed", config.seed, 0, 2**32 - 1)  # NumPy's range, named here rather than deep in a run
     for name, minimum in (("steps_per_epoch", 1), ("patience", 0), ("warmup_steps", 0)):
         if getattr(config, name) is not None:
             check_int(name, getattr(config, name), minimum)

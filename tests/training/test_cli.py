@@ -461,6 +461,8 @@ def test_presets_lists_every_preset(capsys):
         (["--batch-size", "0"], "`batch_size` must be an int >= 1, received 0"),
         (["--valid-fraction", "1.5"], "`valid_fraction` must be between 0 and 1 (exclusive), received 1.5"),
         (["--patience", "-1"], "`patience` must be an int >= 0, received -1"),
+        (["--seed", "-1"], "`seed` must be an int >= 0, received -1"),
+        (["--seed", str(2**32)], "`seed` must be at most 4294967295, received 4294967296"),
         (["--label-smoothing", "1"], "`label_smoothing` must be in [0, 1), received 1.0"),
         # Options the chosen data would not read are errors, not ignored.
         (["--data", "x.tsv", "--num-pairs", "10"], "--num-pairs is for the built-in corpus, which --data"),

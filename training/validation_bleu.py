@@ -6,9 +6,10 @@ import keras
 class ValidationBleu(keras.callbacks.Callback):
     """Decode held-out pairs at each epoch end and add `val_bleu` (and `val_exact_match`) to the logs.
 
-    Put it before `EarlyStopping(monitor="val_bleu", mode="max")` or
-    `TrainingCheckpoint(monitor="val_bleu")` in the callback list, so they
-    see the figure.
+    `Translator.fit` runs it before the other callbacks, so
+    `EarlyStopping(monitor="val_bleu", mode="max")`,
+    `TrainingCheckpoint(monitor="val_bleu")` or `CSVLogger` see the figure
+    wherever it is listed.
 
     Args:
         pairs: `training.TextPairs` (or a `(sources, targets)` pair of string
@@ -19,6 +20,8 @@ class ValidationBleu(keras.callbacks.Callback):
         strategy: how to decode (see `Translator.translate`); greedy by
             default.
     """
+
+    writes_epoch_logs = True  # `Translator.fit` runs it first
 
     def __init__(self, pairs, max_sentences=500, batch_size=64, strategy=None):
         super().__init__()

@@ -166,6 +166,13 @@ class Translator(keras.Model):
         if validation_data is not None:
             validation_batch_size = kwargs.pop("validation_batch_size", None) or batch_size
             validation_data = self._as_dataset(validation_data, validation_batch_size, False)
+        if isinstance(kwargs.get("callbacks"), (list, tuple)):
+            # Callbacks that add figures to the epoch's logs (`writes_epoch_logs`,
+            # as ValidationBleu's `val_bleu`) run first, so EarlyStopping,
+            # ModelCheckpoint or CSVLogger see them wherever they are listed.
+            kwargs["callbacks"] = sorted(
+                kwargs["callbacks"], key=lambda callback: not getattr(callback, "writes_epoch_logs", False)
+            )
         # The data is shuffled above; Keras cannot shuffle a dataset.
         return super().fit(x, validation_data=validation_data, shuffle=False, **kwargs)
 

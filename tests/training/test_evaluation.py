@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import pytest
 import sacrebleu
@@ -108,6 +109,31 @@ def test_validation_bleu_checks_its_settings_before_training(trained_translator,
     logs = {}
     callback.on_epoch_end(0, logs)
     assert logs == {"val_bleu": pytest.approx(100.0), "val_exact_match": 1.0}
+
+
+def test_callbacks_listed_before_validation_bleu_see_val_bleu(toy_pairs, tmp_path):
+    """`fit` runs ValidationBleu first: EarlyStopping, CSVLogger and the like read `val_bleu` wherever it is listed."""
+    import keras
+
+    import zoo
+    from tests.conftest import TINY
+    from training.validation_bleu import ValidationBleu
+
+    seen = []
+    reader = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(dict(logs)))
+    callbacks = [
+        reader,
+        keras.callbacks.CSVLogger(str(tmp_path / "log.csv")),
+        keras.callbacks.EarlyStopping(monitor="val_bleu", mode="max", patience=5),
+        ValidationBleu(toy_pairs, max_sentences=4),
+    ]
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*val_bleu.*not available")
+        model.fit(toy_pairs, validation_data=toy_pairs, epochs=2, callbacks=callbacks, verbose=0)
+    assert [sorted(logs).count("val_bleu") for logs in seen] == [1, 1]
+    assert (tmp_path / "log.csv").read_text().splitlines()[0].split(",").count("val_bleu") == 1
+    assert callbacks[0] is reader  # the user's list is left as it was
 
 
 def test_the_reported_loss_is_the_plain_cross_entropy_whatever_the_compiled_smoothing(toy_pairs):

@@ -277,17 +277,9 @@ class Translator(keras.Model):
             return data.to_tf_dataset(self.preprocessor, batch_size=batch_size, shuffle=shuffle)
         if isinstance(data, tf.data.Dataset):
             spec = data.element_spec
-            is_text = (
-                isinstance(spec, tuple)
-                and len(spec) == 2
-                and all(getattr(s, "dtype", None) == tf.string for s in spec)
-            )
-            if not is_text:
+            if not _is_string_pair_spec(spec):
                 if any(getattr(s, "dtype", None) == tf.string for s in tf.nest.flatten(spec)):
-                    raise TypeError(
-                        "A dataset of text must yield (source, target) pairs of strings; this one yields "
-                        f"{spec}. Map it to pairs first, such as `dataset.map(lambda d: (d['es'], d['en']))`."
-                    )
+                    raise TypeError(_not_string_pairs("A dataset of text", spec))
                 return data  # already (x, y[, sample_weight]) ids
             if spec[0].shape.rank == 0:
                 data = data.batch(batch_size)
@@ -792,12 +784,15 @@ def check_text_pairs(pairs, name):
     Args:
         pairs: a `(sources, targets)` pair of string lists, a list of
             `(source, target)` tuples (as `list(zip(sources, targets))`
-            gives), or an object with `sources` and `targets`
-            (`training.TextPairs`).
+            gives), an object with `sources` and `targets`
+            (`training.TextPairs`), or a finite `tf.data.Dataset` of
+            `(source, target)` strings, batched or not (read whole).
         name: what the pairs are, for messages (`"train_data"`).
     """
     if hasattr(pairs, "sources") and hasattr(pairs, "targets"):
         sources, targets = pairs.sources, pairs.targets
+    elif isinstance(pairs, tf.data.Dataset):
+        sources, targets = _dataset_text_pairs(pairs, name)
     elif _is_list_of_pairs(pairs):
         sources, targets = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
     elif isinstance(pairs, (tuple, list)) and len(pairs) == 2:
@@ -805,7 +800,8 @@ def check_text_pairs(pairs, name):
     else:
         raise TypeError(
             f"`{name}` must be a (sources, targets) pair of string lists, a list of (source, target) "
-            f"tuples or a training.TextPairs; received {type(pairs).__name__}"
+            f"tuples, a training.TextPairs or a tf.data.Dataset of (source, target) strings; received "
+            f"{type(pairs).__name__}"
             + (f" of {len(pairs)} items." if isinstance(pairs, (tuple, list)) else ".")
         )
     sources, targets = check_texts(sources, "source"), check_texts(targets, "target")
@@ -813,6 +809,39 @@ def check_text_pairs(pairs, name):
         raise ValueError(f"Got {len(sources)} source sentences but {len(targets)} target sentences.")
     if not sources:
         raise ValueError(f"`{name}` is empty: the source and target lists hold no text pairs.")
+    return sources, targets
+
+
+def _is_string_pair_spec(spec):
+    """Whether a dataset's `element_spec` is `(source, target)` strings, one pair or a batch of them."""
+    return (
+        isinstance(spec, tuple)
+        and len(spec) == 2
+        and all(getattr(s, "dtype", None) == tf.string and s.shape.rank in (0, 1) for s in spec)
+    )
+
+
+def _not_string_pairs(what, spec):
+    return (
+        f"{what} must yield (source, target) pairs of strings; this one yields {spec}. "
+        "Map it to pairs first, such as `dataset.map(lambda d: (d['es'], d['en']))`."
+    )
+
+
+def _dataset_text_pairs(dataset, name):
+    """`(sources, targets)` of a finite dataset of `(source, target)` strings, batched or not."""
+    if not _is_string_pair_spec(dataset.element_spec):
+        raise TypeError(_not_string_pairs(f"`{name}`", dataset.element_spec))
+    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
+        raise ValueError(
+            f"`{name}` is an endless dataset (it repeats); give a finite one, such as `dataset.take(n)`."
+        )
+    if dataset.element_spec[0].shape.rank == 0:
+        dataset = dataset.batch(4096)  # read in batches: one pair at a time is slow
+    sources, targets = [], []
+    for batch_sources, batch_targets in dataset.as_numpy_iterator():
+        sources.extend(batch_sources)
+        targets.extend(batch_targets)
     return sources, targets
 
 

@@ -351,7 +351,7 @@ def test_text_pairs_as_a_list_of_tuples(trained_translator, toy_pairs):
     from_lists = zoo.load("gru_luong_small", train_data=toy_pairs, **TINY).preprocessor
     for side in ("source_tokenizer", "target_tokenizer"):
         assert getattr(from_tuples, side).vocabulary == getattr(from_lists, side).vocabulary
-    with pytest.raises(TypeError, match="a list of \\(source, target\\) tuples .*received list of 3 items"):
+    with pytest.raises(TypeError, match="a list of \\(source, target\\) tuples.*received list of 3 items"):
         check_text_pairs([("a", "b", "c")] * 3, "x")
 
 
@@ -469,6 +469,33 @@ def test_a_folder_that_holds_a_model_of_another_form_says_where_the_preset_is(tr
     trained_translator.save_to_preset(run / "other")
     with pytest.raises(ValueError, match=f"directories {run}/other, {run}/preset: load one of those"):
         zoo.load(run)
+
+
+def test_a_dataset_of_string_pairs_is_text_pairs_everywhere(toy_pairs):
+    """A tf.data (or TFDS) dataset of `(source, target)` strings learns vocabularies and is scored like lists."""
+    from training import evaluate
+    from training.validation_bleu import ValidationBleu
+
+    sources, targets = toy_pairs
+    dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
+    expected = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    for data in (dataset, dataset.batch(5)):
+        model = zoo.load("gru_luong", train_data=data, **TINY)
+        for side in ("source_tokenizer", "target_tokenizer"):
+            vocabulary = getattr(model.preprocessor, side).vocabulary
+            assert list(vocabulary) == list(getattr(expected.preprocessor, side).vocabulary)
+        assert evaluate(expected, data).translations == evaluate(expected, toy_pairs).translations
+    callback = ValidationBleu(dataset.batch(3))
+    assert callback.pairs == (list(sources), list(targets))
+    with pytest.raises(ValueError, match="`train_data` is an endless dataset .*`dataset.take\\(n\\)`"):
+        zoo.load("gru_luong", train_data=dataset.repeat(), **TINY)
+    records = tf.data.Dataset.from_tensor_slices({"es": sources, "en": targets})
+    with pytest.raises(
+        TypeError, match="`pairs` must yield \\(source, target\\) pairs of strings; this one yields {"
+    ):
+        evaluate(expected, records)
+    with pytest.raises(ValueError, match="`train_data` is empty"):
+        zoo.load("gru_luong", train_data=dataset.take(0), **TINY)
 
 
 def test_load_errors(toy_pairs, tmp_path):

@@ -150,6 +150,14 @@ def _parser():
         type=int,
         help=f"pairs generated for the built-in corpus (default: {defaults.num_pairs})",
     )
+    p.add_argument(
+        "--corpus-set",
+        action="append",
+        dest="corpus_set",
+        metavar="KEY=VALUE",
+        help="a setting of the built-in corpus: max_length=60, min_length, num_symbols (copy, reverse), "
+        "max_digits (numbers), first_year, last_year (dates); repeat for several",
+    )
     p.add_argument("--epochs", type=int, default=defaults.epochs, help="default: %(default)s")
     p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s")
     p.add_argument("--steps-per-epoch", type=int, help="cut epochs short, for a quick try")
@@ -438,13 +446,13 @@ def add_precision_argument(parser, help):
     )
 
 
-def parse_overrides(items):
+def parse_overrides(items, option="--set"):
     """`{"key": value}` from `--set KEY=VALUE` strings; VALUE is JSON where it parses."""
     overrides = {}
     for item in items:
         key, equals, value = item.partition("=")
         if not equals or not key.strip():
-            raise ValueError(f"--set expects KEY=VALUE, received {item!r}.")
+            raise ValueError(f"{option} expects KEY=VALUE, received {item!r}.")
         try:
             overrides[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
@@ -466,9 +474,10 @@ def _check_data_arguments(args):
         unread = named("source_column", "target_column", "header", "skip_bad_lines")
         if unread:
             raise ValueError(f"{are(unread)} for --data, and without --data the built-in corpus is used.")
-    if args.data is not None and named("corpus", "num_pairs"):
+    if args.data is not None and named("corpus", "num_pairs", "corpus_set"):
         raise ValueError(
-            f"{are(named('corpus', 'num_pairs'))} for the built-in corpus, which --data replaces."
+            f"{are(named('corpus', 'num_pairs', 'corpus_set'))} for the built-in corpus, which --data "
+            "replaces."
         )
 
 
@@ -497,6 +506,7 @@ def _train(args):
         header=args.header,
         corpus=args.corpus or defaults.corpus,
         num_pairs=defaults.num_pairs if args.num_pairs is None else args.num_pairs,
+        corpus_options=parse_overrides(args.corpus_set or [], "--corpus-set"),
         valid_data=args.valid_data,
         valid_target_data=args.valid_target_data,
         valid_fraction=args.valid_fraction,

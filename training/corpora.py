@@ -1,6 +1,7 @@
 """Built-in corpora, generated on the fly: no download, same pairs for the same seed."""
 
 import datetime
+import inspect
 import random
 
 from training.text_pairs import TextPairs
@@ -215,6 +216,28 @@ def load_corpus(name, num_pairs=20000, seed=0, **options):
 
     `options` go to the generator (`max_length=60` for `copy`, ...).
     """
+    check_corpus_options(name, options)
+    return CORPORA[name](num_pairs=num_pairs, seed=seed, **options)
+
+
+def check_corpus_options(name, options):
+    """`ValueError` for an unknown corpus, or an option its generator does not take as an int."""
     if name not in CORPORA:
         raise ValueError(f"Unknown corpus: {name!r}. Expected one of {', '.join(map(repr, CORPORA))}.")
-    return CORPORA[name](num_pairs=num_pairs, seed=seed, **options)
+    known = corpus_options(name)
+    for key, value in options.items():
+        if key not in known:
+            raise ValueError(
+                f"Unknown option {key!r} for corpus {name!r}. Expected one of {', '.join(sorted(known))}."
+            )
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(
+                f"Option {key!r} of corpus {name!r} must be an int, received {value!r} "
+                f"(its default is {known[key]})."
+            )
+
+
+def corpus_options(name):
+    """`{option: default}` of a built-in corpus, beyond `num_pairs` and `seed`."""
+    parameters = inspect.signature(CORPORA[name]).parameters.values()
+    return {p.name: p.default for p in parameters if p.name not in ("num_pairs", "seed")}

@@ -10,7 +10,7 @@ import keras
 
 import zoo
 from training.checkpoint import BEST, LATEST, TrainingCheckpoint
-from training.corpora import load_corpus
+from training.corpora import check_corpus_options, load_corpus
 from training.evaluation import evaluate
 from training.locks import LOCK_FILE, lock_directory, unlock_directory
 from training.pipeline import describe_batches, unknown_shares
@@ -47,6 +47,8 @@ class TrainConfig:
     header: bool = False  # the first line of a TSV/CSV `data` (and `valid_data`) names its columns
     corpus: str = "dates"  # the built-in corpus used when `data` is None
     num_pairs: int = 20000  # pairs generated for the built-in corpus
+    # The built-in corpus's own settings (`max_length=60` for copy and reverse; see `training.corpora`).
+    corpus_options: dict = dataclasses.field(default_factory=dict)
     # Validation pairs: a file read as `data` is (its columns, or aligned with `valid_target_data`),
     # or else `valid_fraction` of the pairs held out (None: 0.05).
     valid_data: str | None = None
@@ -195,6 +197,10 @@ def _check_numbers(config):
     """`ValueError` for a count, a fraction or a rate out of its range, before any work."""
     for name in ("num_pairs", "epochs", "batch_size", "save_every", "eval_samples", "bleu_samples"):
         check_int(name, getattr(config, name), 1)
+    if config.data is None:
+        check_corpus_options(config.corpus, config.corpus_options)
+    elif config.corpus_options:
+        raise ValueError("`corpus_options` are for the built-in corpus, which `data` replaces.")
     check_int("seed", config.seed, 0, 2**32 - 1)  # NumPy's range, named here rather than deep in a run
     for name, minimum in (("steps_per_epoch", 1), ("patience", 0), ("warmup_steps", 0)):
         if getattr(config, name) is not None:
@@ -318,7 +324,9 @@ def _train(config, training, saved, started):
         )
 
     if config.data is None:
-        pairs = load_corpus(config.corpus, num_pairs=config.num_pairs, seed=config.seed)
+        pairs = load_corpus(
+            config.corpus, num_pairs=config.num_pairs, seed=config.seed, **config.corpus_options
+        )
     else:
         pairs = read(config.data, config.target_data)
     if config.valid_data is not None:

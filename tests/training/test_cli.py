@@ -62,6 +62,12 @@ def test_train_prints_accuracy_and_samples(tmp_path, capsys):
             "gru_luong_small",
             "--num-pairs",
             "200",
+            "--corpus",
+            "reverse",
+            "--corpus-set",
+            "max_length=4",
+            "--corpus-set",
+            "num_symbols=3",
             "--epochs",
             "1",
             "--steps-per-epoch",
@@ -75,6 +81,9 @@ def test_train_prints_accuracy_and_samples(tmp_path, capsys):
     output = capsys.readouterr().out
     assert code == 0
     assert "held-out exact-match accuracy:" in output and "reference" in output
+    # The corpus options reached the corpus: at most 4 symbols of 3.
+    sources = re.findall(r"^ +(?:ok)? +'([^']*)' -> ", output, flags=re.MULTILINE)
+    assert sources and all(1 <= len(s.split()) <= 4 and set(s.split()) <= set("abc") for s in sources)
 
 
 @pytest.mark.slow
@@ -469,6 +478,9 @@ def test_presets_lists_every_preset(capsys):
         (["--data", "x.tsv", "--corpus", "numbers"], "--corpus is for the built-in corpus"),
         (["--source-column", "0"], "--source-column is for --data, and without --data the built-in"),
         (["--header", "--skip-bad-lines"], "--header, --skip-bad-lines are for --data"),
+        (["--data", "x.tsv", "--corpus-set", "max_length=5"], "--corpus-set is for the built-in corpus"),
+        (["--corpus-set", "max_length"], "--corpus-set expects KEY=VALUE, received 'max_length'"),
+        (["--corpus", "copy", "--corpus-set", "max_len=5"], "Unknown option 'max_len' for corpus 'copy'"),
     ],
 )
 def test_bad_training_settings_stop_before_any_work(arguments, message, tmp_path, capsys):

@@ -200,6 +200,18 @@ def test_copy_and_reverse_corpora():
         copy(10, min_length=4, max_length=2)
     with pytest.raises(ValueError, match="Unknown corpus: 'dates2'.*'numbers', 'copy', 'reverse'"):
         load_corpus("dates2")
+    # Options are the generator's own, by name, as ints: messages, not TypeError deep in a run.
+    with pytest.raises(
+        ValueError, match="Unknown option 'max_len' for corpus 'copy'. Expected one of max_length"
+    ):
+        load_corpus("copy", num_pairs=20, max_len=3)
+    with pytest.raises(
+        ValueError,
+        match="Option 'max_digits' of corpus 'numbers' must be an int, received '9' \\(its default is 9\\)",
+    ):
+        load_corpus("numbers", num_pairs=20, max_digits="9")
+    with pytest.raises(ValueError, match="Unknown option 'max_length' for corpus 'dates'. Expected one of"):
+        load_corpus("dates", num_pairs=20, max_length=3)
 
 
 @pytest.mark.parametrize("batch_size", [1, 5, 16])

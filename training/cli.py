@@ -16,7 +16,13 @@ EXIT_USER_ERROR = 2
 def main(argv=None):
     """Run the CLI; returns the exit code (0 ok, 2 a user error)."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "sentences", None) is not None and not any(a.startswith("-") for a in extra):
+        # argparse ends `zoo translate`'s SENTENCE list at the first option, and
+        # left `zoo translate DIR --beam-width 4 "hola"` an unrecognized "hola".
+        args.sentences += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.run(args) or 0
     except (
@@ -270,6 +276,12 @@ def _parser():
     _add_length_arguments(p)
     p.add_argument(
         "--attention", action="store_true", help="also print which source word each output word attended to"
+    )
+    p.add_argument(
+        "--truncate",
+        action="store_true",
+        help="translate the first max_source_length tokens of an over-long sentence, as the export does, "
+        "instead of stopping",
     )
     p.add_argument(
         "--plot-attention",
@@ -608,11 +620,13 @@ def _translate(args):
                 max_length=args.max_length,
                 max_length_factor=args.max_length_factor,
                 return_attention=details,
+                truncate=args.truncate,
             )
         except SourceTooLongError as e:  # named by its line (or argument), counted from 1
             message = (
                 f"{where} {first + e.index}: the sentence has {e.length} tokens; this model reads at most "
-                f"{e.limit} (max_source_length)."
+                f"{e.limit} (max_source_length). To translate its first {e.limit}, as the export does, "
+                "add --truncate."
             )
             if not typed:
                 raise ValueError(message) from None

@@ -308,11 +308,13 @@ class Translator(keras.Model):
         max_length_factor=None,
         batch_size=64,
         return_attention=False,
+        truncate=False,
     ):
         """Translate a string or a list of strings.
 
         An empty (or whitespace-only) sentence translates to `""`. A sentence
-        longer than the preprocessor's `max_source_length` tokens is an error.
+        longer than the preprocessor's `max_source_length` tokens is an error
+        (`SourceTooLongError`), or with `truncate=True` is cut to that many.
         Sentences are decoded `batch_size` at a time, grouped by length (so
         short sentences do not wait for long ones) and returned in the order
         given.
@@ -339,6 +341,9 @@ class Translator(keras.Model):
             return_attention: if `True`, return `Translation` objects with
                 the score, the tokens and the attention weights of the
                 chosen hypothesis.
+            truncate: if `True`, translate the first `max_source_length`
+                tokens of an over-long sentence, as the exported model does,
+                instead of raising.
 
         Returns:
             A string per sentence (a single string for a single sentence), or
@@ -358,8 +363,11 @@ class Translator(keras.Model):
         max_length_factor = check_max_length_factor(max_length_factor)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive int, received {batch_size!r}.")
+        if not isinstance(truncate, (bool, np.bool_)):
+            raise ValueError(f"`truncate` must be True or False, received {truncate!r}.")
         if not sentences:
             return []
+        check_lengths = (lambda lengths: None) if truncate else self._check_source_lengths
         function = self.translate_function(strategy, return_attention, max_length_factor)
         seed = strategy.call_seed()
 
@@ -382,11 +390,11 @@ class Translator(keras.Model):
             # before anything is returned.
             batches = [np.arange(len(sentences))]
             texts, lengths = decode(0, batches[0])
-            self._check_source_lengths(lengths)
+            check_lengths(lengths)
             decoded = [texts]
         else:
             lengths = self.source_lengths(sentences)
-            self._check_source_lengths(lengths)
+            check_lengths(lengths)
             batches = length_groups(lengths, batch_size)
             # A decoding step is a chain of small ops, which leaves a core
             # idle much of the time; a second batch in flight fills it (+37%

@@ -186,7 +186,18 @@ def test_translate_streams_standard_input_in_chunks(trained_run, tmp_path, capsy
     assert len(output.out.splitlines()) == 2  # the chunk before it was done
     assert "standard input, line 4: the sentence has 200 tokens; this model reads at most 100" in output.err
     assert main(["translate", preset, "March 3, 2021", long]) == 2
-    assert "argument 2: the sentence has 200 tokens" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "argument 2: the sentence has 200 tokens" in error and "add --truncate" in error
+    # --truncate reads its first 100 tokens, as the export does; options may come before the sentences.
+    assert main(["translate", preset, "--truncate", "March 3, 2021", long]) == 0
+    truncated = capsys.readouterr().out
+    assert main(["translate", preset, "March 3, 2021", " ".join(["March"] * 100)]) == 0
+    assert truncated == capsys.readouterr().out
+    assert main(["translate", preset, "March 3, 2021", "--truncate", long]) == 0
+    assert truncated == capsys.readouterr().out
+    with pytest.raises(SystemExit):  # an unknown option is still one
+        main(["translate", preset, "--shorten", "March 3, 2021"])
+    assert "unrecognized arguments: --shorten March 3, 2021" in capsys.readouterr().err
 
 
 def test_translate_at_a_terminal_goes_on_after_an_over_long_line(trained_run, capsys, monkeypatch):

@@ -355,6 +355,20 @@ def test_text_pairs_as_a_list_of_tuples(trained_translator, toy_pairs):
         check_text_pairs([("a", "b", "c")] * 3, "x")
 
 
+def test_truncate_cuts_over_long_sentences_as_the_export_does(trained_translator):
+    """`truncate=True` reads the first `max_source_length` tokens of an over-long sentence, as the export does."""
+    long_sentence = " ".join(["el gato come"] * 50)  # 150 tokens
+    cut = " ".join(long_sentence.split()[:100])
+    sentences = ["hola", long_sentence, "el gato", " ".join(["gato"] * 101)]
+    expected = trained_translator.translate(["hola", cut, "el gato", " ".join(["gato"] * 100)], batch_size=4)
+    for batch_size in (4, 1):  # one batch, and the path that groups by length first
+        assert trained_translator.translate(sentences, batch_size=batch_size, truncate=True) == expected
+    result = trained_translator.translate(long_sentence, truncate=True, return_attention=True)
+    assert result.source_tokens == cut.split() and result.attention.shape[1] == 100
+    with pytest.raises(ValueError, match="`truncate` must be True or False, received 'yes'"):
+        trained_translator.translate("hola", truncate="yes")
+
+
 def test_translate_bad_input(trained_translator):
     with pytest.raises(TypeError, match="Source sentence 1 is not a str but int: 3"):
         trained_translator.translate(["hola", 3])

@@ -112,6 +112,11 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self._stop_epoch_at = None  # the resumed epoch ends early, where the original would have
 
     @property
+    def epochs_done(self):
+        """Epochs finished: restored from `latest` when `fit` starts, then counted."""
+        return self._epoch
+
+    @property
     def latest_path(self):
         return os.path.join(self.directory, LATEST)
 
@@ -328,3 +333,40 @@ def read_state(path, afresh=None):
             f"{state_path}: not a readable checkpoint state ({e!r}); {afresh} to start afresh."
         ) from None
     return state
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' `EarlyStopping` on a `TrainingCheckpoint`'s monitor, whose count goes on across a resume.
+
+    Keras' callback starts counting epochs without improvement afresh in
+    every `fit`, so a resumed run trained up to `patience` epochs more than
+    the run it continues would have. This one takes the best value and its
+    epoch from the checkpoint's restored state (the checkpoint must come
+    before it in the callback list), and where that run had already run out
+    of patience, trains no further.
+
+    Args:
+        checkpoint: the run's `TrainingCheckpoint`; its `monitor` and
+            `mode` are used.
+        patience: epochs without improvement before training stops.
+        verbose: as in Keras.
+    """
+
+    def __init__(self, checkpoint, patience=0, verbose=0):
+        if not checkpoint.monitor:
+            raise ValueError("The checkpoint has no `monitor` to stop early on.")
+        super().__init__(monitor=checkpoint.monitor, mode=checkpoint.mode, patience=patience, verbose=verbose)
+        self.checkpoint = checkpoint
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        best, done = self.checkpoint.best, self.checkpoint.epochs_done
+        if best is None or not done:
+            return
+        # The state Keras' callback had after epoch `done` of the whole run.
+        self.best, self.best_epoch = best["value"], best["epoch"] - 1
+        self.wait = done - best["epoch"]
+        if self.wait >= self.patience and done > 1:
+            # That run stopped after its last saved epoch, before its preset was written.
+            self.stopped_epoch = done - 1
+            self.model._initial_epoch = self.params["epochs"]

@@ -9,7 +9,7 @@ import time
 import keras
 
 import zoo
-from training.checkpoint import BEST, LATEST, TrainingCheckpoint
+from training.checkpoint import BEST, LATEST, ResumableEarlyStopping, TrainingCheckpoint
 from training.corpora import check_corpus_options, load_corpus
 from training.evaluation import evaluate
 from training.locks import LOCK_FILE, lock_directory, unlock_directory
@@ -382,14 +382,8 @@ def _train(config, training, saved, started):
     )
     callbacks.append(checkpoint)
     if config.patience is not None:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=config.monitor,
-                mode="max" if config.monitor == "val_bleu" else "min",
-                patience=config.patience,
-                verbose=config.verbose,
-            )
-        )
+        # After the checkpoint, whose restored best value it continues from on a resume.
+        callbacks.append(ResumableEarlyStopping(checkpoint, patience=config.patience, verbose=config.verbose))
     resuming = checkpoint.recover() and not config.overwrite  # also puts back a `latest` moved aside
     if not resuming:
         _start_afresh(config.out, checkpoint_dir, config.overwrite)

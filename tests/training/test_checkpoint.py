@@ -150,3 +150,44 @@ def test_a_monitor_missing_from_the_logs_is_said_once(tmp_path):
         warnings.filterwarnings("error", message="TrainingCheckpoint")
         checkpoint = TrainingCheckpoint(tmp_path / "b", monitor=None, verbose=0)
         model.fit(pairs, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)
+
+
+@pytest.mark.parametrize(
+    "mode, values", [("min", [0.9, 0.7, 0.75, 0.8, 0.6, 0.65, 0.66, 0.7]), ("max", [1, 3, 2, 2, 3, 5, 4, 4])]
+)
+@pytest.mark.parametrize("patience", [1, 2, 3])
+def test_early_stopping_resumed_at_any_epoch_stops_where_the_whole_run_does(mode, values, patience):
+    """Keras' EarlyStopping starts its count afresh in a resumed `fit`; ResumableEarlyStopping takes it from the checkpoint."""
+    from training.checkpoint import ResumableEarlyStopping
+
+    class Model:
+        stop_training = False
+        _initial_epoch = None
+
+    def run(callback, first, checkpoint=None):
+        """The epoch index at which `callback` stops a run of `values` started at epoch `first`, or None."""
+        model = Model()
+        callback.set_model(model)
+        callback.set_params({"epochs": len(values)})
+        callback.on_train_begin()
+        if model._initial_epoch == len(values):
+            return "before the first step"
+        for epoch in range(first, len(values)):
+            callback.on_epoch_end(epoch, {"val_loss": values[epoch]})
+            if model.stop_training:
+                return epoch
+        return None
+
+    whole = run(keras.callbacks.EarlyStopping(monitor="val_loss", mode=mode, patience=patience), 0)
+    assert whole is not None  # each case stops early
+    # Resumed after `done` epochs, with the best as TrainingCheckpoint keeps it; the whole run
+    # saved its last checkpoint after its stopping epoch `whole`.
+    for done in range(1, whole + 2):
+        seen = values[:done]
+        best = (min if mode == "min" else max)(seen)
+        checkpoint = TrainingCheckpoint("unused", monitor="val_loss", mode=mode)
+        checkpoint.best = {"monitor": "val_loss", "value": best, "epoch": seen.index(best) + 1}
+        checkpoint._epoch = done
+        resumed = run(ResumableEarlyStopping(checkpoint, patience=patience), done)
+        expected = whole if done <= whole else "before the first step"
+        assert resumed == expected, (done, resumed, whole)

@@ -178,7 +178,10 @@ def _lines(path, errors):
             f"{path} is a directory; expected a data file (TSV, CSV or one sentence per line)."
         )
     if not os.path.exists(path):
-        raise FileNotFoundError(f"No such data file: {path}")
+        remote = "://" in os.fspath(path)
+        raise FileNotFoundError(
+            f"No such data file: {path}" + ("; a URL is not read: download the file first." if remote else "")
+        )
     skipped, number = 0, 0
     with _open(path) as (compression, f):
         lines = enumerate(f, start=1)

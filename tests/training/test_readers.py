@@ -173,6 +173,8 @@ def test_pipes_are_read_once_as_they_come(tmp_path):
         assert (pairs.sources, pairs.targets) == (expected.sources, expected.targets), name
     with pytest.raises(FileNotFoundError, match="No such data file: .*missing.tsv"):
         load_tsv(tmp_path / "missing.tsv")
+    with pytest.raises(FileNotFoundError, match="a URL is not read: download the file first"):
+        load_tsv("https://www.manythings.org/anki/spa-eng.zip")
 
 
 def _write(path, data):

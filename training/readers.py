@@ -17,6 +17,7 @@ import itertools
 import lzma
 import os
 import warnings
+import zipfile
 import zlib
 
 from training.text_pairs import TextPairs
@@ -29,6 +30,8 @@ COMPRESSIONS = {
     "bzip2": (b"BZh", bz2.open),
     "xz": (b"\xfd7zXZ\x00", lzma.open),
 }
+# How a zip archive begins (the Anki corpora come as `spa-eng.zip`): it holds files, not text.
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 def load_tsv(path, source=0, target=1, header=False, delimiter="\t", errors="raise"):
@@ -218,6 +221,10 @@ def _open(path):
     with open(path, "rb") as raw:
         head = raw.read(8)
         f = io.BufferedReader(_Prefixed(head, raw), buffer_size=1 << 16)
+        if head.startswith(ZIP_MAGIC):
+            raise ValueError(
+                f"{path} is a zip archive{_zip_members(path)}: unzip it and give the file of pairs."
+            )
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise ValueError(
                 f"{path} is UTF-16 text (it begins with a UTF-16 byte-order mark); expected UTF-8. "
@@ -229,6 +236,16 @@ def _open(path):
                     yield compression, decompressed
                 return
         yield None, f
+
+
+def _zip_members(path):
+    """`" holding a.txt, b.txt"` for a zip file's members, or `""` where they cannot be listed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [info.filename for info in archive.infolist() if not info.is_dir()]
+    except (OSError, zipfile.BadZipFile):  # a pipe cannot be listed without reading it all
+        return ""
+    return f" holding {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}" if names else ""
 
 
 class _Prefixed(io.RawIOBase):

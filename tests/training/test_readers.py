@@ -140,6 +140,15 @@ def test_broken_compressed_files_and_utf16_are_named(tmp_path):
     damaged[1500] ^= 0xFF
     with pytest.raises(ValueError, match=r"the xz data is broken"):
         load_tsv(_write(tmp_path / "damaged.tsv.xz", bytes(damaged)))
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "spa-eng.zip", "w") as archive:  # as manythings.org serves it
+        archive.writestr("_about.txt", "about")
+        archive.writestr("spa.txt", "Go.\tVe.\tCC-BY\n")
+    with pytest.raises(
+        ValueError, match="spa-eng.zip is a zip archive holding _about.txt, spa.txt: unzip it"
+    ):
+        read_pairs(tmp_path / "spa-eng.zip")
     utf16 = _write(tmp_path / "notepad.tsv", "hello\thola\n".encode("utf-16"))
     with pytest.raises(ValueError, match="notepad.tsv is UTF-16 text .*expected UTF-8"):
         load_tsv(utf16)

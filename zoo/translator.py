@@ -719,6 +719,11 @@ def _is_text(x):
         return x.dtype == tf.string
     if isinstance(x, (list, tuple)):
         return any(_is_text(item) for item in x)
+    if hasattr(x, "__array__") and not isinstance(x, dict):  # a pandas Series, say
+        try:
+            return np.asarray(x).dtype.kind in "USO"
+        except (TypeError, ValueError):
+            return False
     return False
 
 
@@ -811,6 +816,11 @@ def check_text_pairs(pairs, name):
             f"tuples, a training.TextPairs or a tf.data.Dataset of (source, target) strings; received "
             f"{type(pairs).__name__}"
             + (f" of {len(pairs)} items." if isinstance(pairs, (tuple, list)) else ".")
+            + (
+                " For a table, pass its two columns: `(df['source'], df['target'])`."
+                if hasattr(pairs, "columns")
+                else ""
+            )
         )
     sources, targets = check_texts(sources, "source"), check_texts(targets, "target")
     if len(sources) != len(targets):

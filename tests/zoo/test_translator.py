@@ -150,7 +150,26 @@ def test_fit_and_evaluate_take_keras_x_and_y(toy_pairs):
     sources, targets = toy_pairs
     model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
     as_pair = model.evaluate(toy_pairs, batch_size=4, verbose=0, return_dict=True)
-    for x, y in ((sources, targets), (np.array(sources), np.array(targets)), (tf.constant(sources), targets)):
+
+    class Column:  # as a pandas Series of str: an array-like, neither list nor ndarray
+        def __init__(self, values):
+            self.values = list(values)
+
+        def __array__(self, dtype=None, copy=None):
+            return np.array(self.values, dtype=object)
+
+        def __iter__(self):
+            return iter(self.values)
+
+        def __len__(self):
+            return len(self.values)
+
+    for x, y in (
+        (sources, targets),
+        (np.array(sources), np.array(targets)),
+        (tf.constant(sources), targets),
+        (Column(sources), Column(targets)),
+    ):
         assert model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True) == as_pair
     history = model.fit(sources, targets, batch_size=4, validation_data=(sources, targets), verbose=0)
     assert model.optimizer.iterations.numpy() == -(-len(sources) // 4)
@@ -525,6 +544,12 @@ def test_load_errors(toy_pairs, tmp_path):
         zoo.load("gru_luong")
     with pytest.raises(ValueError, match="Unknown setting 'hidden_size'.*hidden_dim"):
         zoo.load("gru_luong", train_data=toy_pairs, hidden_size=3)
+
+    class Table:  # as a pandas DataFrame: which column is which is the user's to say
+        columns = ["es", "en"]
+
+    with pytest.raises(TypeError, match="received Table. For a table, pass its two columns"):
+        zoo.load("gru_luong", train_data=Table())
     with pytest.raises(ValueError, match="'num_layers' of preset 'gru_luong' must be an int .*received '2'"):
         zoo.load("gru_luong", train_data=toy_pairs, num_layers="2")
     with pytest.raises(ValueError, match="'residual' of preset 'gru_luong' must be a bool .*received 1"):

@@ -502,7 +502,8 @@ def _columns(args):
 
 
 def _train(args):
-    from training.train import TrainConfig, train
+    from training.checkpoint import BEST
+    from training.train import CHECKPOINT_DIR, TrainConfig, train
 
     _check_data_arguments(args)
     defaults = TrainConfig()
@@ -548,6 +549,12 @@ def _train(args):
         mark = "ok " if translation == reference.lower() else "   "
         print(f"  {mark}{source!r} -> {translation!r}  (reference {reference!r})")
     print(f'saved {result.preset_dir}  (zoo translate {result.preset_dir} "...")')
+    best = result.best
+    if best and best["epoch"] != result.epochs:  # early stopping, or a later epoch that did worse
+        print(
+            f"  it is epoch {result.epochs}'s model; epoch {best['epoch']} had the best {best['monitor']} "
+            f"({best['value']:.4f}): {os.path.join(args.out, CHECKPOINT_DIR, BEST)}"
+        )
     print(f"exported {result.export_dir}  (SavedModel, tf.string -> tf.string)")
     print(f"done in {result.seconds:.0f}s")
 

@@ -92,6 +92,8 @@ class TrainResult:
     preset_dir: str
     export_dir: str
     seconds: float
+    epochs: int | None = None  # epochs trained, a resumed run's included: the preset is the last one's
+    best: dict | None = None  # the best epoch by `monitor`: {"monitor", "value", "epoch"}; None if none
 
 
 def train(config):
@@ -423,6 +425,8 @@ def _train(config, training, saved, started):
         preset_dir=preset_dir,
         export_dir=export_dir,
         seconds=time.perf_counter() - started,
+        epochs=checkpoint.epochs_done,
+        best=checkpoint.best,
     )
 
 

@@ -81,6 +81,7 @@ def test_train_prints_accuracy_and_samples(tmp_path, capsys):
     output = capsys.readouterr().out
     assert code == 0
     assert "held-out exact-match accuracy:" in output and "reference" in output
+    assert "had the best" not in output  # val_loss fell in its one epoch: the preset is the best model
     # The corpus options reached the corpus: at most 4 symbols of 3.
     sources = re.findall(r"^ +(?:ok)? +'([^']*)' -> ", output, flags=re.MULTILINE)
     assert sources and all(1 <= len(s.split()) <= 4 and set(s.split()) <= set("abc") for s in sources)
@@ -241,6 +242,34 @@ def test_translate_into_a_reader_that_stops_early_is_quiet(trained_run, tmp_path
     assert first.strip()
     assert process.returncode == 141, err.decode()
     assert b"Traceback" not in err and b"BrokenPipeError" not in err
+
+
+def test_train_says_where_the_best_epoch_is_when_the_preset_is_another(tmp_path, capsys, monkeypatch):
+    import training.train
+    from training.train import TrainResult
+
+    def trained(config, best_epoch):
+        return TrainResult(
+            exact_match=1.0,
+            bleu=100.0,
+            valid_loss=0.1,
+            valid_accuracy=1.0,
+            report=None,
+            batches=None,
+            history={},
+            samples=[],
+            preset_dir=f"{config.out}/preset",
+            export_dir=f"{config.out}/exported",
+            seconds=1.0,
+            epochs=5,
+            best={"monitor": "val_bleu", "value": 41.5, "epoch": best_epoch},
+        )
+
+    for best_epoch, said in ((3, True), (5, False)):
+        monkeypatch.setattr(training.train, "train", lambda config, e=best_epoch: trained(config, e))
+        assert main(["train", "--out", str(tmp_path), "--monitor", "val_bleu", "--patience", "2"]) == 0
+        line = f"it is epoch 5's model; epoch 3 had the best val_bleu (41.5000): {tmp_path}/checkpoint/best"
+        assert (line in capsys.readouterr().out) == said
 
 
 def test_train_with_a_validation_file(tmp_path, capsys):

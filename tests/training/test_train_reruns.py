@@ -1,5 +1,6 @@
 """`zoo train` run again into the same directory: resume, refuse, or start afresh, never lose a model."""
 
+import csv
 import json
 import os
 from unittest import mock
@@ -56,7 +57,11 @@ def _killed_saving_the_preset(trained=None):
 
 def test_a_finished_run_is_not_replaced_unasked(tmp_path):
     out = tmp_path / "run"
-    _run(out)
+    result = _run(out)
+    with open(out / "logs" / "history.csv") as f:
+        history = [float(row["val_loss"]) for row in csv.DictReader(f)]
+    assert result.epochs == 2 and result.best["monitor"] == "val_loss"  # what `zoo train` reports from
+    assert result.best["epoch"] == 1 + history.index(min(history))
     weights = (out / "preset" / "model.weights.h5").read_bytes()
     with pytest.raises(FileExistsError) as error:
         _run(out, epochs=3)  # "three epochs instead": would have trained afresh over it

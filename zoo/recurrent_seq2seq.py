@@ -4,8 +4,9 @@ import keras
 from keras import ops
 
 from keras_attention import RecurrentDecoder, RecurrentEncoder
+from keras_attention.checks import check_dropout
 from zoo.api_export import zoo_export
-from zoo.seq2seq_backbone import Seq2SeqBackbone, check_dropout
+from zoo.seq2seq_backbone import Seq2SeqBackbone
 
 # With layer norm before it, the vocabulary projection's kernel starts with
 # standard deviation INITIAL_LOGIT_SCALE / sqrt(hidden_dim): unit-variance

@@ -46,9 +46,3 @@ class Seq2SeqBackbone(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-
-def check_dropout(dropout):
-    """`ValueError` unless `dropout` is a rate in `[0, 1)` (Keras' `Dropout` takes 1, which drops everything)."""
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"`dropout` must be in [0, 1), received dropout={dropout}")

@@ -4,8 +4,9 @@ import keras
 from keras import ops
 
 from keras_attention import TokenAndPositionEmbedding, TransformerDecoderBlock, TransformerEncoderBlock
+from keras_attention.checks import check_dropout
 from zoo.api_export import zoo_export
-from zoo.seq2seq_backbone import Seq2SeqBackbone, check_dropout
+from zoo.seq2seq_backbone import Seq2SeqBackbone
 
 
 @zoo_export("TransformerSeq2Seq")

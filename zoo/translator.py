@@ -713,13 +713,11 @@ def _is_text(x):
     if isinstance(x, tf.data.Dataset):
         specs = tf.nest.flatten(x.element_spec)
         return any(getattr(spec, "dtype", None) == tf.string for spec in specs)
-    if isinstance(x, np.ndarray):
-        return x.dtype.kind in "USO"
     if tf.is_tensor(x):
         return x.dtype == tf.string
     if isinstance(x, (list, tuple)):
         return any(_is_text(item) for item in x)
-    if hasattr(x, "__array__") and not isinstance(x, dict):  # a pandas Series, say
+    if hasattr(x, "__array__") and not isinstance(x, dict):  # NumPy arrays, pandas Series
         try:
             return np.asarray(x).dtype.kind in "USO"
         except (TypeError, ValueError):

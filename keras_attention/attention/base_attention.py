@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_attention.api_export import keras_attention_export
+from keras_attention.checks import check_dropout
 
 
 def _large_negative(dtype):
@@ -115,8 +116,7 @@ class BaseAttention(keras.layers.Layer):
 
     def __init__(self, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1), received dropout={dropout}")
+        check_dropout(dropout)
         self.dropout = dropout
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.supports_masking = True

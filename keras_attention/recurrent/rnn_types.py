@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_attention.checks import check_dropout
 from keras_attention.recurrent.gru import GRU
 from keras_attention.recurrent.lstm import LSTM
 
@@ -54,8 +55,7 @@ def check_stack_args(cell_type, units, num_layers, dropout, bidirectional=False,
         raise ValueError(
             f"`units` and `num_layers` must be >= 1; received units={units}, num_layers={num_layers}."
         )
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"`dropout` must be in [0, 1), received dropout={dropout}")
+    check_dropout(dropout)
 
 
 def build_rnn_stack(

@@ -3,6 +3,7 @@
 import keras
 
 from keras_attention.api_export import keras_attention_export
+from keras_attention.checks import check_dropout
 
 
 def residual_sublayer(inputs, sublayer, norm, dropout_layer, normalize_first, training=None):
@@ -23,8 +24,7 @@ def check_block_args(num_heads, intermediate_dim, dropout):
             "`num_heads` and `intermediate_dim` must be >= 1; received "
             f"num_heads={num_heads}, intermediate_dim={intermediate_dim}."
         )
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"`dropout` must be in [0, 1), received dropout={dropout}")
+    check_dropout(dropout)
 
 
 def check_heads(dim, num_heads):

@@ -45,29 +45,38 @@ def plot_attention(translation, path, title=None):
     _save(figure, path)
 
 
-def plot_history(history, path):
+def plot_history(history, path, validation_freq=1):
     """Save the training curves (loss, accuracy, perplexity, BLEU: train and validation) as a PNG.
+
+    Each value is plotted at its own epoch: a `fit(initial_epoch=...)`
+    history starts where it started, and validation values sit at the
+    epochs that were validated.
 
     Args:
         history: a `keras.callbacks.History`, its `.history` dict, or the
-            path of a `history.csv` written by `keras.callbacks.CSVLogger`.
+            path of a `history.csv` written by `keras.callbacks.CSVLogger`
+            (a resumed run's appended rows included).
         path: the PNG file to write (replaced atomically).
+        validation_freq: the `validation_freq` that `fit` was given (an int,
+            or the list of 1-based epochs), needed only to place a History's
+            validation values when there are fewer of them than epochs; a
+            CSV file marks its unvalidated epochs itself.
     """
-    logs = _history_logs(history)
+    logs = _history_points(history, validation_freq)
     names = [
         n
         for n in ("loss", "accuracy", "perplexity", "bleu", "tokens_per_second")
         if n in logs or f"val_{n}" in logs
     ]
-    if not names or not any(len(v) for v in logs.values()):
+    if not names or not any(epochs for epochs, _ in logs.values()):
         raise ValueError("The history holds no epochs to plot.")
     plt = _pyplot()
     figure, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
     for axis, name in zip(axes[0], names):
         for key, label in ((name, "train"), (f"val_{name}", "validation")):
             if key in logs:
-                values = logs[key]
-                axis.plot(range(1, len(values) + 1), values, marker="o", label=label)
+                epochs, values = logs[key]
+                axis.plot(epochs, values, marker="o", label=label)
         axis.set_title(name.replace("_", " "))
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(_integer_ticks())
@@ -110,19 +119,93 @@ def plot_by_length(series, path, ylabel, title=None):
     _save(figure, path)
 
 
-def _history_logs(history):
+def _history_points(history, validation_freq):
+    """`{name: (epochs, values)}`, 1-based epochs, from a History, its dict or a CSVLogger file."""
     if hasattr(history, "history"):
-        return dict(history.history)
+        return _place(dict(history.history), [e + 1 for e in history.epoch], validation_freq)
     if isinstance(history, dict):
-        return history
-    path = os.fspath(history)
+        return _place(history, None, validation_freq)
+    return _csv_points(os.fspath(history))
+
+
+def _place(logs, epochs, validation_freq):
+    if epochs is None:  # a bare dict: epochs 1..n, n from the training values
+        lengths = [len(v) for k, v in logs.items() if not k.startswith("val_")] or [
+            len(v) for v in logs.values()
+        ]
+        epochs = list(range(1, max(lengths, default=0) + 1))
+    validated = [e for e in epochs if _validates(e, validation_freq)]
+    points = {}
+    for key, values in logs.items():
+        values = list(values)
+        if len(values) == len(epochs):
+            points[key] = (epochs, values)
+        elif key.startswith("val_") and len(values) == len(validated):
+            points[key] = (validated, values)
+        else:
+            raise ValueError(
+                f"The history has {len(values)} values of {key!r} for {len(epochs)} epochs"
+                + (
+                    f" ({len(validated)} validated with validation_freq={validation_freq!r}): pass "
+                    "plot_history the `validation_freq` that `fit` was given."
+                    if key.startswith("val_")
+                    else "; expected one per epoch."
+                )
+            )
+    return points
+
+
+def _validates(epoch, validation_freq):
+    """Whether Keras' `fit` validates after 1-based `epoch` (its own rule)."""
+    if isinstance(validation_freq, int) and not isinstance(validation_freq, bool) and validation_freq > 0:
+        return epoch % validation_freq == 0
+    if isinstance(validation_freq, (list, tuple, set, range)):
+        return epoch in validation_freq
+    raise ValueError(
+        f"validation_freq must be a positive int or a list of epochs, as `fit` takes it; "
+        f"received {validation_freq!r}."
+    )
+
+
+def _csv_points(path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No training history at {path}.")
     with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        rows = list(reader)
     if not rows:
         raise ValueError(f"{path} holds no epochs.")
-    return {key: [float(row[key]) for row in rows if row.get(key)] for key in rows[0] if key != "epoch"}
+    if "epoch" not in reader.fieldnames:
+        raise ValueError(
+            f"{path} has no 'epoch' column (it has {reader.fieldnames}); expected a file "
+            "written by keras.callbacks.CSVLogger."
+        )
+    by_epoch = {}  # a resumed run may log an epoch again: the last row is the run that went on
+    for line, row in enumerate(rows, start=2):
+        values = {}
+        for key, text in row.items():
+            if key == "epoch" or text in ("", "NA", None):  # NA: CSVLogger's mark for an epoch not validated
+                continue
+            try:
+                values[key] = float(text)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{path}, line {line}: {key} is {text!r}; expected a number or NA."
+                ) from None
+        try:
+            epoch = int(row["epoch"]) + 1
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{path}, line {line}: epoch is {row['epoch']!r}; expected an integer."
+            ) from None
+        by_epoch[epoch] = values
+    points = {}
+    for epoch in sorted(by_epoch):
+        for key, value in by_epoch[epoch].items():
+            epochs, values = points.setdefault(key, ([], []))
+            epochs.append(epoch)
+            values.append(value)
+    return points
 
 
 def _integer_ticks():

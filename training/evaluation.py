@@ -6,8 +6,8 @@ import math
 import sacrebleu
 import tensorflow as tf
 
+from keras_attention.checks import check_int
 from training.metrics import exact_match
-from zoo.generation.decoding_strategy import check_int
 from zoo.translator import check_text_pairs
 
 # Source-length buckets in words, as in Bahdanau et al. (2014), Figure 2:

@@ -9,6 +9,7 @@ import time
 import keras
 
 import zoo
+from keras_attention.checks import check_float, check_int
 from training.checkpoint import BEST, LATEST, ResumableEarlyStopping, TrainingCheckpoint
 from training.corpora import check_corpus_options, load_corpus
 from training.evaluation import evaluate
@@ -21,7 +22,6 @@ from training.schedules import learning_rate_schedule
 from training.validation_bleu import ValidationBleu
 from zoo.atomic import check_replaceable, recover_directory
 from zoo.export import SAVED_MODEL_DIRECTORY
-from zoo.generation.decoding_strategy import check_float, check_int
 from zoo.preset_io import PRESET_DIRECTORY, check_overrides
 
 # Where `train` writes, under `config.out`.

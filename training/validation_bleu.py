@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_attention.checks import check_int
+
 
 class ValidationBleu(keras.callbacks.Callback):
     """Decode held-out pairs at each epoch end and add `val_bleu` (and `val_exact_match`) to the logs.
@@ -26,7 +28,6 @@ class ValidationBleu(keras.callbacks.Callback):
     def __init__(self, pairs, max_sentences=500, batch_size=64, strategy=None):
         super().__init__()
         from zoo.generation import get_strategy
-        from zoo.generation.decoding_strategy import check_int
         from zoo.translator import check_text_pairs
 
         # Checked now, not after the first epoch's training.

@@ -20,9 +20,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_attention.checks import check_int
 from zoo.atomic import DirectoryKind, atomic_directory
 from zoo.export import SAVED_MODEL_DIRECTORY
-from zoo.generation.decoding_strategy import check_int
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_attention import RecurrentDecoder, RecurrentEncoder
-from keras_attention.checks import check_dropout
+from keras_attention.checks import check_bool, check_dropout, check_int
 from zoo.api_export import zoo_export
 from zoo.seq2seq_backbone import Seq2SeqBackbone
 
@@ -86,6 +86,22 @@ class RecurrentSeq2Seq(Seq2SeqBackbone):
         **kwargs,
     ):
         kwargs.setdefault("name", "recurrent_seq2seq")
+        self.check_keras_arguments(kwargs)
+        for name, value in (
+            ("source_vocabulary_size", source_vocabulary_size),
+            ("target_vocabulary_size", target_vocabulary_size),
+            ("embedding_dim", embedding_dim),
+            ("hidden_dim", hidden_dim),
+            ("num_layers", num_layers),
+        ):
+            check_int(name, value, 1)
+        for name, value in (
+            ("bidirectional", bidirectional),
+            ("residual", residual),
+            ("input_feeding", input_feeding),
+            ("output_norm", output_norm),
+        ):
+            check_bool(name, value)
         check_dropout(dropout)
         # === Layers ===
         self.source_embedding = keras.layers.Embedding(

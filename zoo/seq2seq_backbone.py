@@ -1,5 +1,8 @@
 """The base of every encoder-decoder backbone: its inputs and its decoding interface."""
 
+import difflib
+import inspect
+
 import keras
 
 
@@ -28,6 +31,33 @@ class Seq2SeqBackbone(keras.Model):
     """
 
     has_attention = True
+    keras_arguments = ("name", "trainable")  # the keywords a backbone passes on to `keras.Model`
+
+    @classmethod
+    def check_keras_arguments(cls, kwargs):
+        """`TypeError` for a keyword that is neither a setting of `cls` nor Keras' `name`/`trainable`.
+
+        A backbone passes `**kwargs` on to `keras.Model`, which ignores
+        what it does not know: `hiden_dim=512` would build the default
+        size without a word. The message suggests the setting meant.
+        """
+        unknown = sorted(set(kwargs) - set(cls.keras_arguments))
+        if not unknown:
+            return
+        settings = [
+            name
+            for name, parameter in inspect.signature(cls.__init__).parameters.items()
+            if name != "self" and parameter.kind is not inspect.Parameter.VAR_KEYWORD
+        ]
+        hints = [
+            f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
+            for name in unknown
+            for close in [difflib.get_close_matches(name, settings, n=1)]
+        ]
+        raise TypeError(
+            f"{cls.__name__} got unexpected keyword argument{'s' * (len(unknown) > 1)} "
+            f"{', '.join(hints)}. Its settings are {settings}, and Keras' {list(cls.keras_arguments)}."
+        )
 
     def encode(self, encoder_token_ids, max_length):
         raise NotImplementedError(f"{type(self).__name__} must implement `encode`.")

@@ -29,7 +29,7 @@ class Seq2SeqPreprocessor(tf.Module):
             ("max_source_length", max_source_length),
             ("max_target_length", max_target_length),
         ):
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive int, received {value!r}.")
         if type(source_tokenizer) is not type(target_tokenizer):
             raise ValueError(

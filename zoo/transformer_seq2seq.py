@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_attention import TokenAndPositionEmbedding, TransformerDecoderBlock, TransformerEncoderBlock
-from keras_attention.checks import check_dropout
+from keras_attention.checks import check_bool, check_dropout, check_int
 from zoo.api_export import zoo_export
 from zoo.seq2seq_backbone import Seq2SeqBackbone
 
@@ -58,9 +58,19 @@ class TransformerSeq2Seq(Seq2SeqBackbone):
         **kwargs,
     ):
         kwargs.setdefault("name", "transformer_seq2seq")
+        self.check_keras_arguments(kwargs)
+        for name, value in (
+            ("source_vocabulary_size", source_vocabulary_size),
+            ("target_vocabulary_size", target_vocabulary_size),
+            ("num_layers", num_layers),
+            ("hidden_dim", hidden_dim),
+            ("num_heads", num_heads),
+            ("intermediate_dim", intermediate_dim),
+            ("max_sequence_length", max_sequence_length),
+        ):
+            check_int(name, value, 1)
+        check_bool("normalize_first", normalize_first)
         check_dropout(dropout)
-        if num_layers < 1:
-            raise ValueError(f"`num_layers` must be >= 1, received num_layers={num_layers}")
         # === Layers ===
         embedding_args = dict(
             position_embedding=position_embedding, max_length=max_sequence_length, dtype=dtype

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_attention.checks import check_dropout
+from keras_attention.checks import check_dropout, check_int
 from keras_attention.recurrent.gru import GRU
 from keras_attention.recurrent.lstm import LSTM
 
@@ -42,6 +42,8 @@ MERGE_MODES = ("concat", "sum")
 def check_stack_args(cell_type, units, num_layers, dropout, bidirectional=False, merge_mode="concat"):
     """Validate the arguments every recurrent stack takes; `ValueError` naming the bad one."""
     get_rnn_class(cell_type)
+    check_int("units", units, 1)
+    check_int("num_layers", num_layers, 1)
     if merge_mode not in MERGE_MODES:
         raise ValueError(
             f"Unknown `merge_mode`: {merge_mode!r}. Expected one of {', '.join(map(repr, MERGE_MODES))}."
@@ -50,10 +52,6 @@ def check_stack_args(cell_type, units, num_layers, dropout, bidirectional=False,
         raise ValueError(
             f"A bidirectional stack with merge_mode='concat' gives each direction units // 2, "
             f"so `units` must be even; received units={units}."
-        )
-    if units < 1 or num_layers < 1:
-        raise ValueError(
-            f"`units` and `num_layers` must be >= 1; received units={units}, num_layers={num_layers}."
         )
     check_dropout(dropout)
 

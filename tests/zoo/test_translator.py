@@ -484,6 +484,41 @@ def test_broken_preset_directories(trained_translator, tmp_path):
         zoo.load(str(path))
 
 
+@pytest.mark.parametrize(
+    "section, key, value, message",
+    [
+        (
+            "backbone",
+            "hiden_dim",
+            64,
+            r"unexpected keyword argument 'hiden_dim' \(did you mean 'hidden_dim'\?\)",
+        ),
+        ("backbone", "hidden_dim", "16", r"`hidden_dim` must be an int >= 1, received '16'"),
+        ("backbone", "num_layers", 1.0, r"`num_layers` must be an int >= 1, received 1.0"),
+        ("backbone", "output_norm", "false", r"`output_norm` must be True or False, received 'false'"),
+        ("backbone", "dropout", None, r"`dropout` must be in \[0, 1\), received dropout=None"),
+        (
+            "preprocessor",
+            "max_source_length",
+            True,
+            r"`max_source_length` must be a positive int, received True",
+        ),
+    ],
+)
+def test_a_hand_edited_config_names_the_setting(trained_translator, tmp_path, section, key, value, message):
+    """A typo or a quoted number in config.json is an error naming it, not a default or a model of another size."""
+    path = tmp_path / "preset"
+    trained_translator.save_to_preset(path)
+    config = json.loads((path / "config.json").read_text())
+    settings = config["config"][section]
+    settings = settings["config"] if section == "backbone" else settings
+    assert key.startswith("hiden") or key in settings  # the saved form, edited
+    settings[key] = value
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=f"config.json: invalid settings: .*{message}"):
+        zoo.load(str(path))
+
+
 def test_a_folder_that_holds_a_model_of_another_form_says_where_the_preset_is(trained_translator, tmp_path):
     # A training run's folder, its checkpoint folder and its export, as `zoo train` writes them.
     run = tmp_path / "run"

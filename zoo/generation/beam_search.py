@@ -4,7 +4,8 @@ import dataclasses
 
 import tensorflow as tf
 
-from zoo.generation.decoding_strategy import DecodingStrategy, check_float, check_int
+from keras_attention.checks import check_float, check_int
+from zoo.generation.decoding_strategy import DecodingStrategy
 from zoo.generation.log_probs import NEVER, token_log_probs
 from zoo.generation.single_path_search import any_rows_shape, length_limits, row_indices
 from zoo.generation.top_k import wide_top_k

@@ -63,24 +63,3 @@ class DecodingStrategy:
             num_hypotheses, steps, Ts)` (zeros when not collected).
         """
         raise NotImplementedError(f"{type(self).__name__} must implement `search`.")
-
-
-def check_int(name, value, minimum, maximum=None):
-    """`value` if it is an int in `[minimum, maximum]`, else a `ValueError` naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}, received {value!r}.")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"`{name}` must be at most {maximum}, received {value!r}.")
-    return value
-
-
-def check_float(name, value, minimum, maximum=None, minimum_allowed=True):
-    """`value` as a float if it lies in the range, else a `ValueError` naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"`{name}` must be a number, received {value!r}.")
-    low_ok = value >= minimum if minimum_allowed else value > minimum
-    if not low_ok or (maximum is not None and value > maximum):
-        low = "[" if minimum_allowed else "("
-        high = f"{maximum}]" if maximum is not None else "inf)"
-        raise ValueError(f"`{name}` must be in {low}{minimum}, {high}, received {value!r}.")
-    return float(value)

@@ -5,7 +5,7 @@ import random
 
 import tensorflow as tf
 
-from zoo.generation.decoding_strategy import check_float, check_int
+from keras_attention.checks import check_float, check_int
 from zoo.generation.log_probs import NEVER, token_log_probs
 from zoo.generation.single_path_search import SinglePathSearch
 

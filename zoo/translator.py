@@ -4,6 +4,7 @@ import concurrent.futures
 import contextlib
 import functools
 import math
+import os
 import threading
 
 import keras
@@ -817,6 +818,12 @@ def check_text_pairs(pairs, name):
             + (
                 " For a table, pass its two columns: `(df['source'], df['target'])`."
                 if hasattr(pairs, "columns")
+                else ""
+            )
+            + (
+                f" For a file, read it first: `training.datasets.load_tsv({os.fspath(pairs)!r}, "
+                "source=..., target=...)` (or `load_csv`, or `load_aligned` for two aligned files)."
+                if isinstance(pairs, (str, os.PathLike))
                 else ""
             )
         )

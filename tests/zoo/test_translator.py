@@ -1,5 +1,6 @@
 import json
 import os
+import pathlib
 import warnings
 
 import keras
@@ -585,6 +586,12 @@ def test_load_errors(toy_pairs, tmp_path):
 
     with pytest.raises(TypeError, match="received Table. For a table, pass its two columns"):
         zoo.load("gru_luong", train_data=Table())
+    for path in ("pairs.tsv", pathlib.Path("pairs.tsv")):  # a path is not read silently as some format
+        with pytest.raises(
+            TypeError,
+            match=r"received (str|\w*Path)\. For a file, read it first: `training.datasets.load_tsv\('pairs.tsv'",
+        ):
+            zoo.load("gru_luong", train_data=path)
     with pytest.raises(ValueError, match="'num_layers' of preset 'gru_luong' must be an int .*received '2'"):
         zoo.load("gru_luong", train_data=toy_pairs, num_layers="2")
     with pytest.raises(ValueError, match="'residual' of preset 'gru_luong' must be a bool .*received 1"):

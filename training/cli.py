@@ -262,6 +262,12 @@ def _parser():
     p.add_argument("--batch-size", type=int, default=64, help="sentences per batch (default: %(default)s)")
     p.add_argument("--max-sentences", type=int, help="decode only the first N pairs")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    p.add_argument(
+        "--truncate",
+        action="store_true",
+        help="score an over-long source's translation of its first max_source_length tokens, as the "
+        "export serves it, instead of leaving the pair out",
+    )
     _add_length_factor_argument(p)
     _add_decoding_arguments(p)
     p.set_defaults(run=_evaluate)
@@ -580,6 +586,7 @@ def _evaluate(args):
         max_sentences=args.max_sentences,
         strategy=_strategy(args),
         max_length_factor=args.max_length_factor,
+        truncate=args.truncate,
     )
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
 

@@ -70,7 +70,9 @@ class EvaluationReport:
             exact = "-" if bucket.exact_match is None else f"{bucket.exact_match:.1%}"
             lines.append(f"{bucket.label:>12}  {bucket.count:>9}  {bleu:>6}  {exact:>6}")
         if self.skipped:
-            lines.append(f"{self.skipped} sentence(s) longer than the model reads were left out")
+            lines.append(
+                f"{self.skipped} sentence(s) longer than the model reads were left out (--truncate scores them)"
+            )
         lines.append(f"({self.signature})")
         return "\n".join(lines)
 
@@ -141,11 +143,12 @@ def evaluate(
     max_length_factor=None,
     *,
     beam_width=None,
+    truncate=False,
 ):
     """Decode `pairs` with `model` and score the result; also loss and token accuracy.
 
     Sources longer than the model's `max_source_length` are left out and
-    counted in the report's `skipped`.
+    counted in the report's `skipped`, unless `truncate` is set.
 
     Args:
         model: a `zoo.Translator`.
@@ -162,6 +165,10 @@ def evaluate(
             decoding that will serve; none by default.
         beam_width: shorthand for `strategy=BeamSearch(beam_width=...)`, as
             in `translate`.
+        truncate: score an over-long source's translation of its first
+            `max_source_length` tokens (as `translate(truncate=True)` and the
+            export give it) instead of leaving the pair out: every pair is
+            scored, as a served model would be.
 
     Returns:
         `EvaluationReport`.
@@ -171,19 +178,26 @@ def evaluate(
     if max_sentences is not None:
         check_int("max_sentences", max_sentences, 1)
         sources, targets = sources[:max_sentences], targets[:max_sentences]
-    limit = model.preprocessor.max_source_length
-    lengths = model.preprocessor.source_tokenizer.tokenize(tf.constant(sources)).row_lengths().numpy()
-    kept = [i for i, n in enumerate(lengths) if n <= limit]
-    skipped = len(sources) - len(kept)
-    if not kept:
-        raise ValueError(
-            f"Every source of the {skipped} pair(s) is longer than the model reads ({limit} tokens, "
-            "max_source_length), so none is left to score."
-        )
-    sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
+    skipped = 0
+    if not truncate:
+        limit = model.preprocessor.max_source_length
+        lengths = model.preprocessor.source_tokenizer.tokenize(tf.constant(sources)).row_lengths().numpy()
+        kept = [i for i, n in enumerate(lengths) if n <= limit]
+        skipped = len(sources) - len(kept)
+        if not kept:
+            raise ValueError(
+                f"Every source of the {skipped} pair(s) is longer than the model reads ({limit} tokens, "
+                "max_source_length), so none is left to score; pass truncate=True to score their "
+                "translations of the first tokens."
+            )
+        sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
     # One call: the translator groups the sentences by length and keeps two batches in flight.
     hypotheses = model.translate(
-        sources, strategy=strategy, batch_size=batch_size, max_length_factor=max_length_factor
+        sources,
+        strategy=strategy,
+        batch_size=batch_size,
+        max_length_factor=max_length_factor,
+        truncate=truncate,
     )
     if strategy.num_hypotheses > 1:
         hypotheses = [best for best, *_ in hypotheses]

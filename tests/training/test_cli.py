@@ -199,6 +199,14 @@ def test_translate_streams_standard_input_in_chunks(trained_run, tmp_path, capsy
     with pytest.raises(SystemExit):  # an unknown option is still one
         main(["translate", preset, "--shorten", "March 3, 2021"])
     assert "unrecognized arguments: --shorten March 3, 2021" in capsys.readouterr().err
+    # zoo evaluate leaves the over-long pair out and says so; with --truncate it scores it as served.
+    data = tmp_path / "pairs.tsv"
+    data.write_text(f"March 3, 2021\t2021-03-03\n{long}\t2021-03-03\n", encoding="utf-8")
+    assert main(["evaluate", preset, "--data", str(data)]) == 0
+    assert "1 sentence(s) longer than the model reads were left out (--truncate" in capsys.readouterr().out
+    assert main(["evaluate", preset, "--data", str(data), "--truncate", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["count"], figures["skipped"]) == (2, 0)
 
 
 def test_translate_at_a_terminal_goes_on_after_an_over_long_line(trained_run, capsys, monkeypatch):

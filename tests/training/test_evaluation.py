@@ -70,8 +70,23 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
         evaluate(trained_translator, (sources[:2], targets[:1]))
     with pytest.raises(TypeError, match="`pairs` must be a .sources, targets. pair"):
         evaluate(trained_translator, sources)
-    with pytest.raises(ValueError, match="Every source of the 2 pair.s. is longer than the model reads .100"):
+    with pytest.raises(
+        ValueError, match="Every source of the 2 pair.s. is longer than the model reads .100.*truncate=True"
+    ):
         evaluate(trained_translator, ([long_source, long_source], ["x", "y"]))
+
+
+def test_evaluate_with_truncate_scores_the_over_long_source_as_the_export_serves_it(
+    trained_translator, toy_pairs
+):
+    sources, targets = toy_pairs
+    long_source = " ".join([sources[0]] * 60)  # over max_source_length (100 tokens)
+    report = evaluate(trained_translator, ([*sources, long_source], [*targets, targets[0]]), truncate=True)
+    assert report.skipped == 0 and report.count == len(sources) + 1
+    assert report.translations == [*targets, trained_translator.translate(long_source, truncate=True)]
+    assert "left out" not in report.summary()
+    only_long = evaluate(trained_translator, ([long_source], ["x"]), truncate=True, loss=False)
+    assert only_long.count == 1 and only_long.translations == report.translations[-1:]
 
 
 def test_an_n_best_strategy_scores_the_best_hypothesis(trained_translator, toy_pairs):

@@ -3,6 +3,7 @@
 import concurrent.futures
 import contextlib
 import functools
+import inspect
 import math
 import os
 import threading
@@ -86,7 +87,12 @@ class Translator(keras.Model):
         norm clipped to 1); `SequenceCrossEntropy` averaged over real target tokens, with
         `label_smoothing`; and, over real target tokens, accuracy,
         perplexity and the token count behind the tokens/s figure. Padding
-        is weighted 0 by the preprocessor.
+        is weighted 0 by the preprocessor, so a loss of your own gets those
+        weights: with Keras' `reduction="mean_with_sample_weight"` it is a
+        mean over real target tokens, as the default is. A Keras loss that
+        reads probabilities (`from_logits=False`, as
+        `"sparse_categorical_crossentropy"` means) is refused: the model
+        outputs logits.
         """
         if optimizer == "auto":
             optimizer = FusedAdam(learning_rate=1e-3, clipnorm=1.0)
@@ -94,6 +100,8 @@ class Translator(keras.Model):
             loss = SequenceCrossEntropy(label_smoothing=label_smoothing)
         elif label_smoothing:
             raise ValueError("`label_smoothing` applies to the default loss only; pass loss='auto'.")
+        else:
+            _check_loss_takes_logits(loss)
         if weighted_metrics == "auto":
             weighted_metrics = [
                 TokenAccuracy(),
@@ -748,6 +756,33 @@ def _check_not_text(x, method):
         raise TypeError(
             f"`{method}` takes token ids (a dict of `encoder_token_ids` and `decoder_token_ids`) and "
             "returns next-token logits; to translate sentences, call `translate(sentences)`."
+        )
+
+
+def _check_loss_takes_logits(loss):
+    """`ValueError` for a Keras loss that reads probabilities: a Translator outputs logits.
+
+    `compile(loss="sparse_categorical_crossentropy")`, Keras' usual string,
+    means `from_logits=False`: on logits it trains on a wrong objective
+    without an error.
+    """
+    resolved = keras.losses.get(loss) if isinstance(loss, str) else loss
+    if isinstance(resolved, keras.losses.Loss):
+        reads_probabilities = getattr(resolved, "from_logits", None) is False
+    else:
+        try:
+            parameter = inspect.signature(resolved).parameters.get("from_logits")
+        except (TypeError, ValueError):  # a callable without a signature: the user's to know
+            parameter = None
+        reads_probabilities = parameter is not None and parameter.default is False
+    if reads_probabilities:
+        name = loss if isinstance(loss, str) else type(loss).__name__
+        raise ValueError(
+            f"`loss={name!r}` reads probabilities, but a Translator outputs logits (no softmax). Leave "
+            "loss='auto' (`zoo.SequenceCrossEntropy`, the mean over real target tokens, with "
+            "`label_smoothing`), or pass `keras.losses.SparseCategoricalCrossentropy(from_logits=True, "
+            "reduction='mean_with_sample_weight')`, the same mean (Keras' default reduction also counts "
+            "the padding, weighted 0)."
         )
 
 

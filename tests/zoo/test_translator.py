@@ -207,6 +207,31 @@ def test_metrics_are_listed_once_however_often_the_model_is_compiled(toy_pairs):
         model.compile()
 
 
+def test_a_loss_that_reads_probabilities_is_refused(toy_pairs):
+    """Keras' usual `loss="sparse_categorical_crossentropy"` means probabilities: on logits, a wrong objective."""
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    default = model.evaluate(toy_pairs, verbose=0, return_dict=True)
+    for loss in (
+        "sparse_categorical_crossentropy",
+        "categorical_crossentropy",
+        keras.losses.sparse_categorical_crossentropy,
+        keras.losses.SparseCategoricalCrossentropy(),
+    ):
+        with pytest.raises(ValueError, match="reads probabilities, but a Translator outputs logits"):
+            model.compile(loss=loss)
+    mean = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")
+    model.compile(loss=mean)
+    assert model.evaluate(toy_pairs, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        default["loss"], rel=1e-5
+    )
+    model.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )  # padding in the denominator
+    assert model.evaluate(toy_pairs, verbose=0, return_dict=True)["loss"] < default["loss"]
+    model.compile(loss=lambda y, logits: keras.ops.mean(logits * 0.0))  # no `from_logits`: the user's to know
+    assert model.evaluate(toy_pairs, verbose=0, return_dict=True)["loss"] == 0.0
+
+
 def test_loss_and_metrics_are_means_over_every_token_of_every_batch(toy_pairs):
     """Keras would weigh a batch's loss by its pairs, and a token's accuracy by 1 / its batch's length."""
     from training import TextPairs

@@ -42,11 +42,13 @@ def learn_tokenizers(
         if learned.vocabulary_size == len(RESERVED_TOKENS):
             # Every sentence maps to [UNK]: a model of it can learn nothing.
             reason = (
-                "every sentence is empty" if min_frequency == 1 else f"no token occurs {min_frequency} times"
+                "every sentence is empty. Check the columns or files it was read from."
+                if min_frequency == 1
+                else f"no token occurs {min_frequency} times (min_frequency). Lower `min_frequency`, "
+                "or check the columns or files it was read from."
             )
             raise ValueError(
-                f"The {side} side of the training data gives no tokens to learn a vocabulary from: "
-                f"{reason}. Check the columns or files it was read from."
+                f"The {side} side of the training data gives no tokens to learn a vocabulary from: {reason}"
             )
         return learned
 

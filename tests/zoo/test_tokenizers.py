@@ -66,7 +66,10 @@ def test_learning_settings_and_errors():
     for name in sorted(TOKENIZERS):
         with pytest.raises(ValueError, match="The target side .* no tokens .*: every sentence is empty"):
             learn_tokenizers(["a b"], ["", " "], tokenizer=name)
-    with pytest.raises(ValueError, match="The source side .*: no token occurs 2 times"):
+    with pytest.raises(
+        ValueError,
+        match=r"The source side .*: no token occurs 2 times \(min_frequency\)\. Lower `min_frequency`",
+    ):
         learn_tokenizers(["a b"], ["c c"], min_frequency=2)
     with pytest.raises(ValueError, match="The source and target side"):
         learn_tokenizers([""], [""], shared_vocabulary=True)

@@ -142,7 +142,7 @@ def _parser():
         p,
         "change a preset setting: backbone (hidden_dim=512, bidirectional=true, attention_score=general), "
         "vocabulary (max_size=5000, tokenizer=wordpiece) or preprocessor (max_source_length=50); "
-        "VALUE is read as JSON, else as a string; repeat for several",
+        "VALUE is read as JSON, else as a string; several after one --set, or --set again",
     )
     _add_data_arguments(p, required=False)
     p.add_argument(
@@ -158,11 +158,12 @@ def _parser():
     )
     p.add_argument(
         "--corpus-set",
-        action="append",
+        action="extend",
+        nargs="+",
         dest="corpus_set",
         metavar="KEY=VALUE",
         help="a setting of the built-in corpus: max_length=60, min_length, num_symbols (copy, reverse), "
-        "max_digits (numbers), first_year, last_year (dates); repeat for several",
+        "max_digits (numbers), first_year, last_year (dates); several after one --corpus-set, or again",
     )
     p.add_argument("--epochs", type=int, default=defaults.epochs, help="default: %(default)s")
     p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s")
@@ -448,9 +449,9 @@ def _strategy(args):
 
 
 def add_overrides_argument(parser, help):
-    """`--set KEY=VALUE`, repeatable, into `args.overrides` (read with `parse_overrides`)."""
+    """`--set KEY=VALUE [KEY=VALUE ...]`, repeatable, into `args.overrides` (read with `parse_overrides`)."""
     parser.add_argument(
-        "--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE", help=help
+        "--set", action="extend", nargs="+", default=[], dest="overrides", metavar="KEY=VALUE", help=help
     )
 
 

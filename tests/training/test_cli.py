@@ -574,6 +574,29 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert "hiden_dim" in capsys.readouterr().err
 
 
+def test_set_takes_several_settings_after_one_option():
+    """`--set a=1 b=2`, as a user types it, reads as `--set a=1 --set b=2` (and so does --corpus-set)."""
+    from training.cli import _parser
+
+    for arguments in (
+        ["--set", "hidden_dim=32", "embedding_dim=16", "--corpus-set", "max_length=9", "min_length=2"],
+        [
+            "--set",
+            "hidden_dim=32",
+            "--corpus-set",
+            "max_length=9",
+            "--set",
+            "embedding_dim=16",
+            "--corpus-set",
+            "min_length=2",
+        ],
+    ):
+        args = _parser().parse_args(["train", *arguments])
+        assert args.overrides == ["hidden_dim=32", "embedding_dim=16"]
+        assert args.corpus_set == ["max_length=9", "min_length=2"]
+    assert _parser().parse_args(["train"]).overrides == []
+
+
 def test_set_reads_json_values():
     from training.cli import parse_overrides
 

@@ -42,6 +42,12 @@ class TextPairs:
             return TextPairs(self.sources[index], self.targets[index])
         return self.sources[index], self.targets[index]
 
+    def __add__(self, other):
+        """The pairs of both, `self`'s first: `europarl + news` trains on two corpora."""
+        if not isinstance(other, TextPairs):
+            return NotImplemented
+        return TextPairs(self.sources + other.sources, self.targets + other.targets)
+
     def split(self, fraction, seed=0):
         """Split into `(first, second)` with about `fraction` of the pairs in `first`.
 

@@ -50,6 +50,14 @@ def test_text_pairs_validate():
         TextPairs(["a"], [None])
 
 
+def test_text_pairs_add_up_in_order():
+    a, b = TextPairs(["a", "b"], ["x", "y"]), TextPairs(["c"], ["z"])
+    assert a + b == TextPairs(["a", "b", "c"], ["x", "y", "z"])
+    assert sum([a, b], TextPairs([], [])) == a + b
+    with pytest.raises(TypeError, match="unsupported operand"):
+        a + (["c"], ["z"])
+
+
 def test_split_is_reproducible_and_keeps_sources_together():
     pairs = TextPairs(["a", "a", "b", "c", "d", "e", "e", "f"] * 3, [str(i) for i in range(24)])
     first, second = pairs.split(0.5, seed=3)

@@ -186,12 +186,9 @@ def _preset(config):
         training = zoo.get_preset(config.preset)["training"]
         check_overrides(config.preset, config.overrides)
         return training, None
-    if config.overrides:
-        raise ValueError(
-            f"--set changes a built-in preset's settings; {config.preset} is a saved preset and keeps its own."
-        )
     keras.utils.set_random_seed(config.seed)  # the layers' dropout seeds, as for a built-in preset
-    saved = zoo.load(config.preset, dtype=config.precision)
+    # Of a saved preset, only the length limits may change; zoo.load names any other setting.
+    saved = zoo.load(config.preset, dtype=config.precision, **config.overrides)
     return zoo.TRAINING_DEFAULTS[type(saved.backbone).__name__], saved
 
 

@@ -33,6 +33,8 @@ from zoo.translator import Translator, check_text_pairs
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
+# What `zoo.load` may change of a saved preset: the preprocessor's limits, which no weight depends on.
+SAVED_PRESET_SETTINGS = ("max_source_length", "max_target_length")
 METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.h5"
 SOURCE_VOCABULARY_FILE = os.path.join("assets", "source_vocabulary.txt")
@@ -57,8 +59,7 @@ def load(preset, train_data=None, dtype=None, **overrides):
         preset: a name from `zoo.PRESETS` or the path of a directory
             written by `save_to_preset`. A name that is also a folder in
             the working directory means the built-in preset when
-            `train_data` or overrides are given (they apply to built-in
-            presets only), and the folder otherwise.
+            `train_data` or overrides are given, and the folder otherwise.
         train_data: for a preset name, the text pairs whose vocabularies the
             model gets: a `(sources, targets)` pair of string lists or an
             object with `sources` and `targets` (`training.TextPairs`).
@@ -72,7 +73,9 @@ def load(preset, train_data=None, dtype=None, **overrides):
             float32 weights load in whichever precision is asked for.
         **overrides: settings that replace the preset's: backbone settings
             (`hidden_dim=64`), `max_source_length`/`max_target_length`, or
-            vocabulary settings (`max_size`, `min_frequency`).
+            vocabulary settings (`max_size`, `min_frequency`). Of a saved
+            preset, only `max_source_length` and `max_target_length`, which
+            no weight depends on.
 
     Returns:
         A `Translator`: untrained for a name, with its saved weights for a
@@ -105,14 +108,22 @@ def _load(preset, train_data, overrides):
             "and load its directory."
         )
     # A built-in name may also be a folder here (a run's output directory
-    # named after its preset, say). Vocabulary data and overrides apply to
-    # built-in presets only, so with them the name means the built-in one.
+    # named after its preset, say). Vocabulary data and most overrides apply
+    # to built-in presets only, so with them the name means the built-in one
+    # (`./NAME` is the folder).
     means_builtin = preset in PRESETS and (train_data is not None or bool(overrides))
     if os.path.isdir(preset) and not means_builtin:
-        if train_data is not None or overrides:
+        if train_data is not None:
             raise ValueError(
-                f"{preset} is a saved preset with its own vocabulary and settings; "
-                "`train_data` and overrides apply only to built-in preset names."
+                f"{preset} is a saved preset with its own vocabularies; `train_data` applies only to "
+                "built-in preset names."
+            )
+        fixed = sorted(set(overrides) - set(SAVED_PRESET_SETTINGS))
+        if fixed:
+            raise ValueError(
+                f"{preset} is a saved preset, whose weights and vocabularies fix its other settings: "
+                f"{', '.join(fixed)} cannot change. Of a saved preset only "
+                f"{' and '.join(SAVED_PRESET_SETTINGS)} can, which no weight depends on."
             )
         if preset in PRESETS and not os.path.isfile(os.path.join(preset, CONFIG_FILE)):
             raise ValueError(
@@ -120,7 +131,7 @@ def _load(preset, train_data, overrides):
                 f"and the built-in preset {preset!r} needs `train_data=(sources, targets)` to learn "
                 "its vocabularies."
             )
-        return load_preset_directory(preset)
+        return load_preset_directory(preset, **overrides)
     if not means_builtin and (os.sep in preset or preset.endswith(".json") or os.path.exists(preset)):
         raise FileNotFoundError(f"No preset directory at {preset}.")
     spec = get_preset(preset)
@@ -269,8 +280,12 @@ def _look_at(path):
     return f" It holds the preset directories {', '.join(presets)}: load one of those instead."
 
 
-def load_preset_directory(path):
-    """Restore the `Translator` saved at `path`; errors name the file and the problem."""
+def load_preset_directory(path, **lengths):
+    """Restore the `Translator` saved at `path`; errors name the file and the problem.
+
+    `lengths` (`max_source_length`, `max_target_length`) replace the saved
+    preprocessor's: no weight depends on them.
+    """
     for name in (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, SOURCE_VOCABULARY_FILE, TARGET_VOCABULARY_FILE):
         if not os.path.isfile(os.path.join(path, name)):
             raise ValueError(f"{path} is not a complete preset directory: {name} is missing.{_look_at(path)}")
@@ -303,6 +318,10 @@ def load_preset_directory(path):
         preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer, **preprocessor_config)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{config_path}: invalid settings: {e}") from None
+    if lengths:  # checked on their own, so an error names the argument rather than the file
+        preprocessor = Seq2SeqPreprocessor(
+            source_tokenizer, target_tokenizer, **{**preprocessor_config, **lengths}
+        )
     for side, tokenizer, key in (
         ("source", source_tokenizer, "source_vocabulary_size"),
         ("target", target_tokenizer, "target_vocabulary_size"),

@@ -348,6 +348,13 @@ def test_train_on_from_a_saved_preset(trained_run, tmp_path, capsys):
     for name in ("source_vocabulary.txt", "target_vocabulary.txt"):  # its own vocabularies
         assert (out / "preset" / "assets" / name).read_bytes() == (saved / "assets" / name).read_bytes()
     assert zoo.load(str(out / "preset")).translate(sentences) == before
+    # Its length limits, which no weight depends on, may change (and stay changed in the new preset).
+    shorter = tmp_path / "shorter"
+    assert (
+        main([*arguments, "--learning-rate", "1e-12", "--set", "max_source_length=40", "--out", str(shorter)])
+        == 0
+    )
+    assert zoo.load(str(shorter / "preset")).preprocessor.max_source_length == 40
     capsys.readouterr()
     # Data its vocabularies do not fit (here: the columns swapped) is refused before any work.
     from training.datasets import load_corpus
@@ -374,7 +381,7 @@ def test_train_on_from_a_saved_preset(trained_run, tmp_path, capsys):
     assert "they may be swapped" in err and not (tmp_path / "s" / "preset").exists()
     assert main([*arguments[:3], *swapped[:2], "--out", str(tmp_path / "s"), "--epochs", "1"]) == 0
     assert main([*arguments, "--set", "hidden_dim=8", "--out", str(tmp_path / "set")]) == 2
-    assert "is a saved preset and keeps its own" in capsys.readouterr().err
+    assert "hidden_dim cannot change. Of a saved preset only max_source_length and" in capsys.readouterr().err
     broken = tmp_path / "broken"
     shutil.copytree(saved, broken)
     (broken / "model.weights.h5").unlink()

@@ -414,6 +414,30 @@ def test_truncate_cuts_over_long_sentences_as_the_export_does(trained_translator
         trained_translator.translate("hola", truncate="yes")
 
 
+def test_a_saved_preset_takes_new_length_limits_and_nothing_else(trained_translator, tmp_path):
+    """No weight depends on `max_source_length`: a saved model may read longer sentences, or be held to shorter."""
+    path = tmp_path / "preset"
+    trained_translator.save_to_preset(path)
+    long_sentence = " ".join(["el gato come"] * 40)  # 120 tokens: over the saved 100
+    with pytest.raises(ValueError, match="this model reads at most 100"):
+        zoo.load(str(path)).translate(long_sentence)
+    longer = zoo.load(str(path), max_source_length=150)
+    assert (longer.preprocessor.max_source_length, longer.preprocessor.max_target_length) == (150, 100)
+    assert isinstance(longer.translate(long_sentence), str)  # all 120 tokens read
+    assert longer.translate(["hola", "el gato"]) == trained_translator.translate(["hola", "el gato"])
+    shorter = zoo.load(str(path), max_source_length=2, max_target_length=5)
+    with pytest.raises(ValueError, match="this model reads at most 2"):
+        shorter.translate("el gato come")
+    with pytest.raises(
+        ValueError, match="hidden_dim cannot change. Of a saved preset only max_source_length"
+    ):
+        zoo.load(str(path), hidden_dim=8, max_source_length=150)
+    with pytest.raises(ValueError, match="`max_source_length` must be a positive int, received 0"):
+        zoo.load(str(path), max_source_length=0)
+    with pytest.raises(ValueError, match="saved preset with its own vocabularies; `train_data` applies only"):
+        zoo.load(str(path), train_data=(["a"], ["b"]))
+
+
 def test_translate_bad_input(trained_translator):
     with pytest.raises(TypeError, match="Source sentence 1 is not a str but int: 3"):
         trained_translator.translate(["hola", 3])

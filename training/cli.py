@@ -94,7 +94,7 @@ def _how_to_resume(args):
     if args.command != "train":
         return ""
     from training.checkpoint import LATEST, read_state
-    from training.train import CHECKPOINT_DIR
+    from training.config import CHECKPOINT_DIR
 
     latest = os.path.join(args.out, CHECKPOINT_DIR, LATEST)
     try:
@@ -119,8 +119,8 @@ def _parser():
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from training.config import TrainConfig
     from training.corpora import CORPORA
-    from training.train import TrainConfig
 
     defaults = TrainConfig()
     p = commands.add_parser(
@@ -372,25 +372,27 @@ def _add_length_factor_argument(parser):
     )
 
 
-def _add_decoding_arguments(parser, sampling=False, n_best=False):
-    from zoo.generation import BeamSearch
+# `zoo.generation.BeamSearch()`'s settings, for the help (importing `zoo` imports TensorFlow,
+# which would make `zoo --help` take seconds); a test holds them to the class.
+BEAM_DEFAULTS = {"length_penalty": 0.6, "coverage_penalty": 0.0}
 
+
+def _add_decoding_arguments(parser, sampling=False, n_best=False):
     # No defaults here: a setting left unset is the strategy's own default,
     # and a setting given for a strategy not chosen is an error, not ignored.
-    beam = BeamSearch()
     group = parser.add_argument_group("decoding (greedy unless --beam-width or --sample)")
     group.add_argument("--beam-width", type=int, help="beam search with this many hypotheses kept")
     group.add_argument(
         "--length-penalty",
         type=float,
         help="beam search: GNMT's alpha; 0 ranks by log-probability, which favours short output "
-        f"(default: {beam.length_penalty})",
+        f"(default: {BEAM_DEFAULTS['length_penalty']})",
     )
     group.add_argument(
         "--coverage-penalty",
         type=float,
         help="beam search: GNMT's beta; above 0 favours output that attends to every source word "
-        f"(default: {beam.coverage_penalty})",
+        f"(default: {BEAM_DEFAULTS['coverage_penalty']})",
     )
     if n_best:
         group.add_argument(
@@ -510,7 +512,8 @@ def _columns(args):
 
 def _train(args):
     from training.checkpoint import BEST
-    from training.train import CHECKPOINT_DIR, TrainConfig, train
+    from training.config import CHECKPOINT_DIR, TrainConfig
+    from training.train import train
 
     _check_data_arguments(args)
     defaults = TrainConfig()

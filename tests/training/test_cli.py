@@ -1,6 +1,8 @@
 import json
 import math
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -579,6 +581,31 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert "--set expects KEY=VALUE, received 'hidden_dim'" in capsys.readouterr().err
     assert main(["train", "--set", "hiden_dim=8", "--num-pairs", "50", "--out", str(tmp_path / "o")]) == 2
     assert "hiden_dim" in capsys.readouterr().err
+
+
+def test_help_and_usage_errors_answer_without_importing_tensorflow():
+    """`zoo --help` took 6 s, all of it importing TensorFlow for TrainConfig's and BeamSearch's defaults."""
+    code = """
+import sys
+from training.cli import main
+for argv in (["--help"], ["train", "--help"], ["evaluate", "--help"], ["translate", "--help"],
+             ["export", "--help"], ["train", "--bogus"], ["train", "--epochs"]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+heavy = sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras"))
+assert not heavy, heavy[:5]
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_the_help_shows_beam_searchs_own_defaults():
+    from training.cli import BEAM_DEFAULTS
+    from zoo.generation import BeamSearch
+
+    beam = BeamSearch()
+    assert BEAM_DEFAULTS == {name: getattr(beam, name) for name in BEAM_DEFAULTS}
 
 
 def test_set_takes_several_settings_after_one_option():

@@ -71,7 +71,8 @@ class EvaluationReport:
             lines.append(f"{bucket.label:>12}  {bucket.count:>9}  {bleu:>6}  {exact:>6}")
         if self.skipped:
             lines.append(
-                f"{self.skipped} sentence(s) longer than the model reads were left out (--truncate scores them)"
+                f"{self.skipped} sentence(s) longer than the model reads were left out "
+                "(truncate=True, or zoo evaluate --truncate, scores them)"
             )
         lines.append(f"({self.signature})")
         return "\n".join(lines)

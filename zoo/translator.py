@@ -776,7 +776,7 @@ def _check_loss_takes_logits(loss):
             parameter = None
         reads_probabilities = parameter is not None and parameter.default is False
     if reads_probabilities:
-        name = loss if isinstance(loss, str) else type(loss).__name__
+        name = loss if isinstance(loss, str) else getattr(loss, "__name__", type(loss).__name__)
         raise ValueError(
             f"`loss={name!r}` reads probabilities, but a Translator outputs logits (no softmax). Leave "
             "loss='auto' (`zoo.SequenceCrossEntropy`, the mean over real target tokens, with "

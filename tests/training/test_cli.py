@@ -205,7 +205,10 @@ def test_translate_streams_standard_input_in_chunks(trained_run, tmp_path, capsy
     data = tmp_path / "pairs.tsv"
     data.write_text(f"March 3, 2021\t2021-03-03\n{long}\t2021-03-03\n", encoding="utf-8")
     assert main(["evaluate", preset, "--data", str(data)]) == 0
-    assert "1 sentence(s) longer than the model reads were left out (--truncate" in capsys.readouterr().out
+    assert (
+        "1 sentence(s) longer than the model reads were left out (truncate=True, or zoo evaluate --truncate"
+        in capsys.readouterr().out
+    )
     assert main(["evaluate", preset, "--data", str(data), "--truncate", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert (figures["count"], figures["skipped"]) == (2, 0)

@@ -219,6 +219,10 @@ def test_a_loss_that_reads_probabilities_is_refused(toy_pairs):
     ):
         with pytest.raises(ValueError, match="reads probabilities, but a Translator outputs logits"):
             model.compile(loss=loss)
+    with pytest.raises(
+        ValueError, match="`loss='sparse_categorical_crossentropy'` reads"
+    ):  # a function, by name
+        model.compile(loss=keras.losses.sparse_categorical_crossentropy)
     mean = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")
     model.compile(loss=mean)
     assert model.evaluate(toy_pairs, verbose=0, return_dict=True)["loss"] == pytest.approx(

@@ -174,7 +174,9 @@ class Translator(keras.Model):
             x = self._as_dataset(x, batch_size, shuffle)
         if validation_data is not None:
             validation_batch_size = kwargs.pop("validation_batch_size", None) or batch_size
-            validation_data = self._as_dataset(validation_data, validation_batch_size, False)
+            validation_data = self._as_dataset(
+                validation_data, validation_batch_size, False, "validation_data"
+            )
         if isinstance(kwargs.get("callbacks"), (list, tuple)):
             # Callbacks that add figures to the epoch's logs (`writes_epoch_logs`,
             # as ValidationBleu's `val_bleu`) run first, so EarlyStopping,
@@ -281,7 +283,7 @@ class Translator(keras.Model):
         _check_no_weights(x, kwargs)
         return super().evaluate(self._as_dataset(x, batch_size, False), **kwargs)
 
-    def _as_dataset(self, data, batch_size, shuffle):
+    def _as_dataset(self, data, batch_size, shuffle, name="x"):
         if hasattr(data, "to_tf_dataset"):
             return data.to_tf_dataset(self.preprocessor, batch_size=batch_size, shuffle=shuffle)
         if isinstance(data, tf.data.Dataset):
@@ -293,17 +295,12 @@ class Translator(keras.Model):
             if spec[0].shape.rank == 0:
                 data = data.batch(batch_size)
             return data.map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-        if isinstance(data, (tuple, list)):
-            sources, targets = check_text_pairs(data, "x")
-            dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
-            if shuffle:
-                dataset = dataset.shuffle(len(sources), seed=0)
-            return self._as_dataset(dataset, batch_size, False)
-        raise TypeError(
-            "Expected text pairs: a (sources, targets) pair of string lists, a list of (source, target) "
-            "tuples, a training.TextPairs, or a tf.data.Dataset of (source, target) strings; "
-            f"received {type(data).__name__}."
-        )
+        # Pairs in memory; anything else (a file's path, a table) gets the message that says what to pass.
+        sources, targets = check_text_pairs(data, name)
+        dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
+        if shuffle:
+            dataset = dataset.shuffle(len(sources), seed=0)
+        return self._as_dataset(dataset, batch_size, False)
 
     # --- Translation ------------------------------------------------------
 

@@ -207,6 +207,17 @@ def test_metrics_are_listed_once_however_often_the_model_is_compiled(toy_pairs):
         model.compile()
 
 
+def test_fit_and_evaluate_given_a_file_path_say_how_to_read_it(toy_pairs):
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    with pytest.raises(TypeError, match=r"`x` must be .*received str\. For a file, read it first: `training"):
+        model.fit("pairs.tsv", epochs=1, verbose=0)
+    with pytest.raises(TypeError, match=r"`validation_data` must be .*received \w*Path\. For a file, read"):
+        model.fit(toy_pairs, validation_data=pathlib.Path("valid.tsv"), epochs=1, verbose=0)
+    with pytest.raises(TypeError, match=r"`x` must be .*received str\. For a file, read it first"):
+        model.evaluate("pairs.tsv", verbose=0)
+    assert model.optimizer.iterations.numpy() == 0  # refused before any step
+
+
 def test_a_loss_that_reads_probabilities_is_refused(toy_pairs):
     """Keras' usual `loss="sparse_categorical_crossentropy"` means probabilities: on logits, a wrong objective."""
     model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)

@@ -619,6 +619,13 @@ def _translate(args):
     model = _load_saved(args.model)
     typed = not args.sentences and sys.stdin.isatty()
     if args.sentences:
+        for sentence in args.sentences:
+            if os.path.isfile(sentence):  # `zoo translate DIR input.txt`: translated as the words it is
+                print(
+                    f"zoo translate: note: {sentence!r} is a file here and is translated as a sentence; "
+                    f"to translate its lines: zoo translate {args.model} < {sentence}",
+                    file=sys.stderr,
+                )
         chunks, where = _with_last([(1, args.sentences)]), "argument"
     elif typed:
         print("zoo translate: type a sentence and press Enter; Ctrl-D ends.", file=sys.stderr)

@@ -132,6 +132,16 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     assert (tmp_path / "exported" / "saved_model.pb").is_file()
     assert main(["export", preset, str(tmp_path / "beam"), "--beam-width", "3", "--attention"]) == 0
     assert "BeamSearch(beam_width=3" in capsys.readouterr().out
+    # A file named as a sentence is translated as the words it is, with a note on how to read its lines.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "input.txt").write_text("March 3, 2021\n", encoding="utf-8")
+    assert main(["translate", preset, "input.txt"]) == 0
+    output = capsys.readouterr()
+    assert len(output.out.splitlines()) == 1
+    assert (
+        f"'input.txt' is a file here and is translated as a sentence; to translate its lines: zoo translate {preset} < input.txt"
+        in output.err
+    )
 
 
 def test_translate_reads_standard_input_as_utf8(trained_run, capsys, monkeypatch):

@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from keras_attention.checks import check_int
 from zoo.tokenizer import PAD_ID, UNK_ID
 
 TOKENIZE_CHUNK = 4096  # sentences tokenized per call when the data is prepared
@@ -77,8 +78,7 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start
     Returns:
         A `tf.data.Dataset` of `(x, y, sample_weight)` batches.
     """
-    if batch_size < 1:
-        raise ValueError(f"`batch_size` must be >= 1, received {batch_size}.")
+    check_int("batch_size", batch_size, 1)
     if len(pairs) == 0:
         raise ValueError("No text pairs to make batches from.")
     columns = _tokenize(pairs, preprocessor)
@@ -162,6 +162,7 @@ def bucketed_batches(order, keys, batch_size):
 
 def batches_per_epoch(pairs, preprocessor, batch_size=64):
     """How many batches one epoch of `pairs` makes: each length bucket ends in a partial batch."""
+    check_int("batch_size", batch_size, 1)
     return _count_batches(_bucket_keys(_tokenize(pairs, preprocessor), preprocessor), batch_size)
 
 

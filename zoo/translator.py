@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_attention.checks import check_int
 from zoo.api_export import zoo_export
 from zoo.fused_adam import FusedAdam
 from zoo.generation import BeamSearch, get_strategy
@@ -159,6 +160,7 @@ class Translator(keras.Model):
                 )
             x = _pair_up(x, y)
         _check_no_weights(x, kwargs)
+        check_int("batch_size", batch_size, 1)  # before a vocabulary pass or a trace, as Keras would not
         validation_split = kwargs.pop("validation_split", 0.0)
         if validation_split and validation_data is None:
             x, validation_data = split_off_validation(x, validation_split)
@@ -173,7 +175,9 @@ class Translator(keras.Model):
         else:
             x = self._as_dataset(x, batch_size, shuffle)
         if validation_data is not None:
-            validation_batch_size = kwargs.pop("validation_batch_size", None) or batch_size
+            validation_batch_size = kwargs.pop("validation_batch_size", None)
+            validation_batch_size = batch_size if validation_batch_size is None else validation_batch_size
+            check_int("validation_batch_size", validation_batch_size, 1)
             validation_data = self._as_dataset(
                 validation_data, validation_batch_size, False, "validation_data"
             )
@@ -281,6 +285,7 @@ class Translator(keras.Model):
                 return super().evaluate(x, y, batch_size=batch_size, **kwargs)
             x = _pair_up(x, y)
         _check_no_weights(x, kwargs)
+        check_int("batch_size", batch_size, 1)
         return super().evaluate(self._as_dataset(x, batch_size, False), **kwargs)
 
     def _as_dataset(self, data, batch_size, shuffle, name="x"):

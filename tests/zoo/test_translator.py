@@ -218,6 +218,22 @@ def test_fit_and_evaluate_given_a_file_path_say_how_to_read_it(toy_pairs):
     assert model.optimizer.iterations.numpy() == 0  # refused before any step
 
 
+def test_fit_and_evaluate_check_the_batch_size_first(toy_pairs):
+    """`fit(batch_size=0)` was an OverflowError from the batch count, or TensorFlow's error from inside tf.data."""
+    from training import TextPairs
+
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    for data in (toy_pairs, TextPairs(*toy_pairs)):
+        for bad in (0, -1, 8.0):
+            with pytest.raises(ValueError, match=f"`batch_size` must be an int >= 1, received {bad}"):
+                model.fit(data, batch_size=bad, epochs=1, verbose=0)
+            with pytest.raises(ValueError, match=f"`batch_size` must be an int >= 1, received {bad}"):
+                model.evaluate(data, batch_size=bad, verbose=0)
+    with pytest.raises(ValueError, match="`validation_batch_size` must be an int >= 1, received 0"):
+        model.fit(toy_pairs, validation_data=toy_pairs, validation_batch_size=0, epochs=1, verbose=0)
+    assert model.optimizer.iterations.numpy() == 0
+
+
 def test_a_loss_that_reads_probabilities_is_refused(toy_pairs):
     """Keras' usual `loss="sparse_categorical_crossentropy"` means probabilities: on logits, a wrong objective."""
     model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)

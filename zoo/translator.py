@@ -285,7 +285,6 @@ class Translator(keras.Model):
                 return super().evaluate(x, y, batch_size=batch_size, **kwargs)
             x = _pair_up(x, y)
         _check_no_weights(x, kwargs)
-        check_int("batch_size", batch_size, 1)
         return super().evaluate(self._as_dataset(x, batch_size, False), **kwargs)
 
     def _as_dataset(self, data, batch_size, shuffle, name="x"):
@@ -298,10 +297,11 @@ class Translator(keras.Model):
                     raise TypeError(_not_string_pairs("A dataset of text", spec))
                 return data  # already (x, y[, sample_weight]) ids
             if spec[0].shape.rank == 0:
-                data = data.batch(batch_size)
+                data = data.batch(check_int("batch_size", batch_size, 1))
             return data.map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         # Pairs in memory; anything else (a file's path, a table) gets the message that says what to pass.
         sources, targets = check_text_pairs(data, name)
+        check_int("batch_size", batch_size, 1)
         dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
         if shuffle:
             dataset = dataset.shuffle(len(sources), seed=0)

@@ -4,6 +4,7 @@ import argparse
 import errno
 import json
 import os
+import shlex
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
@@ -623,7 +624,7 @@ def _translate(args):
             if os.path.isfile(sentence):  # `zoo translate DIR input.txt`: translated as the words it is
                 print(
                     f"zoo translate: note: {sentence!r} is a file here and is translated as a sentence; "
-                    f"to translate its lines: zoo translate {args.model} < {sentence}",
+                    f"to translate its lines: zoo translate {shlex.quote(args.model)} < {shlex.quote(sentence)}",
                     file=sys.stderr,
                 )
         chunks, where = _with_last([(1, args.sentences)]), "argument"

@@ -160,7 +160,6 @@ class Translator(keras.Model):
                 )
             x = _pair_up(x, y)
         _check_no_weights(x, kwargs)
-        check_int("batch_size", batch_size, 1)  # before a vocabulary pass or a trace, as Keras would not
         validation_split = kwargs.pop("validation_split", 0.0)
         if validation_split and validation_data is None:
             x, validation_data = split_off_validation(x, validation_split)
@@ -301,7 +300,6 @@ class Translator(keras.Model):
             return data.map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         # Pairs in memory; anything else (a file's path, a table) gets the message that says what to pass.
         sources, targets = check_text_pairs(data, name)
-        check_int("batch_size", batch_size, 1)
         dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
         if shuffle:
             dataset = dataset.shuffle(len(sources), seed=0)

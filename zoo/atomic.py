@@ -51,6 +51,9 @@ def atomic_directory(path, kind=None):
 
     The new directory is written beside `path` and renamed into place; an
     existing `path` is moved aside first and removed only after the rename.
+    Before it is removed it is renamed once more, to `.<name>.trash-*`, so a
+    copy that a kill left half-deleted is never taken for a whole one (see
+    `recover_directory`).
     If the block raises, `path` is left as it was and the temporary
     directory is removed. With a `kind` (`DirectoryKind`), an existing
     `path` that is not an earlier directory of that kind raises
@@ -77,7 +80,10 @@ def atomic_directory(path, kind=None):
         os.rename(path, old)
     os.rename(staging, path)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        trash = tempfile.mkdtemp(prefix=f".{name}.trash-", dir=parent)
+        os.rmdir(trash)
+        os.rename(old, trash)
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def recover_directory(path):
@@ -85,18 +91,20 @@ def recover_directory(path):
 
     A kill between its two renames leaves `path` missing and the previous
     content, complete, in a `.<name>.old-*` copy beside it: the copy is
-    moved back. Staging directories (`.<name>.tmp-*`) and old copies that a
-    kill left half-removed are deleted. Call it only while no other process
-    writes `path`, such as when a training run starts.
+    moved back. Staging directories (`.<name>.tmp-*`), old copies that are
+    no longer needed, and copies a kill left half-deleted (`.<name>.trash-*`)
+    are removed. Call it only while no other process writes `path`, such as
+    when a training run starts.
     """
     path = absolute(path)
     parent, name = os.path.split(path)
     old = sorted(_siblings(parent, f".{name}.old-"), key=os.path.getmtime)
     if not os.path.isdir(path) and old:
-        # Old copies are removed only once `path` is in place, so with `path`
-        # missing the newest one is whole: the one the kill interrupted.
+        # An old copy is renamed to `.trash-*` before any of it is deleted, so
+        # every `.old-*` copy is whole. With `path` missing, the newest is the
+        # one the kill interrupted (older ones outlive a failed cleanup).
         os.rename(old.pop(), path)
-    for stray in old + _siblings(parent, f".{name}.tmp-"):
+    for stray in old + _siblings(parent, f".{name}.tmp-") + _siblings(parent, f".{name}.trash-"):
         shutil.rmtree(stray, ignore_errors=True)
     return os.path.isdir(path)
 

@@ -55,15 +55,17 @@ def _kill_at_call(monkeypatch, name, number):
     def fake(*args, **kwargs):
         calls.append(args)
         if len(calls) == number:
-            if name == "rmtree":  # dies half way through deleting
+            if name == "rmtree":  # dies half way through deleting, which touches the directory last
                 os.remove(os.path.join(args[0], "config.json"))
+                later = os.path.getmtime(args[0]) + 60
+                os.utime(args[0], (later, later))
             raise Killed
         return real(*args, **kwargs)
 
     monkeypatch.setattr(module, name, fake)
 
 
-@pytest.mark.parametrize("name, number", [("rename", 1), ("rename", 2), ("rmtree", 1)])
+@pytest.mark.parametrize("name, number", [("rename", 1), ("rename", 2), ("rename", 3), ("rmtree", 1)])
 def test_recover_directory_repairs_what_a_kill_inside_atomic_directory_left(
     tmp_path, monkeypatch, name, number
 ):
@@ -77,9 +79,27 @@ def test_recover_directory_repairs_what_a_kill_inside_atomic_directory_left(
     monkeypatch.undo()
     assert atomic.recover_directory(target)
     # Killed before the new copy was in place: the old one; after: the new one.
-    expected = "new" if (name, number) == ("rmtree", 1) else "old"
+    expected = "old" if (name, number) in (("rename", 1), ("rename", 2)) else "new"
     assert (target / "config.json").read_text() == expected
     assert os.listdir(tmp_path) == ["latest"]  # no staging or old copies left
+
+
+def test_a_copy_left_half_deleted_is_never_put_back(tmp_path, monkeypatch):
+    # A save whose cleanup died half way (a kill, or an error rmtree ignored),
+    # then the next save killed between its renames, before any recovery ran.
+    # The half-deleted copy was touched last, yet the whole one comes back.
+    target = tmp_path / "latest"
+    target.mkdir()
+    _write(target, "first")
+    for name, number, text in (("rmtree", 1, "second"), ("rename", 2, "third")):
+        _kill_at_call(monkeypatch, name, number)
+        with pytest.raises(Killed):
+            with atomic_directory(target) as staging:
+                _write(staging, text)
+        monkeypatch.undo()
+    assert atomic.recover_directory(target)
+    assert (target / "config.json").read_text() == "second"
+    assert os.listdir(tmp_path) == ["latest"]
 
 
 def test_recover_directory_without_anything_to_recover(tmp_path):

@@ -25,7 +25,15 @@ def main(argv=None):
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        import zoo  # noqa: F401 - first: a wrong Keras backend is named before a command imports Keras
+
         return args.run(args) or 0
+    except ImportError as e:
+        backend = sys.modules.get("zoo.backend")
+        if backend is None or not isinstance(e, backend.BackendError):
+            raise
+        print(f"zoo {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except (
         ValueError,
         TypeError,

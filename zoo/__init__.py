@@ -4,6 +4,10 @@
 never `training`.
 """
 
+from zoo.backend import require_tensorflow_backend
+
+require_tensorflow_backend()  # before anything imports Keras, which fails on a backend not installed
+
 from keras_attention import __version__, register_gru_training_loop, register_lstm_training_loop
 from zoo import tensorflow_gru, tensorflow_lstm
 from zoo.character_tokenizer import CharacterTokenizer

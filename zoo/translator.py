@@ -360,12 +360,14 @@ class Translator(keras.Model):
             strategy that returns `num_hypotheses > 1`, a list of them per
             sentence, best first.
         """
-        # One sentence: a str, UTF-8 bytes or a scalar tf.string tensor.
+        # One sentence: a str, UTF-8 bytes, or a scalar tf.string tensor or NumPy array.
         single = isinstance(sentences, (str, bytes)) or (
             tf.is_tensor(sentences) and sentences.shape.rank == 0
         )
         if single and tf.is_tensor(sentences) and sentences.dtype == tf.string:
             sentences = sentences.numpy()
+        if isinstance(sentences, np.ndarray) and sentences.ndim == 0:
+            single, sentences = True, sentences.item()
         sentences = check_texts([sentences] if single else sentences, "source")
         strategy = self.check_strategy(strategy, beam_width)
         max_length = self.check_max_length(max_length)

@@ -403,6 +403,8 @@ def test_translate_takes_strings_as_tensorflow_and_numpy_give_them(trained_trans
     assert trained_translator.translate(np.array(sentences)) == expected
     assert trained_translator.translate(tf.constant(sentences[3])) == expected[3]
     assert trained_translator.translate(sentences[3].encode()) == expected[3]
+    assert trained_translator.translate(np.array(sentences[3])) == expected[3]  # 0-d: one sentence
+    assert trained_translator.translate(np.array(sentences[3].encode())) == expected[3]
     dataset = tf.data.Dataset.from_tensor_slices(sentences).as_numpy_iterator()
     assert trained_translator.translate(dataset) == expected
 

@@ -95,6 +95,10 @@ class BaseAttention(keras.layers.Layer):
         return_attention_scores: if `True`, also return the weights.
         training: whether dropout is active.
 
+    `keras.layers.Attention`'s form is taken too, so a model written for it
+    can swap layers: `layer([query, value])` or `layer([query, value, key])`,
+    with `mask=[query_mask, value_mask]`.
+
     Returns:
         The attended values `(batch_size, Tq, dim_v)`, and with
         `return_attention_scores=True` also the weights
@@ -120,6 +124,36 @@ class BaseAttention(keras.layers.Layer):
         self.dropout = dropout
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
         self.supports_masking = True
+
+    def __call__(self, query, value=None, key=None, **kwargs):
+        if value is None:
+            query, value, key, kwargs = self._from_keras_attention_form(query, key, kwargs)
+        return super().__call__(query, value, key, **kwargs)
+
+    def _from_keras_attention_form(self, inputs, key, kwargs):
+        """`(query, value, key, kwargs)` from `keras.layers.Attention`'s `[query, value(, key)]`, `mask=[...]`."""
+        name = type(self).__name__
+        if not isinstance(inputs, (list, tuple)) or key is not None:
+            raise TypeError(
+                f"{name} takes `query` and `value`: `layer(query, value)` (or `layer([query, value])`, as "
+                "keras.layers.Attention takes them); `value` is missing."
+            )
+        if len(inputs) not in (2, 3):
+            raise ValueError(
+                f"{name} takes a list of `[query, value]` or `[query, value, key]`; received a list of "
+                f"{len(inputs)}."
+            )
+        query, value, key = (*inputs, None)[:3]
+        mask = kwargs.pop("mask", None)
+        if mask is not None:
+            if not isinstance(mask, (list, tuple)) or len(mask) != 2:
+                raise ValueError(f"{name}: `mask` must be `[query_mask, value_mask]` (either may be None).")
+            for argument, given in zip(("query_mask", "value_mask"), mask):
+                if kwargs.get(argument) is not None and given is not None:
+                    raise ValueError(f"{name}: `{argument}` is given twice, in `mask` and by name.")
+                if given is not None:
+                    kwargs[argument] = given
+        return query, value, key, kwargs
 
     def build(self, query_shape, value_shape, key_shape=None):
         self.built = True

@@ -70,3 +70,66 @@ def test_the_recurrent_decoder_passes_the_target_mask_on_to_the_loss():
     other_padding = np.array([[1, 2, 17], [3, 4, 5]])  # another label where the target is padding
     loss = model.evaluate([SOURCES, TARGETS], labels, verbose=0)
     assert model.evaluate([SOURCES, TARGETS], other_padding, verbose=0) == pytest.approx(loss, rel=1e-6)
+
+
+BASE_ATTENTIONS = {
+    "LuongAttention": lambda: ka.LuongAttention("general"),
+    "BahdanauAttention": ka.BahdanauAttention,
+    "ScaledDotProductAttention": ka.ScaledDotProductAttention,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BASE_ATTENTIONS))
+def test_keras_attentions_list_form_gives_what_the_arguments_give(name, tmp_path):
+    rng = np.random.default_rng(0)
+    query = rng.normal(size=(2, 3, 8)).astype("float32")
+    value = rng.normal(size=(2, 5, 8)).astype("float32")
+    key = rng.normal(size=(2, 5, 8)).astype("float32")
+    query_mask = np.array([[1, 1, 0], [1, 1, 1]], bool)
+    value_mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    layer = BASE_ATTENTIONS[name]()
+    expected = layer(query, value, key, query_mask=query_mask, value_mask=value_mask)
+    as_list = layer([query, value, key], mask=[query_mask, value_mask])
+    np.testing.assert_allclose(as_list, expected, atol=1e-6)
+    np.testing.assert_allclose(
+        layer([query, value], mask=[None, value_mask]), layer(query, value, value_mask=value_mask)
+    )
+    np.testing.assert_allclose(layer((query, value)), layer(query, value))
+
+    # In a functional model, Keras' masks reach the list form too, and it saves and loads.
+    model = _model(lambda source, target: BASE_ATTENTIONS[name]()([target, source]))
+    assert _padding_effect(name, model) < 1e-6
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(
+        loaded.predict([SOURCES, TARGETS], verbose=0), model.predict([SOURCES, TARGETS], verbose=0), atol=1e-6
+    )
+
+    with pytest.raises(TypeError, match="takes `query` and `value`.*`value` is missing"):
+        layer(query)
+    with pytest.raises(
+        ValueError, match=r"a list of `\[query, value\]` or `\[query, value, key\]`; received a list of 1"
+    ):
+        layer([query])
+    with pytest.raises(ValueError, match=r"`mask` must be `\[query_mask, value_mask\]`"):
+        layer([query, value], mask=value_mask)
+    with pytest.raises(ValueError, match="`value_mask` is given twice"):
+        layer([query, value], mask=[None, value_mask], value_mask=value_mask)
+
+
+def test_luong_dot_replaces_keras_attention_in_a_model_written_for_it():
+    def build(layer):
+        keras.utils.set_random_seed(1)
+        source = keras.Input((None,), dtype="int32")
+        target = keras.Input((None,), dtype="int32")
+        embed = keras.layers.Embedding(20, 8, mask_zero=True)
+        return keras.Model([source, target], layer([embed(target), embed(source)]))
+
+    keras_model = build(keras.layers.Attention())  # score_mode="dot", no scale: Luong's dot score
+    ours = build(ka.LuongAttention("dot"))
+    for sources in (SOURCES, MORE_PADDING):
+        np.testing.assert_allclose(
+            ours.predict([sources, TARGETS], verbose=0),
+            keras_model.predict([sources, TARGETS], verbose=0),
+            atol=1e-6,
+        )

@@ -367,7 +367,7 @@ def _column(text):
 
 
 def _add_length_arguments(parser):
-    parser.add_argument("--max-length", type=int, help="most tokens generated per sentence")
+    parser.add_argument("--max-length", type=int, help="most tokens generated per sentence ([END] included)")
     _add_length_factor_argument(parser)
 
 
@@ -375,8 +375,8 @@ def _add_length_factor_argument(parser):
     parser.add_argument(
         "--max-length-factor",
         type=float,
-        help="also limit a sentence of N source tokens to ceil(FACTOR * N) + 1 tokens, counted as "
-        "--max-length counts them: it cuts the rare output that repeats itself (2 to 3 suits word-level "
+        help="also limit a sentence of N source tokens to ceil(FACTOR * N) + 1 generated tokens ([END] "
+        "included): it cuts the rare output that repeats itself (2 to 3 suits word-level "
         "translation; default: no such limit)",
     )
 
@@ -389,7 +389,11 @@ BEAM_DEFAULTS = {"length_penalty": 0.6, "coverage_penalty": 0.0}
 def _add_decoding_arguments(parser, sampling=False, n_best=False):
     # No defaults here: a setting left unset is the strategy's own default,
     # and a setting given for a strategy not chosen is an error, not ignored.
-    group = parser.add_argument_group("decoding (greedy unless --beam-width or --sample)")
+    group = parser.add_argument_group(
+        "decoding (greedy unless --beam-width or --sample)"
+        if sampling
+        else "decoding (greedy unless --beam-width)"
+    )
     group.add_argument("--beam-width", type=int, help="beam search with this many hypotheses kept")
     group.add_argument(
         "--length-penalty",

@@ -1,3 +1,4 @@
+import argparse
 import json
 import math
 import re
@@ -611,6 +612,18 @@ heavy = sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflo
 assert not heavy, heavy[:5]
 """
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_each_commands_help_names_only_options_it_has(monkeypatch):
+    """`zoo evaluate --help` named --sample and --max-length, which only `zoo translate` has."""
+    from training.cli import _parser
+
+    monkeypatch.setenv("COLUMNS", "1000")  # no option split over two lines
+    (commands,) = [action for action in _parser()._actions if isinstance(action, argparse._SubParsersAction)]
+    for name, command in commands.choices.items():
+        own = {option for action in command._actions for option in action.option_strings}
+        named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", command.format_help()))
+        assert named - own <= {"--logdir"}, name  # --logdir: `tensorboard --logdir OUT/logs`
 
 
 def test_the_help_shows_beam_searchs_own_defaults():

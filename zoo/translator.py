@@ -632,6 +632,17 @@ class Translator(keras.Model):
                 f"Saved a SavedModel at {path}: serving_default(text: tf.string[None]) -> {', '.join(outputs)}"
             )
 
+    @classmethod
+    def from_preset(cls, preset, train_data=None, dtype=None, **overrides):
+        """`zoo.load(preset, ...)`, under the name KerasHub's tasks give it; see `zoo.preset_io.load`.
+
+        `preset` is a built-in name (with `train_data` to learn the
+        vocabularies from) or a directory written by `save_to_preset`.
+        """
+        from zoo.preset_io import load
+
+        return load(preset, train_data=train_data, dtype=dtype, **overrides)
+
     def save_to_preset(self, path):
         """Write a preset directory that `zoo.load(path)` restores; see `zoo.preset_io`."""
         from zoo.preset_io import save_to_preset

@@ -447,6 +447,23 @@ def test_truncate_cuts_over_long_sentences_as_the_export_does(trained_translator
         trained_translator.translate("hola", truncate="yes")
 
 
+def test_from_preset_is_zoo_load_under_keras_hubs_name(trained_translator, toy_pairs, tmp_path):
+    path = tmp_path / "preset"
+    trained_translator.save_to_preset(path)
+    loaded = zoo.Translator.from_preset(str(path), max_source_length=150)
+    assert loaded.preprocessor.max_source_length == 150
+    for got, want in zip(loaded.get_weights(), trained_translator.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    built = zoo.Translator.from_preset("gru_luong_small", train_data=toy_pairs, hidden_dim=8)
+    assert built.backbone.hidden_dim == 8
+    assert (
+        built.get_config()["source_vocabulary"]
+        == zoo.load("gru_luong_small", train_data=toy_pairs).get_config()["source_vocabulary"]
+    )
+    with pytest.raises(ValueError, match="Unknown preset: 'gru_loung'. Did you mean 'gru_luong'"):
+        zoo.Translator.from_preset("gru_loung", train_data=toy_pairs)
+
+
 def test_a_saved_preset_takes_new_length_limits_and_nothing_else(trained_translator, tmp_path):
     """No weight depends on `max_source_length`: a saved model may read longer sentences, or be held to shorter."""
     path = tmp_path / "preset"

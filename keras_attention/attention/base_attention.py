@@ -97,7 +97,7 @@ class BaseAttention(keras.layers.Layer):
 
     `keras.layers.Attention`'s form is taken too, so a model written for it
     can swap layers: `layer([query, value])` or `layer([query, value, key])`,
-    with `mask=[query_mask, value_mask]`.
+    and `mask=[query_mask, value_mask]` (with either form).
 
     Returns:
         The attended values `(batch_size, Tq, dim_v)`, and with
@@ -127,33 +127,43 @@ class BaseAttention(keras.layers.Layer):
 
     def __call__(self, query, value=None, key=None, **kwargs):
         if value is None:
-            query, value, key, kwargs = self._from_keras_attention_form(query, key, kwargs)
+            query, value, key = self._from_keras_attention_form(query, key)
+        if "mask" in kwargs:
+            kwargs = self._masks_from_keras_attention_form(kwargs)
         return super().__call__(query, value, key, **kwargs)
 
-    def _from_keras_attention_form(self, inputs, key, kwargs):
-        """`(query, value, key, kwargs)` from `keras.layers.Attention`'s `[query, value(, key)]`, `mask=[...]`."""
+    def _from_keras_attention_form(self, inputs, key):
+        """`(query, value, key)` from `keras.layers.Attention`'s `[query, value]` or `[query, value, key]`."""
         name = type(self).__name__
-        if not isinstance(inputs, (list, tuple)) or key is not None:
+        if not isinstance(inputs, (list, tuple)):
             raise TypeError(
-                f"{name} takes `query` and `value`: `layer(query, value)` (or `layer([query, value])`, as "
-                "keras.layers.Attention takes them); `value` is missing."
+                f"{name} takes `query` and `value`: `layer(query, value)`, or `layer([query, value])` as "
+                "keras.layers.Attention takes them; `value` is missing."
             )
-        if len(inputs) not in (2, 3):
+        if len(inputs) not in (2, 3) or key is not None:
+            given = f"a list of {len(inputs)}" + (" and a `key`" if key is not None else "")
             raise ValueError(
-                f"{name} takes a list of `[query, value]` or `[query, value, key]`; received a list of "
-                f"{len(inputs)}."
+                f"{name} takes a list of `[query, value]` or `[query, value, key]` (the key inside the "
+                f"list); received {given}."
             )
-        query, value, key = (*inputs, None)[:3]
-        mask = kwargs.pop("mask", None)
-        if mask is not None:
-            if not isinstance(mask, (list, tuple)) or len(mask) != 2:
-                raise ValueError(f"{name}: `mask` must be `[query_mask, value_mask]` (either may be None).")
-            for argument, given in zip(("query_mask", "value_mask"), mask):
-                if kwargs.get(argument) is not None and given is not None:
-                    raise ValueError(f"{name}: `{argument}` is given twice, in `mask` and by name.")
-                if given is not None:
-                    kwargs[argument] = given
-        return query, value, key, kwargs
+        return (*inputs, None)[:3]
+
+    def _masks_from_keras_attention_form(self, kwargs):
+        """`kwargs` with `mask=[query_mask, value_mask]` (`keras.layers.Attention`'s) given by name."""
+        name = type(self).__name__
+        kwargs = dict(kwargs)
+        mask = kwargs.pop("mask")
+        if mask is None:
+            return kwargs
+        if not isinstance(mask, (list, tuple)) or len(mask) != 2:
+            raise ValueError(f"{name}: `mask` must be `[query_mask, value_mask]` (either may be None).")
+        for argument, given in zip(("query_mask", "value_mask"), mask):
+            if given is None:
+                continue
+            if kwargs.get(argument) is not None:
+                raise ValueError(f"{name}: `{argument}` is given twice, in `mask` and by name.")
+            kwargs[argument] = given
+        return kwargs
 
     def build(self, query_shape, value_shape, key_shape=None):
         self.built = True

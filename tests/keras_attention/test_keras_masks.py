@@ -95,6 +95,7 @@ def test_keras_attentions_list_form_gives_what_the_arguments_give(name, tmp_path
         layer([query, value], mask=[None, value_mask]), layer(query, value, value_mask=value_mask)
     )
     np.testing.assert_allclose(layer((query, value)), layer(query, value))
+    np.testing.assert_allclose(layer(query, value, key, mask=[query_mask, value_mask]), expected, atol=1e-6)
 
     # In a functional model, Keras' masks reach the list form too, and it saves and loads.
     model = _model(lambda source, target: BASE_ATTENTIONS[name]()([target, source]))
@@ -108,9 +109,11 @@ def test_keras_attentions_list_form_gives_what_the_arguments_give(name, tmp_path
     with pytest.raises(TypeError, match="takes `query` and `value`.*`value` is missing"):
         layer(query)
     with pytest.raises(
-        ValueError, match=r"a list of `\[query, value\]` or `\[query, value, key\]`; received a list of 1"
+        ValueError, match=r"`\[query, value, key\]` \(the key inside the list\); received a list of 1"
     ):
         layer([query])
+    with pytest.raises(ValueError, match="received a list of 2 and a `key`"):
+        layer([query, value], key=key)
     with pytest.raises(ValueError, match=r"`mask` must be `\[query_mask, value_mask\]`"):
         layer([query, value], mask=value_mask)
     with pytest.raises(ValueError, match="`value_mask` is given twice"):

@@ -5,6 +5,8 @@ import collections
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from zoo.atomic import atomic_file
+
 PAD, UNK, START, END = "[PAD]", "[UNK]", "[START]", "[END]"
 # Ids 0-3, in every vocabulary: padding must be 0 (masks are `ids != 0`).
 RESERVED_TOKENS = (PAD, UNK, START, END)
@@ -160,8 +162,8 @@ class Tokenizer(tf.Module):
         return self.join(tf.ragged.boolean_mask(self.id_to_token(ids), keep))
 
     def save_vocabulary(self, path):
-        """Write one token per line, UTF-8, in id order."""
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
+        """Write one token per line, UTF-8, in id order; atomically, so an earlier file is never half-replaced."""
+        with atomic_file(path) as staging, open(staging, "w", encoding="utf-8", newline="\n") as f:
             f.write("\n".join(self.vocabulary) + "\n")
 
     @classmethod

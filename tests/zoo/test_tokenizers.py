@@ -34,6 +34,18 @@ def test_round_trip_unknowns_and_vocabulary_file(name, tmp_path):
     assert again.tokenize(tf.constant(TEXTS)).to_list() == tokenizer.tokenize(tf.constant(TEXTS)).to_list()
 
 
+def test_a_failed_vocabulary_write_leaves_the_earlier_file_whole(tmp_path, monkeypatch):
+    tokenizer = TOKENIZERS["word"].from_texts(TEXTS)
+    path = tmp_path / "vocabulary.txt"
+    tokenizer.save_vocabulary(path)
+    saved = path.read_text(encoding="utf-8")
+    monkeypatch.setattr(tokenizer, "vocabulary", ["[PAD]", None])
+    with pytest.raises(TypeError):
+        tokenizer.save_vocabulary(path)  # fails after the file was opened
+    assert path.read_text(encoding="utf-8") == saved
+    assert [p.name for p in tmp_path.iterdir()] == ["vocabulary.txt"]  # no staging file left
+
+
 def test_wordpiece_splits_a_rare_word_into_known_pieces():
     tokenizer = WordPieceTokenizer.from_texts(TEXTS * 3, max_size=60)
     ids = tokenizer.tokenize(tf.constant(["the sleeper"])).to_list()[0]

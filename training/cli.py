@@ -278,6 +278,12 @@ def _parser():
         help="score an over-long source's translation of its first max_source_length tokens, as the "
         "export serves it, instead of leaving the pair out",
     )
+    p.add_argument(
+        "--multi-reference",
+        action="store_true",
+        help="translate a source that has several targets in the data once and score it against all of "
+        "them (sacrebleu's multi-reference BLEU), instead of once per pair",
+    )
     _add_length_factor_argument(p)
     _add_decoding_arguments(p)
     p.set_defaults(run=_evaluate)
@@ -604,6 +610,7 @@ def _evaluate(args):
         strategy=_strategy(args),
         max_length_factor=args.max_length_factor,
         truncate=args.truncate,
+        multi_reference=args.multi_reference,
     )
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
 

@@ -6,7 +6,7 @@ import math
 import sacrebleu
 import tensorflow as tf
 
-from keras_attention.checks import check_int
+from keras_attention.checks import check_bool, check_int
 from training.metrics import exact_match
 from zoo.translator import check_text_pairs
 
@@ -41,6 +41,7 @@ class EvaluationReport:
     accuracy: float | None = None  # masked token accuracy, when computed
     signature: str = ""  # sacrebleu's signature of the BLEU settings, for reporting
     skipped: int = 0  # sources longer than the model reads, left out
+    references: int = 0  # references scored against: more than `count` where a sentence has several
     translations: list = dataclasses.field(default_factory=list, repr=False)  # the decoded text
 
     @property
@@ -57,8 +58,11 @@ class EvaluationReport:
 
     def summary(self):
         """A few lines for people: the headline figures and the length table."""
+        counted = f"{self.count} sentences" + (
+            f", {self.references} references" if self.references > self.count else ""
+        )
         lines = [
-            f"BLEU {self.bleu:.2f}  chrF {self.chrf:.2f}  exact match {self.exact_match:.1%}  ({self.count} sentences)"
+            f"BLEU {self.bleu:.2f}  chrF {self.chrf:.2f}  exact match {self.exact_match:.1%}  ({counted})"
         ]
         if self.loss is not None:
             lines.append(
@@ -84,18 +88,22 @@ def score_translations(hypotheses, references, sources, buckets=LENGTH_BUCKETS):
     BLEU and chrF come from sacrebleu (corpus level; BLEU with its default
     13a tokenization and lowercased, because the zoo's word tokenizer
     lowercases its output). Exact match compares after the tokenizer's
-    standardization.
+    standardization. A sentence with several references is scored against
+    all of them, as sacrebleu scores multi-reference test sets, and matches
+    exactly if it equals any.
 
     Args:
         hypotheses: the model's translations, strings.
-        references: one reference string per hypothesis.
+        references: per hypothesis, its reference string, or a list of
+            its reference strings.
         sources: the source sentences, for the length buckets.
         buckets: `(first, last)` source lengths in words; `last` None is open.
 
     Returns:
         `EvaluationReport` (without loss and accuracy).
     """
-    hypotheses, references, sources = list(hypotheses), list(references), list(sources)
+    hypotheses, sources = list(hypotheses), list(sources)
+    references = [_reference_list(r, i) for i, r in enumerate(references)]
     if not len(hypotheses) == len(references) == len(sources):
         raise ValueError(
             f"Got {len(hypotheses)} hypotheses, {len(references)} references and "
@@ -118,19 +126,40 @@ def score_translations(hypotheses, references, sources, buckets=LENGTH_BUCKETS):
                 first=first,
                 last=last,
                 count=len(members),
-                bleu=bleu.corpus_score(hyp, [ref]).score if members else None,
+                bleu=bleu.corpus_score(hyp, _streams(ref)).score if members else None,
                 exact_match=exact_match(hyp, ref) if members else None,
             )
         )
+    streams = _streams(references)
     return EvaluationReport(
         count=len(references),
-        bleu=bleu.corpus_score(hypotheses, [references]).score,
-        chrf=sacrebleu.CHRF().corpus_score(hypotheses, [references]).score,
+        bleu=bleu.corpus_score(hypotheses, streams).score,
+        chrf=sacrebleu.CHRF().corpus_score(hypotheses, streams).score,
         exact_match=exact_match(hypotheses, references),
         by_length=by_length,
         translations=hypotheses,
         signature=str(bleu.get_signature()),
+        references=sum(map(len, references)),
     )
+
+
+def _reference_list(reference, index):
+    """A hypothesis's references as a non-empty list of strings."""
+    references = [reference] if isinstance(reference, str) else reference
+    if not isinstance(references, (list, tuple)) or not references:
+        raise ValueError(
+            f"Reference {index} must be a string or a non-empty list of strings; received {reference!r}."
+        )
+    for item in references:
+        if not isinstance(item, str):
+            raise TypeError(f"Reference {index} holds a {type(item).__name__}, not a string: {item!r}.")
+    return list(references)
+
+
+def _streams(references):
+    """sacrebleu's reference streams: the k-th reference of every sentence, `None` where it has fewer."""
+    width = max(map(len, references))
+    return [[refs[k] if k < len(refs) else None for refs in references] for k in range(width)]
 
 
 def evaluate(
@@ -145,6 +174,7 @@ def evaluate(
     *,
     beam_width=None,
     truncate=False,
+    multi_reference=False,
 ):
     """Decode `pairs` with `model` and score the result; also loss and token accuracy.
 
@@ -156,7 +186,7 @@ def evaluate(
         pairs: `training.TextPairs` (or anything with `sources` and
             `targets`), or a `(sources, targets)` pair of string lists.
         batch_size: sentences per decoding call and per loss batch.
-        max_sentences: decode at most this many (the first ones); all when None.
+        max_sentences: read at most this many pairs (the first ones); all when None.
         buckets: see `score_translations`.
         loss: also run the teacher-forced loss, perplexity and token accuracy.
         strategy: how to decode (see `Translator.translate`); greedy by default.
@@ -170,6 +200,12 @@ def evaluate(
             `max_source_length` tokens (as `translate(truncate=True)` and the
             export give it) instead of leaving the pair out: every pair is
             scored, as a served model would be.
+        multi_reference: decode each distinct source once and score it
+            against every target it has in `pairs` (sacrebleu's
+            multi-reference BLEU; exact if it equals any), instead of once
+            per pair against each target alone. For corpora that translate
+            one sentence several ways, such as Tatoeba's; the report's
+            `count` is then of sources, and `references` of pairs.
 
     Returns:
         `EvaluationReport`.
@@ -192,9 +228,16 @@ def evaluate(
                 "translations of the first tokens."
             )
         sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
+    references = targets
+    decoded = sources
+    if check_bool("multi_reference", multi_reference):
+        grouped = {}
+        for source, target in zip(sources, targets):
+            grouped.setdefault(source, []).append(target)
+        decoded, references = list(grouped), list(grouped.values())
     # One call: the translator groups the sentences by length and keeps two batches in flight.
     hypotheses = model.translate(
-        sources,
+        decoded,
         strategy=strategy,
         batch_size=batch_size,
         max_length_factor=max_length_factor,
@@ -202,7 +245,7 @@ def evaluate(
     )
     if strategy.num_hypotheses > 1:
         hypotheses = [best for best, *_ in hypotheses]
-    report = score_translations(hypotheses, targets, sources, buckets)
+    report = score_translations(hypotheses, references, decoded, buckets)
     report.translations = hypotheses
     if loss and sources:
         metrics = model.evaluate((sources, targets), batch_size=batch_size, verbose=0, return_dict=True)

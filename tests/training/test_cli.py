@@ -129,6 +129,14 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
         main(["evaluate", preset, "--data", str(tmp_path / "dates.tsv"), "--json", "--beam-width", "3"]) == 0
     )
     assert 0.0 <= json.loads(capsys.readouterr().out)["bleu"] <= 100.0
+    # A source with two targets: translated once, scored against both.
+    twice = tmp_path / "twice.tsv"
+    twice.write_text(
+        (tmp_path / "dates.tsv").read_text(encoding="utf-8") + "March 3, 2021\t2021-3-3\n", encoding="utf-8"
+    )
+    assert main(["evaluate", preset, "--data", str(twice), "--json", "--multi-reference"]) == 0
+    grouped = json.loads(capsys.readouterr().out)
+    assert (grouped["count"], grouped["references"]) == (2, 3)
     assert main(["export", preset, str(tmp_path / "exported")]) == 0
     assert (tmp_path / "exported" / "saved_model.pb").is_file()
     assert main(["export", preset, str(tmp_path / "beam"), "--beam-width", "3", "--attention"]) == 0

@@ -39,6 +39,46 @@ def test_length_buckets_split_by_source_words():
     assert "16-20" in report.summary()
 
 
+def test_a_sentence_with_several_references_is_scored_against_all_of_them():
+    references = [[REFERENCES[0], "A cat is on the mat."], REFERENCES[1], (REFERENCES[2],)]
+    report = score_translations(HYPOTHESES, references, SOURCES)
+    # sacrebleu's multi-reference scoring, with None where a sentence has fewer references.
+    streams = [[references[0][0], REFERENCES[1], REFERENCES[2]], ["A cat is on the mat.", None, None]]
+    assert report.bleu == pytest.approx(sacrebleu.corpus_bleu(HYPOTHESES, streams, lowercase=True).score)
+    assert report.chrf == pytest.approx(sacrebleu.corpus_chrf(HYPOTHESES, streams).score)
+    assert report.bleu > score_translations(HYPOTHESES, REFERENCES, SOURCES).bleu
+    assert "nrefs:var" in report.signature
+    assert (report.count, report.references) == (3, 4) and "(3 sentences, 4 references)" in report.summary()
+    # Exact if it equals any of its references.
+    assert score_translations(["a cat is on the  MAT."], [references[0]], SOURCES[:1]).exact_match == 1.0
+    assert score_translations(["a dog is on the mat."], [references[0]], SOURCES[:1]).exact_match == 0.0
+    with pytest.raises(
+        ValueError, match=r"Reference 1 must be a string or a non-empty list of strings; received \[\]"
+    ):
+        score_translations(HYPOTHESES[:2], [REFERENCES[0], []], SOURCES[:2])
+    with pytest.raises(TypeError, match="Reference 0 holds a NoneType, not a string"):
+        score_translations(HYPOTHESES[:1], [[None]], SOURCES[:1])
+
+
+def test_evaluate_with_multi_reference_decodes_each_source_once(trained_translator, toy_pairs):
+    sources, targets = list(toy_pairs[0][:4]), list(toy_pairs[1][:4])
+    # The first source again with another target, as a corpus with two translations of it holds.
+    pairs = TextPairs([*sources, sources[0]], [*targets, "otra traducción"])
+    per_pair = evaluate(trained_translator, pairs)
+    grouped = evaluate(trained_translator, pairs, multi_reference=True)
+    assert (per_pair.count, per_pair.references) == (5, 5)
+    assert (grouped.count, grouped.references) == (4, 5)
+    assert grouped.translations == trained_translator.translate(sources)
+    assert grouped.exact_match == 1.0 and per_pair.exact_match == pytest.approx(4 / 5)
+    expected = score_translations(
+        grouped.translations, [[targets[0], "otra traducción"], *targets[1:]], sources
+    )
+    assert grouped.bleu == pytest.approx(expected.bleu)
+    assert grouped.loss == pytest.approx(per_pair.loss)  # teacher-forced over every pair either way
+    with pytest.raises(ValueError, match="`multi_reference` must be True or False, received 'yes'"):
+        evaluate(trained_translator, pairs, multi_reference="yes")
+
+
 def test_misaligned_input_is_an_error():
     with pytest.raises(ValueError, match="2 hypotheses, 3 references and 3 sources"):
         score_translations(HYPOTHESES[:2], REFERENCES, SOURCES)

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_attention.checks import check_int
+from keras_attention.checks import check_bool, check_int
 
 
 class ValidationBleu(keras.callbacks.Callback):
@@ -21,11 +21,13 @@ class ValidationBleu(keras.callbacks.Callback):
         batch_size: sentences per decoding call.
         strategy: how to decode (see `Translator.translate`); greedy by
             default.
+        multi_reference: score a source that has several targets among
+            `pairs` once, against all of them (see `training.evaluate`).
     """
 
     writes_epoch_logs = True  # `Translator.fit` runs it first
 
-    def __init__(self, pairs, max_sentences=500, batch_size=64, strategy=None):
+    def __init__(self, pairs, max_sentences=500, batch_size=64, strategy=None, multi_reference=False):
         super().__init__()
         from zoo.generation import get_strategy
         from zoo.translator import check_text_pairs
@@ -36,12 +38,18 @@ class ValidationBleu(keras.callbacks.Callback):
         self.batch_size = check_int("batch_size", batch_size, 1)
         self.pairs = (sources[: self.max_sentences], targets[: self.max_sentences])
         self.strategy = get_strategy(strategy)
+        self.multi_reference = check_bool("multi_reference", multi_reference)
 
     def on_epoch_end(self, epoch, logs=None):
         from training.evaluation import evaluate
 
         report = evaluate(
-            self.model, self.pairs, batch_size=self.batch_size, loss=False, strategy=self.strategy
+            self.model,
+            self.pairs,
+            batch_size=self.batch_size,
+            loss=False,
+            strategy=self.strategy,
+            multi_reference=self.multi_reference,
         )
         if logs is not None:
             logs["val_bleu"] = report.bleu

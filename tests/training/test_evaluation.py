@@ -164,6 +164,15 @@ def test_validation_bleu_checks_its_settings_before_training(trained_translator,
     logs = {}
     callback.on_epoch_end(0, logs)
     assert logs == {"val_bleu": pytest.approx(100.0), "val_exact_match": 1.0}
+    with pytest.raises(ValueError, match="`multi_reference` must be True or False"):
+        ValidationBleu((sources, targets), multi_reference=1)
+    # A second target for the first source: wrong on its own, one of two with multi_reference.
+    twice = ([*sources[:3], sources[0]], [*targets[:3], "otra"])
+    for multi_reference, exact in ((False, 3 / 4), (True, 1.0)):
+        callback = ValidationBleu(twice, multi_reference=multi_reference)
+        callback.set_model(trained_translator)
+        callback.on_epoch_end(0, logs)
+        assert logs["val_exact_match"] == pytest.approx(exact)
 
 
 def test_callbacks_listed_before_validation_bleu_see_val_bleu(toy_pairs, tmp_path):

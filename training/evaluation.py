@@ -212,6 +212,7 @@ def evaluate(
     """
     sources, targets = check_text_pairs(pairs, "pairs")
     strategy = model.check_strategy(strategy, beam_width)
+    check_bool("multi_reference", multi_reference)
     if max_sentences is not None:
         check_int("max_sentences", max_sentences, 1)
         sources, targets = sources[:max_sentences], targets[:max_sentences]
@@ -230,7 +231,7 @@ def evaluate(
         sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
     references = targets
     decoded = sources
-    if check_bool("multi_reference", multi_reference):
+    if multi_reference:
         grouped = {}
         for source, target in zip(sources, targets):
             grouped.setdefault(source, []).append(target)

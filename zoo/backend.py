@@ -25,7 +25,7 @@ def require_tensorflow_backend():
     try:
         import keras
     except ModuleNotFoundError as e:
-        if e.name not in ("jax", "torch", "scipy", "openvino"):
+        if e.name not in ("jax", "jaxlib", "torch", "scipy", "openvino"):
             raise
         backend = os.environ.get("KERAS_BACKEND")
         where = f"KERAS_BACKEND={backend}" if backend else _config_file()

@@ -41,8 +41,11 @@ class EvaluationReport:
     accuracy: float | None = None  # masked token accuracy, when computed
     signature: str = ""  # sacrebleu's signature of the BLEU settings, for reporting
     skipped: int = 0  # sources longer than the model reads, left out
-    references: int = 0  # references scored against: more than `count` where a sentence has several
+    reference_count: int = 0  # references scored against: more than `count` where a sentence has several
     translations: list = dataclasses.field(default_factory=list, repr=False)  # the decoded text
+    sources: list = dataclasses.field(
+        default_factory=list, repr=False
+    )  # what `translations` translate, in order
 
     @property
     def perplexity(self):
@@ -50,16 +53,16 @@ class EvaluationReport:
         return None if self.loss is None else math.exp(min(self.loss, 700.0))
 
     def to_dict(self):
-        """The figures as plain data (for JSON), without the translations."""
+        """The figures as plain data (for JSON), without the translations and their sources."""
         data = dataclasses.asdict(self)
-        del data["translations"]
+        del data["translations"], data["sources"]
         data["perplexity"] = self.perplexity
         return data
 
     def summary(self):
         """A few lines for people: the headline figures and the length table."""
         counted = f"{self.count} sentences" + (
-            f", {self.references} references" if self.references > self.count else ""
+            f", {self.reference_count} references" if self.reference_count > self.count else ""
         )
         lines = [
             f"BLEU {self.bleu:.2f}  chrF {self.chrf:.2f}  exact match {self.exact_match:.1%}  ({counted})"
@@ -138,8 +141,9 @@ def score_translations(hypotheses, references, sources, buckets=LENGTH_BUCKETS):
         exact_match=exact_match(hypotheses, references),
         by_length=by_length,
         translations=hypotheses,
+        sources=sources,
         signature=str(bleu.get_signature()),
-        references=sum(map(len, references)),
+        reference_count=sum(map(len, references)),
     )
 
 
@@ -205,7 +209,7 @@ def evaluate(
             multi-reference BLEU; exact if it equals any), instead of once
             per pair against each target alone. For corpora that translate
             one sentence several ways, such as Tatoeba's; the report's
-            `count` is then of sources, and `references` of pairs.
+            `count` is then of sources, and `reference_count` of pairs.
 
     Returns:
         `EvaluationReport`.

@@ -136,7 +136,7 @@ def test_translate_evaluate_export(trained_run, tmp_path, capsys, monkeypatch):
     )
     assert main(["evaluate", preset, "--data", str(twice), "--json", "--multi-reference"]) == 0
     grouped = json.loads(capsys.readouterr().out)
-    assert (grouped["count"], grouped["references"]) == (2, 3)
+    assert (grouped["count"], grouped["reference_count"]) == (2, 3)
     assert main(["export", preset, str(tmp_path / "exported")]) == 0
     assert (tmp_path / "exported" / "saved_model.pb").is_file()
     assert main(["export", preset, str(tmp_path / "beam"), "--beam-width", "3", "--attention"]) == 0

@@ -48,7 +48,10 @@ def test_a_sentence_with_several_references_is_scored_against_all_of_them():
     assert report.chrf == pytest.approx(sacrebleu.corpus_chrf(HYPOTHESES, streams).score)
     assert report.bleu > score_translations(HYPOTHESES, REFERENCES, SOURCES).bleu
     assert "nrefs:var" in report.signature
-    assert (report.count, report.references) == (3, 4) and "(3 sentences, 4 references)" in report.summary()
+    assert (report.count, report.reference_count) == (
+        3,
+        4,
+    ) and "(3 sentences, 4 references)" in report.summary()
     # Exact if it equals any of its references.
     assert score_translations(["a cat is on the  MAT."], [references[0]], SOURCES[:1]).exact_match == 1.0
     assert score_translations(["a dog is on the mat."], [references[0]], SOURCES[:1]).exact_match == 0.0
@@ -66,9 +69,9 @@ def test_evaluate_with_multi_reference_decodes_each_source_once(trained_translat
     pairs = TextPairs([*sources, sources[0]], [*targets, "otra traducción"])
     per_pair = evaluate(trained_translator, pairs)
     grouped = evaluate(trained_translator, pairs, multi_reference=True)
-    assert (per_pair.count, per_pair.references) == (5, 5)
-    assert (grouped.count, grouped.references) == (4, 5)
-    assert grouped.translations == trained_translator.translate(sources)
+    assert (per_pair.count, per_pair.reference_count) == (5, 5)
+    assert (grouped.count, grouped.reference_count) == (4, 5)
+    assert grouped.sources == sources and grouped.translations == trained_translator.translate(sources)
     assert grouped.exact_match == 1.0 and per_pair.exact_match == pytest.approx(4 / 5)
     expected = score_translations(
         grouped.translations, [[targets[0], "otra traducción"], *targets[1:]], sources
@@ -92,9 +95,11 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
     report = evaluate(trained_translator, TextPairs([*sources, long_source], [*targets, "x"]), batch_size=5)
     assert report.count == len(sources) and report.skipped == 1
     assert report.translations == targets
+    assert report.sources == list(sources)  # what the translations translate: the long source left out
     assert report.bleu == pytest.approx(100.0) and report.exact_match == 1.0
     assert report.perplexity == pytest.approx(math.exp(report.loss))
-    assert report.to_dict()["skipped"] == 1 and "translations" not in report.to_dict()
+    assert report.to_dict()["skipped"] == 1
+    assert "translations" not in report.to_dict() and "sources" not in report.to_dict()
     # A per-sentence length limit is scored as it decodes: 0.3 of 3 words leaves 2.
     limited = evaluate(trained_translator, TextPairs(sources, targets), batch_size=5, max_length_factor=0.3)
     assert limited.translations == trained_translator.translate(sources, max_length_factor=0.3)

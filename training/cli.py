@@ -226,6 +226,12 @@ def _parser():
         help="held-out pairs decoded per epoch for --monitor val_bleu (default: %(default)s)",
     )
     p.add_argument(
+        "--multi-reference",
+        action="store_true",
+        help="score a held-out source that has several targets once, against all of them (val_bleu and "
+        "the final evaluation), as zoo evaluate --multi-reference does",
+    )
+    p.add_argument(
         "--save-every",
         type=int,
         default=defaults.save_every,
@@ -562,6 +568,7 @@ def _train(args):
         monitor=args.monitor,
         patience=args.patience,
         bleu_samples=args.bleu_samples,
+        multi_reference=args.multi_reference,
         save_every=args.save_every,
         precision=args.precision,
         out=args.out,
@@ -574,9 +581,14 @@ def _train(args):
         f"\nheld-out exact-match accuracy: {result.exact_match:.1%}, BLEU {result.bleu:.2f} "
         f"(token accuracy {result.valid_accuracy:.1%}, loss {result.valid_loss:.3f})"
     )
-    for source, reference, translation in result.samples:
-        mark = "ok " if translation == reference.lower() else "   "
-        print(f"  {mark}{source!r} -> {translation!r}  (reference {reference!r})")
+    for source, references, translation in result.samples:
+        mark = "ok " if translation in (reference.lower() for reference in references) else "   "
+        shown = (
+            f"reference {references[0]!r}"
+            if len(references) == 1
+            else f"references {' | '.join(map(repr, references))}"
+        )
+        print(f"  {mark}{source!r} -> {translation!r}  ({shown})")
     print(f'saved {result.preset_dir}  (zoo translate {result.preset_dir} "...")')
     best = result.best
     if best and best["epoch"] != result.epochs:  # early stopping, or a later epoch that did worse

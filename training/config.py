@@ -49,6 +49,9 @@ class TrainConfig:
     save_every: int = 200  # steps between checkpoints within an epoch (and one at every epoch end)
     eval_samples: int = 1000  # held-out pairs decoded for BLEU and exact match
     bleu_samples: int = 200  # held-out pairs decoded after each epoch when monitor is "val_bleu"
+    # Score a held-out source that has several targets once, against all of them (val_bleu and the
+    # final evaluation): for corpora that translate a sentence several ways, such as Tatoeba's.
+    multi_reference: bool = False
     # "float32", or mixed precision for training: "mixed_bfloat16" (CPUs with AVX512_BF16 or AMX,
     # recent GPUs) or "mixed_float16" (GPUs). The weights stay float32, and the saved preset,
     # the evaluation and the export compute in float32 whatever the training precision.
@@ -71,7 +74,7 @@ class TrainResult:
     report: object  # the full `training.evaluation.EvaluationReport`
     batches: object  # `training.pipeline.BatchReport`: padding and truncation
     history: dict  # per-epoch logs: loss, accuracy, perplexity, tokens_per_second, val_*
-    samples: list  # (source, reference, translation) triples
+    samples: list  # (source, its references (a list of strings), translation) triples
     preset_dir: str
     export_dir: str
     seconds: float

@@ -42,10 +42,11 @@ class EvaluationReport:
     signature: str = ""  # sacrebleu's signature of the BLEU settings, for reporting
     skipped: int = 0  # sources longer than the model reads, left out
     reference_count: int = 0  # references scored against: more than `count` where a sentence has several
-    translations: list = dataclasses.field(default_factory=list, repr=False)  # the decoded text
-    sources: list = dataclasses.field(
-        default_factory=list, repr=False
-    )  # what `translations` translate, in order
+    # The text, left out of `to_dict`: the decoded translations, the sources they translate
+    # (in order), and each source's reference strings.
+    translations: list = dataclasses.field(default_factory=list, repr=False)
+    sources: list = dataclasses.field(default_factory=list, repr=False)
+    references: list = dataclasses.field(default_factory=list, repr=False)
 
     @property
     def perplexity(self):
@@ -53,9 +54,9 @@ class EvaluationReport:
         return None if self.loss is None else math.exp(min(self.loss, 700.0))
 
     def to_dict(self):
-        """The figures as plain data (for JSON), without the translations and their sources."""
+        """The figures as plain data (for JSON), without the text: translations, sources and references."""
         data = dataclasses.asdict(self)
-        del data["translations"], data["sources"]
+        del data["translations"], data["sources"], data["references"]
         data["perplexity"] = self.perplexity
         return data
 
@@ -142,6 +143,7 @@ def score_translations(hypotheses, references, sources, buckets=LENGTH_BUCKETS):
         by_length=by_length,
         translations=hypotheses,
         sources=sources,
+        references=references,
         signature=str(bleu.get_signature()),
         reference_count=sum(map(len, references)),
     )

@@ -8,7 +8,7 @@ import time
 import keras
 
 import zoo
-from keras_attention.checks import check_float, check_int
+from keras_attention.checks import check_bool, check_float, check_int
 from training.checkpoint import BEST, LATEST, ResumableEarlyStopping, TrainingCheckpoint
 from training.config import (  # noqa: F401 - TrainConfig and TrainResult are this module's API too
     CHECKPOINT_DIR,
@@ -133,6 +133,7 @@ def _check_numbers(config):
     """`ValueError` for a count, a fraction or a rate out of its range, before any work."""
     for name in ("num_pairs", "epochs", "batch_size", "save_every", "eval_samples", "bleu_samples"):
         check_int(name, getattr(config, name), 1)
+    check_bool("multi_reference", config.multi_reference)
     if config.data is None:
         check_corpus_options(config.corpus, config.corpus_options)
     elif config.corpus_options:
@@ -303,7 +304,12 @@ def _train(config, training, saved, started):
     callbacks = [TokensPerSecond()]
     if config.monitor == "val_bleu":
         callbacks.append(
-            ValidationBleu(valid_pairs, max_sentences=config.bleu_samples, batch_size=config.batch_size)
+            ValidationBleu(
+                valid_pairs,
+                max_sentences=config.bleu_samples,
+                batch_size=config.batch_size,
+                multi_reference=config.multi_reference,
+            )
         )
     checkpoint_dir = os.path.join(config.out, CHECKPOINT_DIR)
     checkpoint = TrainingCheckpoint(
@@ -343,10 +349,15 @@ def _train(config, training, saved, started):
     if model.dtype_policy.name != "float32":
         # What a later `zoo.load(preset_dir)` gives: the float32 weights, computing in float32.
         model = zoo.load(preset_dir, dtype="float32")
-    report = evaluate(model, valid_pairs, batch_size=config.batch_size, max_sentences=config.eval_samples)
-    held_out = valid_pairs[: config.eval_samples]
+    report = evaluate(
+        model,
+        valid_pairs,
+        batch_size=config.batch_size,
+        max_sentences=config.eval_samples,
+        multi_reference=config.multi_reference,
+    )
     model.export(export_dir)
-    samples = list(zip(held_out.sources[:5], held_out.targets[:5], report.translations[:5]))
+    samples = list(zip(report.sources, report.references, report.translations))[:5]
     return TrainResult(
         exact_match=report.exact_match,
         bleu=report.bleu,

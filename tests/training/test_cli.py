@@ -347,6 +347,37 @@ def test_train_with_a_validation_file(tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
+def test_train_with_multi_reference_scores_a_held_out_source_against_all_its_targets(tmp_path, capsys):
+    from training.datasets import dates
+    from training.train import TrainConfig, train
+
+    pairs = dates(130, seed=5)
+    lines = [f"{source}\t{target}\n" for source, target in zip(pairs.sources, pairs.targets)]
+    (tmp_path / "train.tsv").write_text("".join(lines[:120]), encoding="utf-8")
+    first = pairs.sources[120]  # held out with a second target
+    (tmp_path / "valid.tsv").write_text(
+        "".join([*lines[120:], f"{first}\tanother target\n"]), encoding="utf-8"
+    )
+    arguments = ["train", "--preset", "gru_luong_small", "--data", str(tmp_path / "train.tsv")]
+    arguments += ["--valid-data", str(tmp_path / "valid.tsv"), "--epochs", "1", "--steps-per-epoch", "2"]
+    arguments += [
+        "--monitor",
+        "val_bleu",
+        "--multi-reference",
+        "--verbose",
+        "0",
+        "--out",
+        str(tmp_path / "run"),
+    ]
+    assert main(arguments) == 0
+    out = capsys.readouterr().out
+    assert f"{first!r} -> " in out and f"(references {pairs.targets[120]!r} | 'another target')" in out
+    assert out.count(f"{first!r} -> ") == 1  # translated once
+    with pytest.raises(ValueError, match="`multi_reference` must be True or False, received 'yes'"):
+        train(TrainConfig(multi_reference="yes", out=str(tmp_path / "refused")))
+    assert not (tmp_path / "refused").exists()
+
+
 def test_train_on_from_a_saved_preset(trained_run, tmp_path, capsys):
     import shutil
 

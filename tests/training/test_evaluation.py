@@ -72,6 +72,7 @@ def test_evaluate_with_multi_reference_decodes_each_source_once(trained_translat
     assert (per_pair.count, per_pair.reference_count) == (5, 5)
     assert (grouped.count, grouped.reference_count) == (4, 5)
     assert grouped.sources == sources and grouped.translations == trained_translator.translate(sources)
+    assert grouped.references == [[targets[0], "otra traducción"], *([t] for t in targets[1:])]
     assert grouped.exact_match == 1.0 and per_pair.exact_match == pytest.approx(4 / 5)
     expected = score_translations(
         grouped.translations, [[targets[0], "otra traducción"], *targets[1:]], sources
@@ -99,7 +100,8 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
     assert report.bleu == pytest.approx(100.0) and report.exact_match == 1.0
     assert report.perplexity == pytest.approx(math.exp(report.loss))
     assert report.to_dict()["skipped"] == 1
-    assert "translations" not in report.to_dict() and "sources" not in report.to_dict()
+    assert report.references == [[target] for target in targets]
+    assert not {"translations", "sources", "references"} & set(report.to_dict())
     # A per-sentence length limit is scored as it decodes: 0.3 of 3 words leaves 2.
     limited = evaluate(trained_translator, TextPairs(sources, targets), batch_size=5, max_length_factor=0.3)
     assert limited.translations == trained_translator.translate(sources, max_length_factor=0.3)

@@ -378,6 +378,36 @@ def test_train_with_multi_reference_scores_a_held_out_source_against_all_its_tar
     assert not (tmp_path / "refused").exists()
 
 
+def test_train_samples_pair_each_translation_with_its_own_source_when_some_are_left_out(tmp_path):
+    import zoo
+    from training.datasets import dates
+    from training.train import TrainConfig, train
+
+    pairs = dates(160, seed=5)
+    lines = [f"{source}\t{target}\n" for source, target in zip(pairs.sources, pairs.targets)]
+    (tmp_path / "train.tsv").write_text("".join(lines[:120]), encoding="utf-8")
+    # The first held-out source is over max_source_length, so the evaluation leaves it out; the
+    # samples had been the first held-out pairs zipped with the translations of the others.
+    long = "the 4th of March 2021\t2021-03-04\n"
+    (tmp_path / "valid.tsv").write_text("".join([long, *lines[120:]]), encoding="utf-8")
+    config = TrainConfig(
+        preset="gru_luong_small",
+        overrides={"max_source_length": 4},
+        data=str(tmp_path / "train.tsv"),
+        valid_data=str(tmp_path / "valid.tsv"),
+        epochs=1,
+        steps_per_epoch=2,
+        verbose=0,
+        out=str(tmp_path / "run"),
+    )
+    result = train(config)
+    assert result.report.skipped > 0
+    model = zoo.load(result.preset_dir)
+    for source, references, translation in result.samples:
+        assert model.translate(source) == translation
+        assert references == [pairs.targets[pairs.sources.index(source)]]
+
+
 def test_train_on_from_a_saved_preset(trained_run, tmp_path, capsys):
     import shutil
 

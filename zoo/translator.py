@@ -361,13 +361,11 @@ class Translator(keras.Model):
             sentence, best first.
         """
         # One sentence: a str, UTF-8 bytes, or a scalar tf.string tensor or NumPy array.
-        single = isinstance(sentences, (str, bytes)) or (
-            tf.is_tensor(sentences) and sentences.shape.rank == 0
-        )
-        if single and tf.is_tensor(sentences) and sentences.dtype == tf.string:
-            sentences = sentences.numpy()
+        if tf.is_tensor(sentences) and sentences.shape.rank == 0:
+            sentences = sentences.numpy()  # bytes
         if isinstance(sentences, np.ndarray) and sentences.ndim == 0:
-            single, sentences = True, sentences.item()
+            sentences = sentences.item()
+        single = isinstance(sentences, (str, bytes))
         sentences = check_texts([sentences] if single else sentences, "source")
         strategy = self.check_strategy(strategy, beam_width)
         max_length = self.check_max_length(max_length)

@@ -253,7 +253,6 @@ def evaluate(
     if strategy.num_hypotheses > 1:
         hypotheses = [best for best, *_ in hypotheses]
     report = score_translations(hypotheses, references, decoded, buckets)
-    report.translations = hypotheses
     if loss and sources:
         metrics = model.evaluate((sources, targets), batch_size=batch_size, verbose=0, return_dict=True)
         # The compiled loss may be label-smoothed (the Transformer presets train

@@ -23,7 +23,7 @@ from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.target_tokens import TargetTokens
 from zoo.token_accuracy import TokenAccuracy
-from zoo.token_mean import TokenMean
+from zoo.token_mean import PerTokenMetric, TokenMean
 from zoo.tokenizer import END_ID, PAD_ID, START_ID
 from zoo.tokenizers import get_tokenizer_class, tokenizer_name
 from zoo.translation import Translation
@@ -81,7 +81,15 @@ class Translator(keras.Model):
         self._source_lengths = None
         self.compile()
 
-    def compile(self, optimizer="auto", loss="auto", weighted_metrics="auto", label_smoothing=0.0, **kwargs):
+    def compile(
+        self,
+        optimizer="auto",
+        loss="auto",
+        metrics=None,
+        weighted_metrics="auto",
+        label_smoothing=0.0,
+        **kwargs,
+    ):
         """`keras.Model.compile` with defaults for translation.
 
         `"auto"` means Adam (`zoo.FusedAdam`: learning rate 1e-3, gradient
@@ -90,8 +98,11 @@ class Translator(keras.Model):
         perplexity and the token count behind the tokens/s figure. Padding
         is weighted 0 by the preprocessor, so a loss of your own gets those
         weights: with Keras' `reduction="mean_with_sample_weight"` it is a
-        mean over real target tokens, as the default is. A Keras loss that
-        reads probabilities (`from_logits=False`, as
+        mean over real target tokens, as the default is. So do `metrics`,
+        which are added to the weighted metrics (in Keras' `metrics` they
+        would count padding as tokens); `metrics=["accuracy"]` is the
+        default accuracy, kept once. A Keras loss or metric that reads
+        probabilities (`from_logits=False`, as
         `"sparse_categorical_crossentropy"` means) is refused: the model
         outputs logits.
         """
@@ -103,13 +114,14 @@ class Translator(keras.Model):
             raise ValueError("`label_smoothing` applies to the default loss only; pass loss='auto'.")
         else:
             _check_loss_takes_logits(loss)
-        if weighted_metrics == "auto":
+        if isinstance(weighted_metrics, str) and weighted_metrics == "auto":
             weighted_metrics = [
                 TokenAccuracy(),
                 # Reads the cross-entropy the loss computed for the same logits.
                 Perplexity(loss=loss if isinstance(loss, SequenceCrossEntropy) else None),
                 TargetTokens(),
             ]
+        weighted_metrics = _with_token_metrics(weighted_metrics, metrics)
         super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)
         if isinstance(getattr(self, "_loss_tracker", None), keras.metrics.Mean):
             # The `loss` in the logs, over all tokens as the metrics are.
@@ -770,6 +782,17 @@ def _check_not_text(x, method):
         )
 
 
+def _reads_probabilities(resolved):
+    """Whether a Keras loss or metric (an object or a function) takes `from_logits=False`."""
+    if isinstance(resolved, (keras.losses.Loss, keras.metrics.Metric)):
+        return getattr(resolved, "from_logits", None) is False
+    try:
+        parameter = inspect.signature(resolved).parameters.get("from_logits")
+    except (TypeError, ValueError):  # a callable without a signature: the user's to know
+        return False
+    return parameter is not None and parameter.default is False
+
+
 def _check_loss_takes_logits(loss):
     """`ValueError` for a Keras loss that reads probabilities: a Translator outputs logits.
 
@@ -777,16 +800,7 @@ def _check_loss_takes_logits(loss):
     means `from_logits=False`: on logits it trains on a wrong objective
     without an error.
     """
-    resolved = keras.losses.get(loss) if isinstance(loss, str) else loss
-    if isinstance(resolved, keras.losses.Loss):
-        reads_probabilities = getattr(resolved, "from_logits", None) is False
-    else:
-        try:
-            parameter = inspect.signature(resolved).parameters.get("from_logits")
-        except (TypeError, ValueError):  # a callable without a signature: the user's to know
-            parameter = None
-        reads_probabilities = parameter is not None and parameter.default is False
-    if reads_probabilities:
+    if _reads_probabilities(keras.losses.get(loss) if isinstance(loss, str) else loss):
         name = loss if isinstance(loss, str) else getattr(loss, "__name__", type(loss).__name__)
         raise ValueError(
             f"`loss={name!r}` reads probabilities, but a Translator outputs logits (no softmax). Leave "
@@ -795,6 +809,47 @@ def _check_loss_takes_logits(loss):
             "reduction='mean_with_sample_weight')`, the same mean (Keras' default reduction also counts "
             "the padding, weighted 0)."
         )
+
+
+def _with_token_metrics(weighted_metrics, metrics):
+    """`weighted_metrics` with the user's `metrics` added, each read over real target tokens only.
+
+    Keras gives its `metrics` no sample weights, so to them padding is a
+    target like any other: `metrics=["accuracy"]`, as Keras' examples write
+    it, counted every correctly predicted pad. Here `"accuracy"` (or `"acc"`)
+    is `TokenAccuracy`, the default accuracy, kept once; a Keras mean metric
+    or a function is read one token per row (`PerTokenMetric`), so every
+    real token counts once; other `keras.metrics.Metric`s get the padding
+    weights as they are.
+    """
+    if metrics is None:
+        return weighted_metrics
+    if isinstance(metrics, dict) or isinstance(weighted_metrics, dict):
+        raise ValueError(
+            "A Translator has one output: pass `metrics` and `weighted_metrics` as lists, not dicts by output name."
+        )
+    metrics = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+    weighted_metrics = list(weighted_metrics or [])
+    for metric in metrics:
+        if isinstance(metric, str) and metric.lower() in ("accuracy", "acc"):
+            if not any(isinstance(known, TokenAccuracy) for known in weighted_metrics):
+                weighted_metrics.append(TokenAccuracy())
+            continue
+        resolved = keras.metrics.get(metric) if isinstance(metric, str) else metric
+        if _reads_probabilities(resolved):
+            name = metric if isinstance(metric, str) else getattr(metric, "name", type(metric).__name__)
+            raise ValueError(
+                f"Metric {name!r} reads probabilities, but a Translator outputs logits (no softmax): "
+                "pass it with `from_logits=True`, as "
+                "`keras.metrics.SparseCategoricalCrossentropy(from_logits=True)`. (The default "
+                "metrics already include the perplexity, its exponential.)"
+            )
+        if callable(resolved) and not isinstance(resolved, keras.metrics.Metric):
+            resolved = keras.metrics.MeanMetricWrapper(resolved, name=getattr(resolved, "__name__", None))
+        if isinstance(resolved, keras.metrics.MeanMetricWrapper):
+            resolved = PerTokenMetric(resolved)
+        weighted_metrics.append(resolved)
+    return weighted_metrics
 
 
 def _check_no_weights(x, kwargs):

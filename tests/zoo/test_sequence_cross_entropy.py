@@ -6,6 +6,7 @@ from zoo.perplexity import Perplexity
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.target_tokens import TargetTokens
 from zoo.token_accuracy import TokenAccuracy
+from zoo.token_mean import PerTokenMetric
 
 RNG = np.random.default_rng(0)
 LOGITS = RNG.normal(size=(2, 3, 5)).astype("float32")
@@ -173,18 +174,36 @@ def test_metrics_count_every_token_once_across_batches_of_other_lengths():
         lambda labels, logits: -np.take_along_axis(_log_softmax(logits), labels[..., None], -1)[..., 0]
     )
     hits = every_token(lambda labels, logits: (logits.argmax(-1) == labels).astype("float64"))
-    perplexity, accuracy, keras_accuracy = (
+    perplexity, accuracy, keras_accuracy, per_token = (
         Perplexity(),
         TokenAccuracy(),
         keras.metrics.SparseCategoricalAccuracy(),
+        PerTokenMetric(keras.metrics.SparseCategoricalAccuracy()),  # what compile(metrics=) adds
     )
     for labels, logits, weights in batches:
-        for metric in (perplexity, accuracy, keras_accuracy):
+        for metric in (perplexity, accuracy, keras_accuracy, per_token):
             metric.update_state(labels, logits, sample_weight=weights)
     assert float(perplexity.result()) == pytest.approx(np.exp(nll), rel=1e-5)
     assert float(accuracy.result()) == pytest.approx(hits, rel=1e-6)
+    assert float(per_token.result()) == pytest.approx(hits, rel=1e-6)
+    per_token.reset_state()
+    assert float(per_token.result()) == 0.0
     assert float(keras_accuracy.result()) != pytest.approx(hits, rel=1e-2)  # the bias this avoids
     # Without weights every position counts.
     unweighted = TokenAccuracy()
     unweighted.update_state(long_labels, long_logits)
     assert float(unweighted.result()) == pytest.approx((long_logits.argmax(-1) == long_labels).mean())
+
+
+def test_per_token_metric_round_trips_its_config_and_names_what_it_reads():
+    metric = PerTokenMetric(keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2"))
+    assert metric.name == "top2"
+    restored = PerTokenMetric.from_config(metric.get_config())
+    assert restored.name == "top2" and restored.metric.get_config() == metric.metric.get_config()
+    for m in (metric, restored):
+        m.update_state(LABELS, LOGITS, sample_weight=WEIGHTS)
+    assert float(restored.result()) == float(metric.result())
+    loss_like = PerTokenMetric(keras.metrics.SparseCategoricalCrossentropy(from_logits=True))
+    assert loss_like._direction == "down"  # as the metric it reads, for callbacks in mode "auto"
+    with pytest.raises(TypeError, match="reads a keras.metrics.MeanMetricWrapper .* not AUC"):
+        PerTokenMetric(keras.metrics.AUC())

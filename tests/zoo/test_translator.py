@@ -294,6 +294,54 @@ def test_loss_and_metrics_are_means_over_every_token_of_every_batch(toy_pairs):
     assert smoothed["loss"] != pytest.approx(trained["loss"], rel=1e-3)
 
 
+def test_metrics_given_to_compile_count_real_tokens_only(toy_pairs):
+    """Keras' `metrics=["accuracy"]` has no sample weights: it counted every correctly predicted pad."""
+    sources, targets = toy_pairs
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    x, y, weights = model.preprocessor(sources, targets)
+    real = weights.numpy() > 0
+    assert not real.all()  # padding that could count
+    logits, y = np.asarray(model(x)), y.numpy()
+    hits = (logits.argmax(-1) == y)[real].mean()
+    top2 = (np.argsort(-logits, axis=-1)[..., :2] == y[..., None]).any(-1)[real].mean()
+    pairs = (sources, targets)  # batched as given, each batch padded to its longest
+
+    def top2_function(y_true, y_pred):
+        return keras.metrics.sparse_top_k_categorical_accuracy(y_true, y_pred, k=2)
+
+    model.compile(
+        optimizer="adam",
+        metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2"), top2_function],
+    )
+    # The padded batches are of other lengths, which Keras' own mean metrics
+    # would weigh by 1 / length: here every real token counts once.
+    result = model.evaluate(pairs, batch_size=4, verbose=0, return_dict=True)
+    assert sorted(result) == ["accuracy", "loss", "perplexity", "target_tokens", "top2", "top2_function"]
+    assert result["accuracy"] == pytest.approx(hits, rel=1e-6)  # the default one, kept once
+    assert result["top2"] == pytest.approx(top2, rel=1e-6)
+    assert result["top2_function"] == pytest.approx(top2, rel=1e-6)
+    history = model.fit(pairs, batch_size=4, epochs=1, verbose=0).history
+    assert sorted(history) == sorted(result)
+
+    model.compile(weighted_metrics=[], metrics="acc")  # without the defaults: still over real tokens
+    result = model.evaluate(pairs, batch_size=4, verbose=0, return_dict=True)
+    assert sorted(result) == ["accuracy", "loss"]
+    x, y, weights = model.preprocessor(sources, targets)
+    real = weights.numpy() > 0
+    assert result["accuracy"] == pytest.approx(
+        (np.asarray(model(x)).argmax(-1) == y.numpy())[real].mean(), rel=1e-6
+    )
+
+    for metric in ("sparse_categorical_crossentropy", keras.metrics.SparseCategoricalCrossentropy()):
+        with pytest.raises(ValueError, match="reads probabilities, but a Translator outputs logits"):
+            model.compile(metrics=[metric])
+    with pytest.raises(ValueError, match="one output: pass `metrics` and `weighted_metrics` as lists"):
+        model.compile(metrics={"backbone": ["accuracy"]})
+    model.compile(metrics=[keras.metrics.SparseCategoricalCrossentropy(from_logits=True)])
+    result = model.evaluate(pairs, batch_size=4, verbose=0, return_dict=True)
+    assert result["sparse_categorical_crossentropy"] == pytest.approx(result["loss"], rel=1e-5)
+
+
 def test_trained_model_translates(trained_translator, toy_pairs):
     sources, targets = toy_pairs
     assert trained_translator.translate(sources) == targets

@@ -34,3 +34,18 @@ def test_package_imports_only_downstream(package):
 def test_every_registered_layer_is_public():
     for name, cls in PUBLIC_API.items():
         assert getattr(keras_attention, name) is cls
+
+
+def test_every_registered_zoo_class_is_public():
+    import keras
+
+    import zoo
+
+    registered = {
+        key.split(">", 1)[1]: cls
+        for key, cls in keras.saving.get_custom_objects().items()
+        if key.startswith("zoo>")
+    }
+    assert "SequenceCrossEntropy" in registered
+    for name, cls in registered.items():
+        assert getattr(zoo, name, None) is cls, f"zoo.{name} is registered but not importable from zoo"

@@ -11,7 +11,7 @@ class TargetTokens(keras.metrics.Sum):
     """The number of non-padding target tokens seen since the last reset.
 
     Keras resets metrics at the start of every epoch, so during `fit` this
-    is the epoch's token count so far; `training.callbacks.TokensPerSecond`
+    is the epoch's token count so far; `training.progress.TokensPerSecond`
     turns it into a rate for the progress bar.
 
     Call arguments (`update_state`):

@@ -8,6 +8,8 @@ import tensorflow as tf
 
 from keras_attention.checks import check_bool, check_int
 from training.metrics import exact_match
+from training.pipeline import MAX_UNKNOWN_SHARE, unknown_shares
+from training.text_pairs import TextPairs
 from zoo.translator import check_text_pairs
 
 # Source-length buckets in words, as in Bahdanau et al. (2014), Figure 2:
@@ -42,6 +44,11 @@ class EvaluationReport:
     signature: str = ""  # sacrebleu's signature of the BLEU settings, for reporting
     skipped: int = 0  # sources longer than the model reads, left out
     reference_count: int = 0  # references scored against: more than `count` where a sentence has several
+    # The share of the real source and target tokens that the model's vocabularies read as
+    # [UNK] (the out-of-vocabulary rate), when computed. Over half on a side means data the
+    # model was not trained for: swapped columns, another language.
+    unknown_source: float | None = None
+    unknown_target: float | None = None
     # The text, left out of `to_dict`: the decoded translations, the sources they translate
     # (in order), and each source's reference strings.
     translations: list = dataclasses.field(default_factory=list, repr=False)
@@ -69,9 +76,20 @@ class EvaluationReport:
             f"BLEU {self.bleu:.2f}  chrF {self.chrf:.2f}  exact match {self.exact_match:.1%}  ({counted})"
         ]
         if self.loss is not None:
+            accuracy = "" if self.accuracy is None else f"  token accuracy {self.accuracy:.1%}"
+            lines.append(f"loss {self.loss:.4f}  perplexity {self.perplexity:.2f}{accuracy}")
+        if self.unknown_source is not None:
             lines.append(
-                f"loss {self.loss:.4f}  perplexity {self.perplexity:.2f}  token accuracy {self.accuracy:.1%}"
+                f"unknown to the vocabularies ([UNK]): {self.unknown_source:.1%} of source and "
+                f"{self.unknown_target:.1%} of target tokens"
             )
+            for side, share in (("source", self.unknown_source), ("target", self.unknown_target)):
+                if share > MAX_UNKNOWN_SHARE:
+                    lines.append(
+                        f"warning: {share:.0%} of the {side} tokens are unknown to the model's {side} "
+                        "vocabulary: this is not the kind of text it was trained on (are the source and "
+                        "target columns swapped?)"
+                    )
         lines.append("source words  sentences  BLEU    exact")
         for bucket in self.by_length:
             bleu = "-" if bucket.bleu is None else f"{bucket.bleu:6.2f}"
@@ -258,6 +276,10 @@ def evaluate(
         # The compiled loss may be label-smoothed (the Transformer presets train
         # so); the perplexity metric is always the plain cross-entropy.
         plain = math.log(metrics["perplexity"]) if "perplexity" in metrics else metrics["loss"]
-        report.loss, report.accuracy = float(plain), float(metrics["accuracy"])
+        accuracy = metrics.get("accuracy")  # absent where the model was compiled without it
+        report.loss, report.accuracy = float(plain), None if accuracy is None else float(accuracy)
+    report.unknown_source, report.unknown_target = unknown_shares(
+        TextPairs(sources, targets), model.preprocessor
+    )
     report.skipped = skipped
     return report

@@ -191,6 +191,11 @@ def describe_batches(pairs, preprocessor, batch_size=64, seed=0):
     )
 
 
+# Above this share of [UNK] tokens on either side, the data is not what the
+# vocabularies were learned from: swapped columns, another language, another task.
+MAX_UNKNOWN_SHARE = 0.5
+
+
 def unknown_shares(pairs, preprocessor):
     """`(source, target)`: the share of each side's real tokens that the vocabularies read as `[UNK]`.
 

@@ -22,7 +22,7 @@ from training.config import (  # noqa: F401 - TrainConfig and TrainResult are th
 from training.corpora import check_corpus_options, load_corpus
 from training.evaluation import evaluate
 from training.locks import LOCK_FILE, lock_directory, unlock_directory
-from training.pipeline import describe_batches, unknown_shares
+from training.pipeline import MAX_UNKNOWN_SHARE, describe_batches, unknown_shares
 from training.plots import plot_history
 from training.progress import TokensPerSecond
 from training.readers import read_pairs
@@ -196,12 +196,6 @@ def _run_settings(config, settings, train_pairs):
         "seed": config.seed,
         **{key: settings[key] for key in sorted(settings)},
     }
-
-
-# Above this share of [UNK] tokens on either side, the data is not what a
-# saved preset's vocabulary was learned from: swapped columns, another
-# language, another task.
-MAX_UNKNOWN_SHARE = 0.5
 
 
 def _check_vocabulary_fits(config, pairs, model):

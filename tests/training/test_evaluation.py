@@ -123,6 +123,25 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
         evaluate(trained_translator, ([long_source, long_source], ["x", "y"]))
 
 
+def test_evaluate_reports_unknown_tokens_and_warns_of_swapped_columns(trained_translator, toy_pairs):
+    sources, targets = toy_pairs
+    report = evaluate(trained_translator, (sources, targets), batch_size=5)
+    assert (report.unknown_source, report.unknown_target) == (0.0, 0.0)
+    assert "unknown to the vocabularies ([UNK]): 0.0% of source and 0.0% of target tokens" in report.summary()
+    assert "warning" not in report.summary()
+    assert report.to_dict()["unknown_source"] == 0.0
+    # One unknown word among the 3 words of "el gato ladra"; none on the target side.
+    one = evaluate(trained_translator, (["el gato ladra"], ["the cat eats"]))
+    assert one.unknown_source == pytest.approx(1 / 3) and one.unknown_target == 0.0
+    # Columns swapped: English sources, Spanish targets, mostly unknown on both sides.
+    swapped = evaluate(trained_translator, (targets, sources), batch_size=5)
+    assert swapped.unknown_source > 0.5 and swapped.unknown_target > 0.5
+    summary = swapped.summary()
+    for side in ("source", "target"):
+        assert f"of the {side} tokens are unknown to the model's {side} vocabulary" in summary
+    assert "are the source and target columns swapped?" in summary
+
+
 def test_evaluate_with_truncate_scores_the_over_long_source_as_the_export_serves_it(
     trained_translator, toy_pairs
 ):
@@ -219,3 +238,16 @@ def test_the_reported_loss_is_the_plain_cross_entropy_whatever_the_compiled_smoo
     assert smoothed != pytest.approx(plain.loss, rel=1e-4)  # what was reported before
     assert report.loss == pytest.approx(plain.loss, rel=1e-5)
     assert report.perplexity == pytest.approx(plain.perplexity, rel=1e-5)
+
+
+def test_evaluate_reports_the_loss_of_a_model_compiled_without_the_accuracy(toy_pairs):
+    import zoo
+    from tests.conftest import TINY
+
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    model.compile(weighted_metrics=[])
+    report = evaluate(model, toy_pairs, batch_size=5)
+    assert report.accuracy is None and report.loss == pytest.approx(
+        model.evaluate(toy_pairs, verbose=0, return_dict=True)["loss"], rel=1e-5
+    )
+    assert "token accuracy" not in report.summary() and f"loss {report.loss:.4f}" in report.summary()

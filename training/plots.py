@@ -73,10 +73,11 @@ def plot_history(history, path, validation_freq=1):
     plt = _pyplot()
     figure, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
     for axis, name in zip(axes[0], names):
-        for key, label in ((name, "train"), (f"val_{name}", "validation")):
+        # Fixed colours: a panel with validation values only (val_bleu) shows them as the others do.
+        for key, label, color in ((name, "train", "C0"), (f"val_{name}", "validation", "C1")):
             if key in logs:
                 epochs, values = logs[key]
-                axis.plot(epochs, values, marker="o", label=label)
+                axis.plot(epochs, values, marker="o", label=label, color=color)
         axis.set_title(name.replace("_", " "))
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(_integer_ticks())

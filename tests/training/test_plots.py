@@ -102,3 +102,21 @@ def test_plot_history_csv_keeps_the_last_row_of_a_repeated_epoch_and_names_bad_c
     with pytest.raises(ValueError, match="validation_freq must be a positive int"):
         plot_history({"loss": [1.0]}, tmp_path / "curves.png", validation_freq=0)
     assert not (tmp_path / "curves.png").exists()
+
+
+def test_plot_history_draws_validation_in_one_colour_in_every_panel(tmp_path, monkeypatch):
+    import matplotlib.colors
+
+    import training.plots as plots
+
+    colours = {}
+
+    def keep(figure, path):
+        for axis in figure.axes:
+            for line in axis.get_lines():
+                colours[axis.get_title(), line.get_label()] = matplotlib.colors.to_hex(line.get_color())
+
+    monkeypatch.setattr(plots, "_save", keep)
+    plot_history({"loss": [2.0, 1.0], "val_loss": [2.5, 1.5], "val_bleu": [3.0, 9.0]}, tmp_path / "c.png")
+    assert set(colours) == {("loss", "train"), ("loss", "validation"), ("bleu", "validation")}
+    assert colours["bleu", "validation"] == colours["loss", "validation"] != colours["loss", "train"]

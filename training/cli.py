@@ -317,6 +317,12 @@ def _parser():
         help="save each translation's attention weights as a heat map (source across, output down); "
         "with several sentences, PNG gets a number per sentence",
     )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per sentence, on one line: source, translation and score (with "
+        "--n-best, n_best and n_best_scores; with --attention, the tokens and the attention weights)",
+    )
     _add_decoding_arguments(p, sampling=True, n_best=True)
     p.set_defaults(run=_translate)
 
@@ -665,7 +671,7 @@ def _translate(args):
         chunks, where = ((chunk, False) for chunk in _stdin_chunks(1)), "line"
     else:
         chunks, where = _with_last(_stdin_chunks(STDIN_CHUNK)), "standard input, line"
-    details = bool(args.attention or args.plot_attention) or strategy.num_hypotheses > 1
+    details = bool(args.attention or args.plot_attention or args.json) or strategy.num_hypotheses > 1
     number_plots = True
     for (first, lines), last in chunks:
         if first == 1 and last and len(lines) == 1:
@@ -690,6 +696,9 @@ def _translate(args):
             print(f"zoo translate: error: {message}", file=sys.stderr)  # typed: the session goes on
             continue
         for number, hypotheses in enumerate(results, start=first):
+            if args.json:
+                _print_json(args, lines[number - first], hypotheses, number if number_plots else None)
+                continue
             _print_translation(args, hypotheses, number if number_plots else None)
             if strategy.num_hypotheses > 1 and not (last and number == first + len(results) - 1):
                 print()
@@ -739,6 +748,37 @@ def _with_last(items):
 _NOTHING = object()
 
 
+def _print_json(args, source, hypotheses, plot_number):
+    """One sentence's translation as one line of JSON, as the export's signature names its outputs."""
+    hypotheses = hypotheses if isinstance(hypotheses, list) else [hypotheses]
+    best = hypotheses[0]
+    record = {"source": source, "translation": best.text, "score": float(best.score)}
+    if len(hypotheses) > 1:
+        record["n_best"] = [result.text for result in hypotheses]
+        record["n_best_scores"] = [float(result.score) for result in hypotheses]
+    if args.attention:
+        record["source_tokens"] = best.source_tokens
+        record["output_tokens"] = best.output_tokens
+        record["attention"] = best.attention.tolist()
+    if args.plot_attention:
+        record["attention_plot"] = _plot(args, best, plot_number)
+    print(json.dumps(record, ensure_ascii=False))
+
+
+def _plot(args, translation, plot_number):
+    """Save `translation`'s attention plot; its path, or None for an empty sentence among several."""
+    from training.plots import plot_attention
+
+    path = args.plot_attention
+    if plot_number is not None:
+        if not translation.source_tokens:
+            return None  # one blank line stops no file
+        stem, extension = os.path.splitext(path)
+        path = f"{stem}-{plot_number}{extension or '.png'}"
+    plot_attention(translation, path)
+    return path
+
+
 def _print_translation(args, hypotheses, plot_number):
     """One sentence's translation (or n-best list), with its attention if asked for."""
     if not isinstance(hypotheses, list):
@@ -752,17 +792,8 @@ def _print_translation(args, hypotheses, plot_number):
             pairs = ", ".join(f"{out}<-{src}" for out, src in result.alignment())
             print(f"  attention: {pairs}  (score {result.score:.3f})")
     if args.plot_attention:
-        from training.plots import plot_attention
-
-        path = args.plot_attention
-        if plot_number is not None:
-            if not hypotheses[0].source_tokens:
-                print("  attention plot: none, the sentence is empty")  # one blank line stops no file
-                return
-            stem, extension = os.path.splitext(path)
-            path = f"{stem}-{plot_number}{extension or '.png'}"
-        plot_attention(hypotheses[0], path)
-        print(f"  attention plot: {path}")
+        path = _plot(args, hypotheses[0], plot_number)
+        print(f"  attention plot: {path}" if path else "  attention plot: none, the sentence is empty")
 
 
 def _export(args):

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from training.cli import main
@@ -555,6 +556,41 @@ def test_translate_decoding_options(trained_run, tmp_path, capsys, monkeypatch):
     ]:
         assert main(["translate", preset, "hola", *options]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_translate_json_prints_one_object_per_sentence_as_the_model_gives_it(
+    trained_run, tmp_path, capsys, monkeypatch
+):
+    import io
+    import sys
+
+    import zoo
+    from zoo.generation import BeamSearch
+
+    preset = str(trained_run / "preset")
+    model = zoo.load(preset)
+    sentences = ["March 3, 2021", "", "4 May 1999"]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("\n".join(sentences).encode() + b"\n")))
+    assert main(["translate", preset, "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = model.translate(sentences, return_attention=True)
+    assert [record["source"] for record in records] == sentences
+    assert [record["translation"] for record in records] == [result.text for result in expected]
+    assert [record["score"] for record in records] == pytest.approx([result.score for result in expected])
+    assert set(records[0]) == {"source", "translation", "score"} and records[1]["score"] == 0.0
+
+    plot = tmp_path / "attention.png"
+    options = ["--beam-width", "3", "--n-best", "2", "--attention", "--plot-attention", str(plot)]
+    assert main(["translate", preset, "March 3, 2021", "--json", *options]) == 0
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    best = model.translate("March 3, 2021", strategy=BeamSearch(3, num_hypotheses=2), return_attention=True)
+    assert record["n_best"] == [result.text for result in best] and record["translation"] == best[0].text
+    assert record["n_best_scores"] == pytest.approx([result.score for result in best])
+    assert (
+        record["source_tokens"] == best[0].source_tokens and record["output_tokens"] == best[0].output_tokens
+    )
+    np.testing.assert_allclose(record["attention"], best[0].attention, rtol=1e-6)
+    assert record["attention_plot"] == str(plot) and plot.stat().st_size > 0
 
 
 def test_decoding_options_name_their_strategy():

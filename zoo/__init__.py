@@ -13,6 +13,7 @@ from zoo import tensorflow_gru, tensorflow_lstm
 from zoo.character_tokenizer import CharacterTokenizer
 from zoo.export import export_translator
 from zoo.fused_adam import FusedAdam
+from zoo.per_token_metric import PerTokenMetric
 from zoo.perplexity import Perplexity
 from zoo.preset_io import PRECISIONS, architecture, load, parameter_count, save_to_preset
 from zoo.presets import PRESETS, TRAINING_DEFAULTS, get_preset
@@ -22,7 +23,6 @@ from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.target_tokens import TargetTokens
 from zoo.token_accuracy import TokenAccuracy
-from zoo.token_mean import PerTokenMetric
 from zoo.tokenizer import Tokenizer
 from zoo.tokenizers import TOKENIZERS
 from zoo.transformer_seq2seq import TransformerSeq2Seq

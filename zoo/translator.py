@@ -18,12 +18,13 @@ from zoo.api_export import zoo_export
 from zoo.fused_adam import FusedAdam
 from zoo.generation import BeamSearch, get_strategy
 from zoo.per_thread import PerThread
+from zoo.per_token_metric import PerTokenMetric
 from zoo.perplexity import Perplexity
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.target_tokens import TargetTokens
 from zoo.token_accuracy import TokenAccuracy
-from zoo.token_mean import PerTokenMetric, TokenMean
+from zoo.token_mean import TokenMean
 from zoo.tokenizer import END_ID, PAD_ID, START_ID
 from zoo.tokenizers import get_tokenizer_class, tokenizer_name
 from zoo.translation import Translation

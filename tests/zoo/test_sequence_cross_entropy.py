@@ -2,11 +2,11 @@ import keras
 import numpy as np
 import pytest
 
+from zoo.per_token_metric import PerTokenMetric
 from zoo.perplexity import Perplexity
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.target_tokens import TargetTokens
 from zoo.token_accuracy import TokenAccuracy
-from zoo.token_mean import PerTokenMetric
 
 RNG = np.random.default_rng(0)
 LOGITS = RNG.normal(size=(2, 3, 5)).astype("float32")

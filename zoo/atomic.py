@@ -109,6 +109,22 @@ def recover_directory(path):
     return os.path.isdir(path)
 
 
+def interrupted_save(path):
+    """The whole earlier copy that a save into `path` moved aside when a kill stopped it, or None.
+
+    A kill between `atomic_directory`'s two renames leaves `path` missing and
+    the content it replaced, whole, in `.<name>.old-*` beside it (the newest
+    such copy). `recover_directory` moves it back; this only finds it, for
+    an error message that names it.
+    """
+    path = absolute(path)
+    if os.path.lexists(path):
+        return None
+    parent, name = os.path.split(path)
+    old = sorted(_siblings(parent, f".{name}.old-"), key=os.path.getmtime)
+    return old[-1] if old else None
+
+
 def _siblings(parent, prefix):
     return glob.glob(os.path.join(glob.escape(parent), glob.escape(prefix) + "*"))
 

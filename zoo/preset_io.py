@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attention.checks import check_int
-from zoo.atomic import DirectoryKind, atomic_directory
+from zoo.atomic import DirectoryKind, atomic_directory, interrupted_save
 from zoo.export import SAVED_MODEL_DIRECTORY
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
@@ -132,8 +132,11 @@ def _load(preset, train_data, overrides):
                 "its vocabularies."
             )
         return load_preset_directory(preset, **overrides)
-    if not means_builtin and (os.sep in preset or preset.endswith(".json") or os.path.exists(preset)):
-        raise FileNotFoundError(f"No preset directory at {preset}.")
+    interrupted = None if means_builtin else interrupted_save(preset)
+    if interrupted or (
+        not means_builtin and (os.sep in preset or preset.endswith(".json") or os.path.exists(preset))
+    ):
+        raise FileNotFoundError(f"No preset directory at {preset}.{_interrupted_note(preset, interrupted)}")
     spec = get_preset(preset)
     if train_data is None:
         raise ValueError(
@@ -258,6 +261,16 @@ def save_to_preset(model, path):
         model.backbone.save_weights(os.path.join(staging, WEIGHTS_FILE))
         model.preprocessor.source_tokenizer.save_vocabulary(os.path.join(staging, SOURCE_VOCABULARY_FILE))
         model.preprocessor.target_tokenizer.save_vocabulary(os.path.join(staging, TARGET_VOCABULARY_FILE))
+
+
+def _interrupted_note(path, copy):
+    """A sentence naming the earlier copy a killed save left beside `path`, or ""."""
+    if not copy:
+        return ""
+    return (
+        f" A save into it was stopped before it finished, and what it was replacing is whole "
+        f"at {copy}: rename that to {path} to load it."
+    )
 
 
 def _look_at(path):

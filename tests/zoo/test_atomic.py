@@ -174,3 +174,38 @@ def test_a_path_that_cannot_be_written_is_refused_before_the_block_runs(tmp_path
     with atomic_file(tmp_path / "new" / "deeper" / "plot.png") as staging:
         open(staging, "w").close()
     assert (tmp_path / "new" / "deeper" / "plot.png").is_file()
+
+
+def test_loading_a_preset_whose_save_was_killed_names_the_whole_copy(
+    tmp_path, monkeypatch, capsys, toy_pairs
+):
+    import zoo
+    from tests.conftest import TINY
+    from training.cli import main
+
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    target = tmp_path / "preset"
+    model.save_to_preset(target)
+    assert atomic.interrupted_save(target) is None
+    real = os.rename
+
+    def killed_before_the_new_copy_is_in_place(source, destination):
+        if os.path.basename(source).startswith(".preset.tmp-"):
+            raise Killed
+        real(source, destination)
+
+    monkeypatch.setattr(atomic.os, "rename", killed_before_the_new_copy_is_in_place)
+    with pytest.raises(Killed):
+        model.save_to_preset(target)
+    monkeypatch.undo()
+    assert not target.exists()
+    copy = atomic.interrupted_save(target)
+    assert os.path.basename(copy).startswith(".preset.old-")
+    with pytest.raises(
+        FileNotFoundError, match=f"whole at {re.escape(copy)}: rename that to {re.escape(str(target))}"
+    ):
+        zoo.load(str(target))
+    assert main(["translate", str(target), "hola"]) == 2
+    assert f"the directory it was replacing is whole at {copy}. Rename that to" in capsys.readouterr().err
+    os.rename(copy, target)  # as the message says
+    assert zoo.load(str(target)).translate("hola") == model.translate("hola")

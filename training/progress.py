@@ -2,6 +2,7 @@
 
 import statistics
 import time
+import warnings
 
 import keras
 
@@ -22,12 +23,23 @@ class TokensPerSecond(keras.callbacks.Callback):
         super().__init__()
         self._start = None  # (time, tokens) after the epoch's first step
         self._last = None  # (time, tokens) after its latest step: validation is not counted
+        self._warned = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = self._last = None
 
     def on_train_batch_end(self, batch, logs=None):
-        if logs is None or "target_tokens" not in logs:
+        if logs is None:
+            return
+        if "target_tokens" not in logs:
+            if not self._warned:
+                self._warned = True
+                warnings.warn(
+                    "TokensPerSecond: there is no `target_tokens` metric in the logs to count tokens "
+                    "by, so no tokens_per_second is reported. Compile with the default "
+                    "`weighted_metrics`, or add `zoo.TargetTokens()` to them.",
+                    stacklevel=2,
+                )
             return
         tokens = float(logs.pop("target_tokens"))
         now = time.perf_counter()

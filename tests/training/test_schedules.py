@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import pytest
 
@@ -48,3 +49,15 @@ def test_tokens_per_second_leaves_out_the_first_step(monkeypatch):
     epoch_logs = {"target_tokens": 500.0, "val_target_tokens": 9.0}
     callback.on_epoch_end(0, epoch_logs)
     assert epoch_logs == {"tokens_per_second": 200.0}
+
+
+def test_tokens_per_second_says_once_when_there_is_no_token_count():
+    callback = TokensPerSecond()
+    callback.on_epoch_begin(0)
+    with pytest.warns(UserWarning, match="no `target_tokens` metric .* add `zoo.TargetTokens\\(\\)`"):
+        callback.on_train_batch_end(0, {"loss": 1.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logs = {"loss": 1.0}
+        callback.on_train_batch_end(1, logs)  # once is enough
+    assert logs == {"loss": 1.0}

@@ -527,9 +527,16 @@ def _check_data_arguments(args):
         if unread:
             raise ValueError(f"{are(unread)} for --data, and without --data the built-in corpus is used.")
     if args.data is not None and named("corpus", "num_pairs", "corpus_set"):
+        part = (
+            " To train on part of a file, give that part: --data <(shuf -n 10000 --random-source=FILE FILE) "
+            "for 10,000 pairs drawn at random, the same each time (the first lines of a file sorted by "
+            "length, as Anki's are, are its shortest sentences)."
+            if named("num_pairs")
+            else ""
+        )
         raise ValueError(
             f"{are(named('corpus', 'num_pairs', 'corpus_set'))} for the built-in corpus, which --data "
-            "replaces."
+            f"replaces.{part}"
         )
 
 

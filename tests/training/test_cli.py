@@ -650,7 +650,11 @@ def test_presets_lists_every_preset(capsys):
         (["--seed", str(2**32)], "`seed` must be at most 4294967295, received 4294967296"),
         (["--label-smoothing", "1"], "`label_smoothing` must be in [0, 1), received 1.0"),
         # Options the chosen data would not read are errors, not ignored.
-        (["--data", "x.tsv", "--num-pairs", "10"], "--num-pairs is for the built-in corpus, which --data"),
+        (
+            ["--data", "x.tsv", "--num-pairs", "10"],
+            "--num-pairs is for the built-in corpus, which --data replaces. To train on part of a file, give "
+            "that part: --data <(shuf -n 10000",
+        ),
         (["--data", "x.tsv", "--corpus", "numbers"], "--corpus is for the built-in corpus"),
         (["--source-column", "0"], "--source-column is for --data, and without --data the built-in"),
         (["--header", "--skip-bad-lines"], "--header, --skip-bad-lines are for --data"),

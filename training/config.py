@@ -13,8 +13,10 @@ EXPORT_DIR = "exported"
 CHECKPOINT_DIR = "checkpoint"
 LOGS_DIR = "logs"
 # What a run writes under `logs/`, cleared when a run starts afresh: the
-# TensorBoard callback's folders, the CSV log and its plot.
-LOG_ENTRIES = ("train", "validation", "history.csv", "training_curves.png")
+# TensorBoard callback's folders, the CSV log, its plot and the held-out figures.
+# The held-out figures of the finished run, as JSON (`EvaluationReport.to_dict` and the run's own).
+EVALUATION_FILE = "evaluation.json"
+LOG_ENTRIES = ("train", "validation", "history.csv", "training_curves.png", EVALUATION_FILE)
 
 
 @dataclasses.dataclass

@@ -1,6 +1,7 @@
 """Training as a plain function: the main job behind `zoo train`."""
 
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -12,6 +13,7 @@ from keras_attention.checks import check_bool, check_float, check_int
 from training.checkpoint import BEST, LATEST, ResumableEarlyStopping, TrainingCheckpoint
 from training.config import (  # noqa: F401 - TrainConfig and TrainResult are this module's API too
     CHECKPOINT_DIR,
+    EVALUATION_FILE,
     EXPORT_DIR,
     LOG_ENTRIES,
     LOGS_DIR,
@@ -28,7 +30,7 @@ from training.progress import TokensPerSecond
 from training.readers import read_pairs
 from training.schedules import learning_rate_schedule
 from training.validation_bleu import ValidationBleu
-from zoo.atomic import check_replaceable, recover_directory
+from zoo.atomic import atomic_file, check_replaceable, recover_directory
 from zoo.export import SAVED_MODEL_DIRECTORY
 from zoo.preset_io import PRESET_DIRECTORY, check_overrides
 
@@ -41,7 +43,8 @@ def train(config):
     - `preset/`: the final model (reload with `zoo.load`), and
       `checkpoint/best/`: the model of the best epoch by `config.monitor`;
     - `exported/`: the SavedModel;
-    - `logs/`: TensorBoard logs, `history.csv` and `training_curves.png`.
+    - `logs/`: TensorBoard logs, `history.csv`, `training_curves.png`, and
+      `evaluation.json`, the held-out figures.
 
     While training, `checkpoint/latest/` holds the full training state,
     saved every `config.save_every` steps: an interrupted run started again
@@ -351,6 +354,8 @@ def _train(config, training, saved, started):
         multi_reference=config.multi_reference,
     )
     model.export(export_dir)
+    seconds = time.perf_counter() - started
+    _write_evaluation(os.path.join(logs_dir, EVALUATION_FILE), config, report, checkpoint, seconds)
     samples = list(zip(report.sources, report.references, report.translations))[:5]
     return TrainResult(
         exact_match=report.exact_match,
@@ -363,10 +368,24 @@ def _train(config, training, saved, started):
         samples=samples,
         preset_dir=preset_dir,
         export_dir=export_dir,
-        seconds=time.perf_counter() - started,
+        seconds=seconds,
         epochs=checkpoint.epochs_done,
         best=checkpoint.best,
     )
+
+
+def _write_evaluation(path, config, report, checkpoint, seconds):
+    """The run's held-out figures as JSON, for scripts that compare runs (written atomically)."""
+    record = {
+        "preset": config.preset,
+        "epochs": checkpoint.epochs_done,
+        "best": checkpoint.best,  # the epoch and value of `checkpoint/best` by the monitor
+        "seconds": round(seconds, 1),  # this process's, so a resumed run's last part only
+        **report.to_dict(),
+    }
+    with atomic_file(path) as staging, open(staging, "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2)
+        f.write("\n")
 
 
 def _log(config, message):

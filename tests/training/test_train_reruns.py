@@ -62,6 +62,16 @@ def test_a_finished_run_is_not_replaced_unasked(tmp_path):
         history = [float(row["val_loss"]) for row in csv.DictReader(f)]
     assert result.epochs == 2 and result.best["monitor"] == "val_loss"  # what `zoo train` reports from
     assert result.best["epoch"] == 1 + history.index(min(history))
+    # The held-out figures, for scripts that compare runs.
+    evaluation = json.loads((out / "logs" / "evaluation.json").read_text())
+    assert evaluation == {
+        "preset": "gru_luong_small",
+        "epochs": 2,
+        "best": result.best,
+        "seconds": pytest.approx(result.seconds, abs=0.1),
+        **result.report.to_dict(),
+    }
+    assert evaluation["count"] == 4 and evaluation["bleu"] == result.bleu
     weights = (out / "preset" / "model.weights.h5").read_bytes()
     with pytest.raises(FileExistsError) as error:
         _run(out, epochs=3)  # "three epochs instead": would have trained afresh over it
@@ -81,6 +91,7 @@ def test_a_finished_run_is_not_replaced_unasked(tmp_path):
     _run(out, epochs=1, overwrite=True)
     assert (out / "preset" / "model.weights.h5").read_bytes() != weights
     assert _epochs_logged(out) == ["0"]
+    assert json.loads((out / "logs" / "evaluation.json").read_text())["epochs"] == 1  # the new run's
     assert "events.out.tfevents.earlier" not in os.listdir(out / "logs" / "train")
     assert sorted(os.listdir(out / "checkpoint")) == [".lock", "best"]
 
@@ -90,7 +101,7 @@ def test_a_run_killed_after_training_saves_its_model_when_run_again(tmp_path, ca
     trained = []
     with _killed_saving_the_preset(trained), pytest.raises(Killed):
         _run(out)
-    assert not (out / "preset").exists()
+    assert not (out / "preset").exists() and not (out / "logs" / "evaluation.json").exists()
     state = json.loads((out / "checkpoint" / "latest" / "state.json").read_text())
     assert (state["epoch"], state["step"]) == (2, 0)  # the trained model is kept: nothing is lost
 
@@ -101,6 +112,7 @@ def test_a_run_killed_after_training_saves_its_model_when_run_again(tmp_path, ca
         np.testing.assert_array_equal(got, want)
     assert sorted(os.listdir(out / "checkpoint")) == [".lock", "best"]
     assert (out / "exported" / "saved_model.pb").is_file()
+    assert json.loads((out / "logs" / "evaluation.json").read_text())["epochs"] == 2
 
 
 def test_an_interrupted_run_resumes_only_with_the_settings_that_wrote_it(tmp_path):

@@ -353,9 +353,11 @@ def _train(config, training, saved, started):
         max_sentences=config.eval_samples,
         multi_reference=config.multi_reference,
     )
+    # Before the export: a run killed while exporting is finished but for it, and is not run again.
+    _write_evaluation(
+        os.path.join(logs_dir, EVALUATION_FILE), config, report, checkpoint, time.perf_counter() - started
+    )
     model.export(export_dir)
-    seconds = time.perf_counter() - started
-    _write_evaluation(os.path.join(logs_dir, EVALUATION_FILE), config, report, checkpoint, seconds)
     samples = list(zip(report.sources, report.references, report.translations))[:5]
     return TrainResult(
         exact_match=report.exact_match,
@@ -368,7 +370,7 @@ def _train(config, training, saved, started):
         samples=samples,
         preset_dir=preset_dir,
         export_dir=export_dir,
-        seconds=seconds,
+        seconds=time.perf_counter() - started,
         epochs=checkpoint.epochs_done,
         best=checkpoint.best,
     )
@@ -380,7 +382,7 @@ def _write_evaluation(path, config, report, checkpoint, seconds):
         "preset": config.preset,
         "epochs": checkpoint.epochs_done,
         "best": checkpoint.best,  # the epoch and value of `checkpoint/best` by the monitor
-        "seconds": round(seconds, 1),  # this process's, so a resumed run's last part only
+        "seconds": round(seconds, 1),  # to the evaluation's end, in this process (a resumed run's last part)
         **report.to_dict(),
     }
     with atomic_file(path) as staging, open(staging, "w", encoding="utf-8") as f:

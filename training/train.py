@@ -168,12 +168,16 @@ def _check_finished(out):
 
     Finished: `out/preset` is there and `out/checkpoint/latest`, which a run
     keeps until its preset is saved, is not. Call it holding `out`'s lock:
-    it puts back a copy that a kill left moved aside.
+    it puts back a copy that a kill left moved aside, and removes what a
+    killed save of the preset or the export left beside them (a staging
+    directory can hold a whole SavedModel).
     """
-    preset = os.path.join(out, PRESET_DIR)
-    if recover_directory(os.path.join(out, CHECKPOINT_DIR, LATEST)) or not recover_directory(preset):
+    preset, export = os.path.join(out, PRESET_DIR), os.path.join(out, EXPORT_DIR)
+    resumable = recover_directory(os.path.join(out, CHECKPOINT_DIR, LATEST))
+    finished = recover_directory(preset)
+    recover_directory(export)
+    if resumable or not finished:
         return
-    export = os.path.join(out, EXPORT_DIR)
     exported = (
         f"and its export {export}"
         if os.path.isdir(export)
@@ -236,6 +240,8 @@ def _start_afresh(out, checkpoint_dir, overwrite):
             os.path.join(out, EXPORT_DIR),
         ]
     for path in stale:
+        if overwrite and os.path.basename(path) in (LATEST, BEST, PRESET_DIR, EXPORT_DIR):
+            recover_directory(path)  # also removes what a killed save left beside it
         if os.path.isdir(path):
             shutil.rmtree(path)
         elif os.path.exists(path):

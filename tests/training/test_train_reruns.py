@@ -83,8 +83,15 @@ def test_a_finished_run_is_not_replaced_unasked(tmp_path):
 
     # Stopped after its preset, before its export: the message says how to make the export.
     (out / "exported").rename(tmp_path / "moved")
+    for stray in (".exported.tmp-killed", ".preset.tmp-killed", ".preset.trash-killed"):
+        (out / stray).mkdir()  # what kills while saving left: a staging copy can be a whole SavedModel
+        (out / stray / "saved_model.pb").write_bytes(b"x" * 1000)
     with pytest.raises(FileExistsError, match=f"but no export .*zoo export {out}/preset {out}/exported"):
         _run(out)
+    assert sorted(os.listdir(out)) == [".lock", "checkpoint", "logs", "preset"]  # the strays are removed
+    for stray in (".exported.tmp-killed", ".checkpoint-best-stray"):
+        (out / stray).mkdir()
+    (out / "checkpoint" / ".best.tmp-killed").mkdir()
 
     # --overwrite trains afresh, and nothing of the earlier run is left to mix with it.
     (out / "logs" / "train" / "events.out.tfevents.earlier").write_text("")
@@ -94,6 +101,15 @@ def test_a_finished_run_is_not_replaced_unasked(tmp_path):
     assert json.loads((out / "logs" / "evaluation.json").read_text())["epochs"] == 1  # the new run's
     assert "events.out.tfevents.earlier" not in os.listdir(out / "logs" / "train")
     assert sorted(os.listdir(out / "checkpoint")) == [".lock", "best"]
+    # --overwrite removed the strays of what it replaced (and nothing else).
+    assert sorted(os.listdir(out)) == [
+        ".checkpoint-best-stray",
+        ".lock",
+        "checkpoint",
+        "exported",
+        "logs",
+        "preset",
+    ]
 
 
 def test_a_run_killed_after_training_saves_its_model_when_run_again(tmp_path, capsys):

@@ -645,14 +645,11 @@ def _load_saved(path):
     import zoo
 
     if not os.path.isdir(path):
-        from zoo.atomic import interrupted_save
+        from zoo.preset_io import interrupted_save_note
 
-        copy = interrupted_save(path)
-        if copy:
-            raise FileNotFoundError(
-                f"No saved model at {path}: a save into it was stopped before it finished, and the "
-                f"directory it was replacing is whole at {copy}. Rename that to {path} to use it."
-            )
+        note = interrupted_save_note(path)
+        if note:
+            raise FileNotFoundError(f"No saved model at {path}.{note}")
         what = "a built-in preset, which has no vocabulary until it is trained" if path in zoo.PRESETS else ""
         raise FileNotFoundError(
             f"No saved model at {path}{f': {what}' if what else ''}. Give a preset directory, such as "

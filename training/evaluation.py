@@ -278,8 +278,9 @@ def evaluate(
         plain = math.log(metrics["perplexity"]) if "perplexity" in metrics else metrics["loss"]
         accuracy = metrics.get("accuracy")  # absent where the model was compiled without it
         report.loss, report.accuracy = float(plain), None if accuracy is None else float(accuracy)
+    # Not cached: pairs read once would push a training set out of the cache `fit` reads.
     report.unknown_source, report.unknown_target = unknown_shares(
-        TextPairs(sources, targets), model.preprocessor
+        TextPairs(sources, targets), model.preprocessor, cache=False
     )
     report.skipped = skipped
     return report

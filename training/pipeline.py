@@ -196,13 +196,15 @@ def describe_batches(pairs, preprocessor, batch_size=64, seed=0):
 MAX_UNKNOWN_SHARE = 0.5
 
 
-def unknown_shares(pairs, preprocessor):
+def unknown_shares(pairs, preprocessor, cache=True):
     """`(source, target)`: the share of each side's real tokens that the vocabularies read as `[UNK]`.
 
     `[START]` and `[END]` are not counted; sentences are counted as the
-    model reads them, cut to the maximum lengths.
+    model reads them, cut to the maximum lengths. `cache=False` keeps the
+    tokenized pairs out of the cache that `fit` reads its training data
+    from, for pairs read once (an evaluation's).
     """
-    columns = _tokenize(pairs, preprocessor)
+    columns = _tokenize(pairs, preprocessor, cache=cache)
     shares = []
     for ids, lengths, specials in (
         (columns.sources, columns.source_lengths, 0),
@@ -247,7 +249,7 @@ def _padding(lengths, batches):
 _CACHE = []  # [(pairs, preprocessor, columns)]: fit asks for the count and the dataset of the same pairs
 
 
-def _tokenize(pairs, preprocessor):
+def _tokenize(pairs, preprocessor, cache=True):
     for cached_pairs, cached_preprocessor, columns in _CACHE:
         if cached_pairs is pairs and cached_preprocessor is preprocessor:
             return columns
@@ -272,7 +274,8 @@ def _tokenize(pairs, preprocessor):
         truncated_sources=truncated[0],
         truncated_targets=truncated[1],
     )
-    _CACHE[:] = [*_CACHE[-1:], (pairs, preprocessor, columns)]
+    if cache:
+        _CACHE[:] = [*_CACHE[-1:], (pairs, preprocessor, columns)]
     return columns
 
 

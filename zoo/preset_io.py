@@ -132,11 +132,11 @@ def _load(preset, train_data, overrides):
                 "its vocabularies."
             )
         return load_preset_directory(preset, **overrides)
-    interrupted = None if means_builtin else interrupted_save(preset)
-    if interrupted or (
+    note = "" if means_builtin else interrupted_save_note(preset)
+    if note or (
         not means_builtin and (os.sep in preset or preset.endswith(".json") or os.path.exists(preset))
     ):
-        raise FileNotFoundError(f"No preset directory at {preset}.{_interrupted_note(preset, interrupted)}")
+        raise FileNotFoundError(f"No preset directory at {preset}.{note}")
     spec = get_preset(preset)
     if train_data is None:
         raise ValueError(
@@ -263,8 +263,9 @@ def save_to_preset(model, path):
         model.preprocessor.target_tokenizer.save_vocabulary(os.path.join(staging, TARGET_VOCABULARY_FILE))
 
 
-def _interrupted_note(path, copy):
-    """A sentence naming the earlier copy a killed save left beside `path`, or ""."""
+def interrupted_save_note(path):
+    """A sentence naming the whole copy a killed save left beside a missing `path`, or ""."""
+    copy = interrupted_save(path)
     if not copy:
         return ""
     return (

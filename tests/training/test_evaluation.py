@@ -124,8 +124,12 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
 
 
 def test_evaluate_reports_unknown_tokens_and_warns_of_swapped_columns(trained_translator, toy_pairs):
+    from training import pipeline
+
     sources, targets = toy_pairs
+    cached = [id(entry) for entry in pipeline._CACHE]
     report = evaluate(trained_translator, (sources, targets), batch_size=5)
+    assert [id(entry) for entry in pipeline._CACHE] == cached  # fit's training data stays cached
     assert (report.unknown_source, report.unknown_target) == (0.0, 0.0)
     assert "unknown to the vocabularies ([UNK]): 0.0% of source and 0.0% of target tokens" in report.summary()
     assert "warning" not in report.summary()

@@ -206,6 +206,6 @@ def test_loading_a_preset_whose_save_was_killed_names_the_whole_copy(
     ):
         zoo.load(str(target))
     assert main(["translate", str(target), "hola"]) == 2
-    assert f"the directory it was replacing is whole at {copy}. Rename that to" in capsys.readouterr().err
+    assert f"what it was replacing is whole at {copy}: rename that to" in capsys.readouterr().err
     os.rename(copy, target)  # as the message says
     assert zoo.load(str(target)).translate("hola") == model.translate("hola")

@@ -6,6 +6,7 @@ mistyped option answer at once.
 """
 
 import dataclasses
+import os
 
 # Where `train` writes, under `config.out`.
 PRESET_DIR = "preset"
@@ -65,6 +66,14 @@ class TrainConfig:
     overwrite: bool = False
     seed: int = 0  # seeds data generation, the split, shuffling and initialization
     verbose: int = 1  # 1: progress bar, 2: one line per epoch, 0: silent
+
+    def __post_init__(self):
+        # "~" as a shell would read it: the shell leaves `--out=~/run` alone, and a run
+        # there would otherwise write into a directory named "~" under the current one.
+        for name in ("preset", "data", "target_data", "valid_data", "valid_target_data", "out"):
+            value = getattr(self, name)
+            if isinstance(value, str) and value.startswith("~"):
+                setattr(self, name, os.path.expanduser(value))
 
 
 @dataclasses.dataclass

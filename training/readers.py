@@ -176,14 +176,16 @@ def _lines(path, errors):
     """`(line number, text)` for each line, decoded one by one so an error names its line."""
     if errors not in ERROR_MODES:
         raise ValueError(f"`errors` must be one of {ERROR_MODES}, received {errors!r}.")
+    given, path = path, os.path.expanduser(os.fspath(path))  # "~/data.tsv", as open() would not
     if os.path.isdir(path):
         raise IsADirectoryError(
-            f"{path} is a directory; expected a data file (TSV, CSV or one sentence per line)."
+            f"{given} is a directory; expected a data file (TSV, CSV or one sentence per line)."
         )
     if not os.path.exists(path):
         remote = "://" in os.fspath(path)
         raise FileNotFoundError(
-            f"No such data file: {path}" + ("; a URL is not read: download the file first." if remote else "")
+            f"No such data file: {given}"
+            + ("; a URL is not read: download the file first." if remote else "")
         )
     skipped, number = 0, 0
     with _open(path) as (compression, f):

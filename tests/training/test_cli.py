@@ -766,6 +766,18 @@ def test_set_takes_several_settings_after_one_option():
     assert _parser().parse_args(["train"]).overrides == []
 
 
+def test_train_reads_a_home_directory_where_the_shell_leaves_it(tmp_path, monkeypatch):
+    """`--out=~/run` reaches zoo unexpanded; it must not make a directory named "~" here."""
+    from training.config import TrainConfig
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = TrainConfig(out="~/run", data="~/d.tsv", valid_data="~/v.tsv", preset="~/preset")
+    assert (config.out, config.data, config.valid_data, config.preset) == tuple(
+        str(tmp_path / name) for name in ("run", "d.tsv", "v.tsv", "preset")
+    )
+    assert TrainConfig(preset="gru_luong", out="runs/~a").out == "runs/~a"
+
+
 def test_set_reads_json_values():
     from training.cli import parse_overrides
 

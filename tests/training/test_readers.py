@@ -189,3 +189,17 @@ def test_pipes_are_read_once_as_they_come(tmp_path):
 def _write(path, data):
     path.write_bytes(data)
     return path
+
+
+def test_readers_expand_a_home_directory(tmp_path, monkeypatch):
+    # Python's open() takes "~" literally; a path written as in a shell must still read.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "pairs.tsv").write_text("hello\thola\n")
+    (tmp_path / "pairs.csv").write_text('"hello, you",hola\n')
+    (tmp_path / "x.en").write_text("hello\n")
+    (tmp_path / "x.es").write_text("hola\n")
+    assert list(load_tsv("~/pairs.tsv")) == [("hello", "hola")]
+    assert list(read_pairs("~/pairs.csv")) == [("hello, you", "hola")]
+    assert list(load_aligned("~/x.en", "~/x.es")) == [("hello", "hola")]
+    with pytest.raises(FileNotFoundError, match="No such data file: ~/missing.tsv"):
+        load_tsv("~/missing.tsv")

@@ -6,7 +6,7 @@ PACKAGE = "keras_attention"
 
 # Public name -> class, filled by `keras_attention_export`; tests check that
 # every entry is importable from the top-level package.
-PUBLIC_API = {}
+PUBLIC_API: dict[str, type] = {}
 
 
 def keras_attention_export(name, package=PACKAGE):

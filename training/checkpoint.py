@@ -124,7 +124,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     def best_path(self):
         return os.path.join(self.directory, BEST)
 
-    def recover(self):
+    def recover(self) -> bool:
         """Repair what a kill left in `directory`; `True` if `latest` holds a state to resume.
 
         A kill while `latest` or `best` was being replaced can leave the
@@ -316,7 +316,7 @@ def _seed_generators(model):
     ]
 
 
-def read_state(path, afresh=None):
+def read_state(path: str, afresh: str | None = None) -> dict:
     """The state a `latest` checkpoint at `path` holds; `ValueError` if it is missing or malformed.
 
     `afresh` is what the message tells the user to do instead of resuming.

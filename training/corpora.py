@@ -3,6 +3,7 @@
 import datetime
 import inspect
 import random
+from collections.abc import Callable
 
 from training.text_pairs import TextPairs
 
@@ -61,7 +62,7 @@ DATE_FORMATS = (
 )
 
 
-def dates(num_pairs=20000, seed=0, first_year=1950, last_year=2049):
+def dates(num_pairs: int = 20000, seed: int = 0, first_year: int = 1950, last_year: int = 2049) -> TextPairs:
     """Dates written in many human formats -> ISO 8601 (`2021-03-04`).
 
     The purpose: a task that trains in a minute on a CPU, where the right
@@ -118,7 +119,7 @@ def number_to_words(n):
     raise AssertionError("unreachable")
 
 
-def numbers(num_pairs=20000, seed=0, max_digits=9):
+def numbers(num_pairs: int = 20000, seed: int = 0, max_digits: int = 9) -> TextPairs:
     """Numbers in digits, grouped by thousands -> English words.
 
     The purpose: the output is longer than the input and its length varies
@@ -155,7 +156,9 @@ def numbers(num_pairs=20000, seed=0, max_digits=9):
 SYMBOLS = tuple("abcdefghijklmnopqrstuvwxyz")
 
 
-def copy(num_pairs=20000, seed=0, min_length=1, max_length=20, num_symbols=20):
+def copy(
+    num_pairs: int = 20000, seed: int = 0, min_length: int = 1, max_length: int = 20, num_symbols: int = 20
+) -> TextPairs:
     """Random symbol sequences -> the same sequence.
 
     The purpose: a task with no ambiguity whose difficulty is only its
@@ -175,7 +178,9 @@ def copy(num_pairs=20000, seed=0, min_length=1, max_length=20, num_symbols=20):
     return _symbol_pairs(num_pairs, seed, min_length, max_length, num_symbols, reverse=False)
 
 
-def reverse(num_pairs=20000, seed=0, min_length=1, max_length=20, num_symbols=20):
+def reverse(
+    num_pairs: int = 20000, seed: int = 0, min_length: int = 1, max_length: int = 20, num_symbols: int = 20
+) -> TextPairs:
     """Random symbol sequences -> the sequence reversed ("c a f" -> "f a c").
 
     Like `copy`, but the first output symbol depends on the last input
@@ -208,10 +213,15 @@ def _check_count(num_pairs):
 
 
 # The corpora the CLI can name; each takes num_pairs, seed and its own options.
-CORPORA = {"dates": dates, "numbers": numbers, "copy": copy, "reverse": reverse}
+CORPORA: dict[str, Callable[..., TextPairs]] = {
+    "dates": dates,
+    "numbers": numbers,
+    "copy": copy,
+    "reverse": reverse,
+}
 
 
-def load_corpus(name, num_pairs=20000, seed=0, **options):
+def load_corpus(name: str, num_pairs: int = 20000, seed: int = 0, **options: int) -> TextPairs:
     """A built-in corpus by name; `ValueError` listing the names otherwise.
 
     `options` go to the generator (`max_length=60` for `copy`, ...).

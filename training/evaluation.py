@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+from collections.abc import Sequence
 
 import sacrebleu
 import tensorflow as tf
@@ -10,7 +11,9 @@ from keras_attention.checks import check_bool, check_int
 from training.metrics import exact_match
 from training.pipeline import MAX_UNKNOWN_SHARE, unknown_shares
 from training.text_pairs import TextPairs
-from zoo.translator import check_text_pairs
+from zoo.annotations import TextPairsLike
+from zoo.generation import DecodingStrategy
+from zoo.translator import Translator, check_text_pairs
 
 # Source-length buckets in words, as in Bahdanau et al. (2014), Figure 2:
 # (first, last) inclusive; None means no upper bound.
@@ -60,14 +63,14 @@ class EvaluationReport:
         """`exp(loss)`, the per-token perplexity; None without a loss."""
         return None if self.loss is None else math.exp(min(self.loss, 700.0))
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """The figures as plain data (for JSON), without the text: translations, sources and references."""
         data = dataclasses.asdict(self)
         del data["translations"], data["sources"], data["references"]
         data["perplexity"] = self.perplexity
         return data
 
-    def summary(self):
+    def summary(self) -> str:
         """A few lines for people: the headline figures and the length table."""
         counted = f"{self.count} sentences" + (
             f", {self.reference_count} references" if self.reference_count > self.count else ""
@@ -84,7 +87,7 @@ class EvaluationReport:
                 f"{self.unknown_target:.1%} of target tokens"
             )
             for side, share in (("source", self.unknown_source), ("target", self.unknown_target)):
-                if share > MAX_UNKNOWN_SHARE:
+                if share is not None and share > MAX_UNKNOWN_SHARE:
                     lines.append(
                         f"warning: {share:.0%} of the {side} tokens are unknown to the model's {side} "
                         "vocabulary: this is not the kind of text it was trained on (are the source and "
@@ -104,7 +107,12 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-def score_translations(hypotheses, references, sources, buckets=LENGTH_BUCKETS):
+def score_translations(
+    hypotheses: Sequence[str],
+    references: Sequence[str | Sequence[str]],
+    sources: Sequence[str],
+    buckets: Sequence[tuple[int, int | None]] = LENGTH_BUCKETS,
+) -> "EvaluationReport":
     """Score decoded text against references, overall and by source length.
 
     BLEU and chrF come from sacrebleu (corpus level; BLEU with its default
@@ -187,19 +195,19 @@ def _streams(references):
 
 
 def evaluate(
-    model,
-    pairs,
-    batch_size=64,
-    max_sentences=None,
-    buckets=LENGTH_BUCKETS,
-    loss=True,
-    strategy=None,
-    max_length_factor=None,
+    model: Translator,
+    pairs: TextPairsLike,
+    batch_size: int = 64,
+    max_sentences: int | None = None,
+    buckets: Sequence[tuple[int, int | None]] = LENGTH_BUCKETS,
+    loss: bool = True,
+    strategy: DecodingStrategy | str | None = None,
+    max_length_factor: float | None = None,
     *,
-    beam_width=None,
-    truncate=False,
-    multi_reference=False,
-):
+    beam_width: int | None = None,
+    truncate: bool = False,
+    multi_reference: bool = False,
+) -> "EvaluationReport":
     """Decode `pairs` with `model` and score the result; also loss and token accuracy.
 
     Sources longer than the model's `max_source_length` are left out and
@@ -256,12 +264,13 @@ def evaluate(
     references = targets
     decoded = sources
     if multi_reference:
-        grouped = {}
+        grouped: dict[str, list[str]] = {}
         for source, target in zip(sources, targets):
             grouped.setdefault(source, []).append(target)
         decoded, references = list(grouped), list(grouped.values())
     # One call: the translator groups the sentences by length and keeps two batches in flight.
-    hypotheses = model.translate(
+    # A list of sentences gives a list: a string each, or an n-best list each.
+    hypotheses: list = model.translate(  # type: ignore[assignment]
         decoded,
         strategy=strategy,
         batch_size=batch_size,

@@ -6,14 +6,14 @@ import os
 LOCK_FILE = ".lock"
 
 # The directories this process has locked: absolute path -> open lock file.
-_held = {}
+_held: dict = {}
 
 
 class DirectoryInUseError(RuntimeError):
     """Another process holds the lock of a directory this one was about to write."""
 
 
-def lock_directory(path, purpose="writing to"):
+def lock_directory(path: str, purpose: str = "writing to") -> None:
     """Take `path`'s exclusive lock (creating `path`), or raise `DirectoryInUseError`.
 
     The lock is an `flock` on `<path>/.lock`, which holds the owner's pid
@@ -49,7 +49,7 @@ def lock_directory(path, purpose="writing to"):
     _held[path] = lock
 
 
-def unlock_directory(path):
+def unlock_directory(path: str) -> None:
     """Release `path`'s lock if this process holds it."""
     lock = _held.pop(os.path.abspath(os.fspath(path)), None)
     if lock is not None:

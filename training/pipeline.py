@@ -16,6 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attention.checks import check_int
+from training.text_pairs import TextPairs
+from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.tokenizer import PAD_ID, UNK_ID
 
 TOKENIZE_CHUNK = 4096  # sentences tokenized per call when the data is prepared
@@ -34,7 +36,7 @@ class BatchReport:
     source_padding_unbucketed: float  # the source share if batches were drawn at random
     target_padding_unbucketed: float  # the target share if batches were drawn at random
 
-    def summary(self):
+    def summary(self) -> str:
         return (
             f"{self.pairs} pairs in {self.batches_per_epoch} batches per epoch; padding "
             f"{self.source_padding:.1%} of source and {self.target_padding:.1%} of target positions "
@@ -54,7 +56,14 @@ class _Columns:
     truncated_targets: int
 
 
-def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start_step=0):
+def make_dataset(
+    pairs: TextPairs,
+    preprocessor: Seq2SeqPreprocessor,
+    batch_size: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+    start_step: int = 0,
+) -> tf.data.Dataset:
     """Tokenize once, then shuffle, bucket by length, pad and prefetch.
 
     The pairs are tokenized when the dataset is made, not once per epoch.
@@ -125,7 +134,7 @@ def make_dataset(pairs, preprocessor, batch_size=64, shuffle=True, seed=0, start
     return dataset.map(preprocessor.pack, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def bucketed_batches(order, keys, batch_size):
+def bucketed_batches(order: tf.Tensor, keys: tf.Tensor, batch_size: int) -> tf.RaggedTensor:
     """The batches of pairs arriving in `order`, each from one bucket: int64 RaggedTensor `(batches, None)`.
 
     What `tf.data`'s `group_by_window` makes of the stream, computed for a
@@ -160,13 +169,15 @@ def bucketed_batches(order, keys, batch_size):
     return tf.gather(members, tf.argsort(comes))
 
 
-def batches_per_epoch(pairs, preprocessor, batch_size=64):
+def batches_per_epoch(pairs: TextPairs, preprocessor: Seq2SeqPreprocessor, batch_size: int = 64) -> int:
     """How many batches one epoch of `pairs` makes: each length bucket ends in a partial batch."""
     check_int("batch_size", batch_size, 1)
     return _count_batches(_bucket_keys(_tokenize(pairs, preprocessor), preprocessor), batch_size)
 
 
-def describe_batches(pairs, preprocessor, batch_size=64, seed=0):
+def describe_batches(
+    pairs: TextPairs, preprocessor: Seq2SeqPreprocessor, batch_size: int = 64, seed: int = 0
+) -> "BatchReport":
     """A `BatchReport`: truncation counts and the padding share of the first training epoch.
 
     The padding shares are exact for epoch 0 of `make_dataset(..., seed=seed)`
@@ -196,7 +207,9 @@ def describe_batches(pairs, preprocessor, batch_size=64, seed=0):
 MAX_UNKNOWN_SHARE = 0.5
 
 
-def unknown_shares(pairs, preprocessor, cache=True):
+def unknown_shares(
+    pairs: TextPairs, preprocessor: Seq2SeqPreprocessor, cache: bool = True
+) -> tuple[float, float]:
     """`(source, target)`: the share of each side's real tokens that the vocabularies read as `[UNK]`.
 
     `[START]` and `[END]` are not counted; sentences are counted as the
@@ -212,10 +225,12 @@ def unknown_shares(pairs, preprocessor, cache=True):
     ):
         real = int(lengths.sum()) - specials * len(lengths)
         shares.append(int(np.sum(ids == UNK_ID)) / real if real > 0 else 0.0)
-    return tuple(shares)
+    return shares[0], shares[1]
 
 
-def epoch_batches(pairs, preprocessor, batch_size=64, seed=0):
+def epoch_batches(
+    pairs: TextPairs, preprocessor: Seq2SeqPreprocessor, batch_size: int = 64, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Epoch 0 of `make_dataset(..., seed=seed)`, replayed in NumPy: which pairs share a batch.
 
     Returns:
@@ -230,7 +245,8 @@ def epoch_batches(pairs, preprocessor, batch_size=64, seed=0):
         tf.range(len(pairs), dtype=tf.int64), seed=tf.constant([seed, 0], tf.int64)
     ).numpy()
     sources, targets = columns.source_lengths[order], columns.target_lengths[order] - 1  # y = target[1:]
-    open_buckets, batches = {}, []
+    open_buckets: dict[int, list[int]] = {}
+    batches = []
     for i, bucket in enumerate(keys[order]):
         members = open_buckets.setdefault(bucket, [])
         members.append(i)
@@ -246,7 +262,7 @@ def _padding(lengths, batches):
     return 1.0 - real / padded if padded else 0.0
 
 
-_CACHE = []  # [(pairs, preprocessor, columns)]: fit asks for the count and the dataset of the same pairs
+_CACHE: list = []  # [(pairs, preprocessor, columns)]: fit asks for the count and the dataset of the same pairs
 
 
 def _tokenize(pairs, preprocessor, cache=True):

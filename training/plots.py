@@ -2,14 +2,16 @@
 
 import csv
 import os
+from collections.abc import Sequence
 
+import keras
 import numpy as np
 
 from zoo.atomic import atomic_file
 from zoo.translation import Translation
 
 
-def plot_attention(translation, path, title=None):
+def plot_attention(translation: Translation, path: str | os.PathLike, title: str | None = None) -> None:
     """Save the attention of one translation as a PNG heat map.
 
     Source tokens run across, output tokens down; cell `(i, j)` is how much
@@ -45,7 +47,11 @@ def plot_attention(translation, path, title=None):
     _save(figure, path)
 
 
-def plot_history(history, path, validation_freq=1):
+def plot_history(
+    history: keras.callbacks.History | dict | str | os.PathLike,
+    path: str | os.PathLike,
+    validation_freq: int | Sequence[int] = 1,
+) -> None:
     """Save the training curves (loss, accuracy, perplexity, BLEU: train and validation) as a PNG.
 
     Each value is plotted at its own epoch: a `fit(initial_epoch=...)`
@@ -87,7 +93,12 @@ def plot_history(history, path, validation_freq=1):
     _save(figure, path)
 
 
-def plot_by_length(series, path, ylabel, title=None):
+def plot_by_length(
+    series: dict[str, list[tuple[str, float | None]]],
+    path: str | os.PathLike,
+    ylabel: str,
+    title: str | None = None,
+) -> None:
     """Save one line per model of a score by source-length bucket as a PNG.
 
     Args:

@@ -91,7 +91,7 @@ class StepTimer(keras.callbacks.Callback):
             self.tokens.append(step_tokens)
         self._previous = now
 
-    def figures(self):
+    def figures(self) -> dict[str, float]:
         """Steps/s, target tokens/s and the median step time over the measured steps."""
         if not self.times:
             raise ValueError(

@@ -19,6 +19,7 @@ import os
 import warnings
 import zipfile
 import zlib
+from collections.abc import Sequence
 
 from training.text_pairs import TextPairs
 
@@ -34,7 +35,14 @@ COMPRESSIONS = {
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-def load_tsv(path, source=0, target=1, header=False, delimiter="\t", errors="raise"):
+def load_tsv(
+    path: str | os.PathLike,
+    source: int | str = 0,
+    target: int | str = 1,
+    header: bool = False,
+    delimiter: str = "\t",
+    errors: str = "raise",
+) -> TextPairs:
     """Read text pairs from a delimited file, one pair per line, no quoting.
 
     The Anki `spa.txt` layout (`english<TAB>spanish<TAB>attribution`) reads
@@ -70,7 +78,14 @@ def load_tsv(path, source=0, target=1, header=False, delimiter="\t", errors="rai
     return _collect(path, rows, source, target, errors)
 
 
-def load_csv(path, source=0, target=1, header=False, delimiter=",", errors="raise"):
+def load_csv(
+    path: str | os.PathLike,
+    source: int | str = 0,
+    target: int | str = 1,
+    header: bool = False,
+    delimiter: str = ",",
+    errors: str = "raise",
+) -> TextPairs:
     """Read text pairs from a CSV file (RFC 4180 quoting, via Python's `csv`).
 
     Args:
@@ -99,7 +114,9 @@ def load_csv(path, source=0, target=1, header=False, delimiter=",", errors="rais
     return _collect(path, rows, source, target, errors)
 
 
-def load_aligned(source_path, target_path, errors="raise"):
+def load_aligned(
+    source_path: str | os.PathLike, target_path: str | os.PathLike, errors: str = "raise"
+) -> TextPairs:
     """Read two aligned files: line `i` of the target translates line `i` of the source.
 
     Args:
@@ -122,7 +139,14 @@ def load_aligned(source_path, target_path, errors="raise"):
     return _collect(f"{source_path} / {target_path}", rows, 0, 1, errors)
 
 
-def read_pairs(data, target_data=None, source=0, target=1, header=False, errors="raise"):
+def read_pairs(
+    data: str | os.PathLike,
+    target_data: str | os.PathLike | None = None,
+    source: int | str = 0,
+    target: int | str = 1,
+    header: bool = False,
+    errors: str = "raise",
+) -> TextPairs:
     """The reader a path asks for: aligned files, CSV (`.csv`) or TSV (anything else).
 
     Args:
@@ -145,7 +169,7 @@ def read_pairs(data, target_data=None, source=0, target=1, header=False, errors=
     return load_tsv(data, source=source, target=target, header=header, errors=errors)
 
 
-def from_lists(sources, targets):
+def from_lists(sources: Sequence[str], targets: Sequence[str]) -> TextPairs:
     """`TextPairs` from two aligned lists of strings."""
     return TextPairs(sources, targets)
 

@@ -58,7 +58,9 @@ def _inverse_sqrt(peak, warmup_steps, total_steps):
 SCHEDULES = {"constant": _constant, "cosine": _cosine, "inverse_sqrt": _inverse_sqrt}
 
 
-def learning_rate_schedule(name, peak, warmup_steps=0, total_steps=1):
+def learning_rate_schedule(
+    name: str, peak: float, warmup_steps: int = 0, total_steps: int = 1
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The schedule `name` (a key of `SCHEDULES`) rising linearly to `peak` over `warmup_steps`.
 
     Args:

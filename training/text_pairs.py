@@ -2,6 +2,13 @@
 
 import dataclasses
 import random
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the package imports without TensorFlow
+    import tensorflow as tf
+
+    from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,8 +24,8 @@ class TextPairs:
         targets: tuple of target sentences, as many as `sources`.
     """
 
-    sources: tuple
-    targets: tuple
+    sources: Sequence[str]  # stored as a tuple
+    targets: Sequence[str]
 
     def __post_init__(self):
         object.__setattr__(self, "sources", tuple(self.sources))
@@ -46,9 +53,11 @@ class TextPairs:
         """The pairs of both, `self`'s first: `europarl + news` trains on two corpora."""
         if not isinstance(other, TextPairs):
             return NotImplemented
-        return TextPairs(self.sources + other.sources, self.targets + other.targets)
+        return TextPairs(
+            tuple(self.sources) + tuple(other.sources), tuple(self.targets) + tuple(other.targets)
+        )
 
-    def split(self, fraction, seed=0):
+    def split(self, fraction: float, seed: int = 0) -> tuple["TextPairs", "TextPairs"]:
         """Split into `(first, second)` with about `fraction` of the pairs in `first`.
 
         Pairs that share a source sentence always land in the same part, so
@@ -72,7 +81,14 @@ class TextPairs:
     def _select(self, indices):
         return TextPairs([self.sources[i] for i in indices], [self.targets[i] for i in indices])
 
-    def to_tf_dataset(self, preprocessor, batch_size=64, shuffle=True, seed=0, start_step=0):
+    def to_tf_dataset(
+        self,
+        preprocessor: "Seq2SeqPreprocessor",
+        batch_size: int = 64,
+        shuffle: bool = True,
+        seed: int = 0,
+        start_step: int = 0,
+    ) -> "tf.data.Dataset":
         """Batches for `fit`; see `training.pipeline.make_dataset`."""
         from training.pipeline import make_dataset
 
@@ -80,7 +96,7 @@ class TextPairs:
             self, preprocessor, batch_size=batch_size, shuffle=shuffle, seed=seed, start_step=start_step
         )
 
-    def batches_per_epoch(self, preprocessor, batch_size=64):
+    def batches_per_epoch(self, preprocessor: "Seq2SeqPreprocessor", batch_size: int = 64) -> int:
         """Batches in one epoch of `to_tf_dataset`: `fit`'s default `steps_per_epoch`."""
         from training.pipeline import batches_per_epoch
 

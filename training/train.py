@@ -35,7 +35,7 @@ from zoo.export import SAVED_MODEL_DIRECTORY
 from zoo.preset_io import PRESET_DIRECTORY, check_overrides
 
 
-def train(config):
+def train(config: TrainConfig) -> TrainResult:
     """Train `config.preset` on the configured data; save and export the result.
 
     Writes to `config.out`:

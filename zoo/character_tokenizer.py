@@ -29,11 +29,11 @@ class CharacterTokenizer(Tokenizer):
     """
 
     @staticmethod
-    def split(texts):
+    def split(texts: tf.Tensor) -> tf.RaggedTensor:
         """Characters of the standardized `tf.string` texts `(batch,)`: ragged strings."""
         texts = tf.strings.regex_replace(standardize(texts), " ", SPACE)
         return tf.strings.unicode_split(texts, "UTF-8")
 
     @staticmethod
-    def join(tokens):
+    def join(tokens: tf.RaggedTensor) -> tf.Tensor:
         return tf.strings.regex_replace(tf.strings.reduce_join(tokens, axis=-1), SPACE, " ")

@@ -2,8 +2,10 @@
 
 import tensorflow as tf
 
+from zoo.annotations import PathLike
 from zoo.atomic import DirectoryKind, atomic_directory
-from zoo.translator import check_max_length_factor
+from zoo.generation import DecodingStrategy
+from zoo.translator import Translator, check_max_length_factor
 
 # What an export may replace: an earlier SavedModel, nothing else (not a
 # preset, not a run's folder).
@@ -15,14 +17,14 @@ SAVED_MODEL_DIRECTORY = DirectoryKind(
 
 
 def export_translator(
-    translator,
-    path,
-    max_length=None,
-    strategy=None,
-    beam_width=None,
-    return_attention=False,
-    max_length_factor=None,
-):
+    translator: Translator,
+    path: PathLike,
+    max_length: int | None = None,
+    strategy: DecodingStrategy | str | None = None,
+    beam_width: int | None = None,
+    return_attention: bool = False,
+    max_length_factor: float | None = None,
+) -> list[str]:
     """Write a SavedModel with tokenizer, decoding loop and detokenizer inside.
 
     Its `serving_default` signature takes `text: tf.string[None]` and returns

@@ -15,12 +15,14 @@ import datetime
 import json
 import numbers
 import os
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_attention.checks import check_int
+from zoo.annotations import PathLike, TextPairsLike
 from zoo.atomic import DirectoryKind, atomic_directory, interrupted_save
 from zoo.export import SAVED_MODEL_DIRECTORY
 from zoo.presets import PRESETS, get_preset
@@ -52,7 +54,9 @@ BACKBONE_CLASSES = {"RecurrentSeq2Seq": RecurrentSeq2Seq, "TransformerSeq2Seq": 
 TASK_CLASSES = {"Translator": Translator}
 
 
-def load(preset, train_data=None, dtype=None, **overrides):
+def load(
+    preset: PathLike, train_data: TextPairsLike | None = None, dtype: str | None = None, **overrides: Any
+) -> Translator:
     """Load a model from a built-in preset name or a saved preset directory.
 
     Args:
@@ -204,7 +208,7 @@ def check_overrides(preset, overrides):
     return checked
 
 
-def parameter_count(preset, vocabulary_size=5000):
+def parameter_count(preset: str, vocabulary_size: int = 5000) -> int:
     """The parameter count of the built-in `preset` with `vocabulary_size` words per side."""
     spec = get_preset(preset)["backbone"]
     check_int("vocabulary_size", vocabulary_size, len(RESERVED_TOKENS) + 1)
@@ -212,7 +216,7 @@ def parameter_count(preset, vocabulary_size=5000):
     return int(backbone.count_params())
 
 
-def architecture(preset):
+def architecture(preset: str) -> str:
     """A short description of the built-in `preset`'s architecture, for tables."""
     config = get_preset(preset)["backbone"]["config"]
     if "cell_type" not in config:
@@ -229,7 +233,7 @@ def architecture(preset):
     return ", ".join(parts)
 
 
-def save_to_preset(model, path):
+def save_to_preset(model: Translator, path: PathLike) -> None:
     """Write `model` as a preset directory at `path`, atomically (see module docstring).
 
     An existing `path` is replaced only if it is empty or an earlier preset

@@ -140,7 +140,7 @@ for _preset in PRESETS.values():
     _preset.setdefault("preprocessor", dict(_LENGTHS))
 
 
-def get_preset(name):
+def get_preset(name: str) -> dict:
     """The preset dict for `name`; `ValueError` listing the valid names otherwise."""
     if name not in PRESETS:
         close = difflib.get_close_matches(str(name), PRESETS, n=1)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_attention import RecurrentDecoder, RecurrentEncoder
+from keras_attention.annotations import Tensor
 from keras_attention.checks import check_bool, check_dropout, check_int
 from zoo.api_export import zoo_export
 from zoo.seq2seq_backbone import Seq2SeqBackbone
@@ -187,7 +188,7 @@ class RecurrentSeq2Seq(Seq2SeqBackbone):
     def has_attention(self):
         return self.attention is not None
 
-    def encode(self, encoder_token_ids, max_length=None):
+    def encode(self, encoder_token_ids: Tensor, max_length: int | Tensor | None = None) -> dict:
         """Run the encoder once and return the decoding cache.
 
         Args:
@@ -221,7 +222,7 @@ class RecurrentSeq2Seq(Seq2SeqBackbone):
             }
         return cache
 
-    def next(self, tokens, cache, step):
+    def next(self, tokens: Tensor, cache: dict, step: int | Tensor) -> tuple[Tensor, dict]:
         """One decoding step: the interface every generation strategy drives.
 
         Args:

@@ -5,6 +5,8 @@ import inspect
 
 import keras
 
+from keras_attention.annotations import Tensor
+
 
 class Seq2SeqBackbone(keras.Model):
     """Token ids in, logits out, and the interface every generation strategy drives.
@@ -34,7 +36,7 @@ class Seq2SeqBackbone(keras.Model):
     keras_arguments = ("name", "trainable")  # the keywords a backbone passes on to `keras.Model`
 
     @classmethod
-    def check_keras_arguments(cls, kwargs):
+    def check_keras_arguments(cls, kwargs: dict) -> None:
         """`TypeError` for a keyword that is neither a setting of `cls` nor Keras' `name`/`trainable`.
 
         A backbone passes `**kwargs` on to `keras.Model`, which ignores
@@ -59,10 +61,10 @@ class Seq2SeqBackbone(keras.Model):
             f"{', '.join(hints)}. Its settings are {settings}, and Keras' {list(cls.keras_arguments)}."
         )
 
-    def encode(self, encoder_token_ids, max_length):
+    def encode(self, encoder_token_ids: Tensor, max_length: int | Tensor | None) -> dict:
         raise NotImplementedError(f"{type(self).__name__} must implement `encode`.")
 
-    def next(self, tokens, cache, step):
+    def next(self, tokens: Tensor, cache: dict, step: int | Tensor) -> tuple[Tensor, dict]:
         raise NotImplementedError(f"{type(self).__name__} must implement `next`.")
 
     def get_config(self):

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from zoo.tokenizer import END_ID, PAD_ID, START_ID
+from zoo.tokenizer import END_ID, PAD_ID, START_ID, Tokenizer
 
 
 class Seq2SeqPreprocessor(tf.Module):
@@ -23,7 +23,13 @@ class Seq2SeqPreprocessor(tf.Module):
             bound on a generated translation.
     """
 
-    def __init__(self, source_tokenizer, target_tokenizer, max_source_length=100, max_target_length=100):
+    def __init__(
+        self,
+        source_tokenizer: Tokenizer,
+        target_tokenizer: Tokenizer,
+        max_source_length: int = 100,
+        max_target_length: int = 100,
+    ):
         super().__init__(name="seq2seq_preprocessor")
         for name, value in (
             ("max_source_length", max_source_length),
@@ -41,13 +47,15 @@ class Seq2SeqPreprocessor(tf.Module):
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
 
-    def tokenize(self, sources, targets):
+    def tokenize(self, sources: tf.Tensor, targets: tf.Tensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
         """Ragged ids of string batches `(batch,)`: sources, and targets wrapped in `[START]`/`[END]`."""
         return self.truncate_and_wrap(
             self.source_tokenizer.tokenize(sources), self.target_tokenizer.tokenize(targets)
         )
 
-    def truncate_and_wrap(self, source_ids, target_ids):
+    def truncate_and_wrap(
+        self, source_ids: tf.RaggedTensor, target_ids: tf.RaggedTensor
+    ) -> tuple[tf.RaggedTensor, tf.Tensor]:
         """Cut ragged ids to the maximum lengths and wrap the targets in `[START]`/`[END]`."""
         source_ids = source_ids[:, : self.max_source_length]
         target_ids = target_ids[:, : self.max_target_length]
@@ -56,7 +64,9 @@ class Seq2SeqPreprocessor(tf.Module):
         end = tf.fill(tf.concat([batch, [1]], 0), END_ID)
         return source_ids, tf.concat([start, target_ids, end], axis=1)
 
-    def pack(self, source_ids, target_ids):
+    def pack(
+        self, source_ids: tf.Tensor | tf.RaggedTensor, target_ids: tf.Tensor | tf.RaggedTensor
+    ) -> tuple[dict[str, tf.Tensor], tf.Tensor, tf.Tensor]:
         """`(x, y, sample_weight)` for `fit` from padded id batches.
 
         `x` holds `encoder_token_ids` and `decoder_token_ids` (the target
@@ -76,5 +86,5 @@ class Seq2SeqPreprocessor(tf.Module):
         """`(x, y, sample_weight)` from string batches `(batch,)`."""
         return self.pack(*self.tokenize(sources, targets))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"max_source_length": self.max_source_length, "max_target_length": self.max_target_length}

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_attention.annotations import Tensor
 from zoo.api_export import zoo_export
 from zoo.per_thread import PerThread
 
@@ -57,7 +58,7 @@ class SequenceCrossEntropy(keras.losses.Loss):
         super().__init__(reduction=reduction, name=name)
         self.label_smoothing = float(label_smoothing)
 
-    def token_nll(self, y_true, y_pred):
+    def token_nll(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         """`-log p(y_true)` per token `(batch, T)`: computed by the last call on these same tensors, else now."""
         if self._last is not None and self._last[0] is y_true and self._last[1] is y_pred:
             return self._last[2]
@@ -81,7 +82,7 @@ class SequenceCrossEntropy(keras.losses.Loss):
         return {"label_smoothing": self.label_smoothing, "reduction": self.reduction, "name": self.name}
 
 
-def token_losses(y_true, y_pred, label_smoothing=0.0):
+def token_losses(y_true: Tensor, y_pred: Tensor, label_smoothing: float = 0.0) -> tuple[Tensor, Tensor]:
     """The smoothed cross-entropy and `-log p(y)` per token, from one softmax.
 
     TensorFlow's fused sparse cross-entropy kernel, with a log-sum-exp

@@ -1,10 +1,13 @@
 """What every tokenizer shares: reserved ids, standardization, the vocabulary table."""
 
 import collections
+from collections.abc import Iterable, Sequence
+from typing import Self
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from zoo.annotations import PathLike, Tensor
 from zoo.atomic import atomic_file
 
 PAD, UNK, START, END = "[PAD]", "[UNK]", "[START]", "[END]"
@@ -72,7 +75,7 @@ class Tokenizer(tf.Module):
             `RESERVED_TOKENS`; ids follow list order.
     """
 
-    def __init__(self, vocabulary, name=None):
+    def __init__(self, vocabulary: Sequence[str], name: str | None = None):
         super().__init__(name=name)
         vocabulary = list(vocabulary)
         if tuple(vocabulary[:4]) != RESERVED_TOKENS:
@@ -96,7 +99,7 @@ class Tokenizer(tf.Module):
         )
 
     @classmethod
-    def from_texts(cls, texts, max_size=8000, min_frequency=1):
+    def from_texts(cls, texts: Iterable[str], max_size: int = 8000, min_frequency: int = 1) -> Self:
         """Learn a vocabulary from an iterable of strings (see `learn_vocabulary`)."""
         if not isinstance(max_size, int) or max_size <= len(RESERVED_TOKENS):
             raise ValueError(
@@ -110,7 +113,7 @@ class Tokenizer(tf.Module):
         return cls(list(RESERVED_TOKENS) + cls.learn_vocabulary(texts, max_size, min_frequency))
 
     @classmethod
-    def learn_vocabulary(cls, texts, max_size, min_frequency):
+    def learn_vocabulary(cls, texts: list[str], max_size: int, min_frequency: int) -> list[str]:
         """The non-reserved tokens for a vocabulary of `texts`.
 
         By default: the `max_size - 4` most frequent tokens of `split` seen
@@ -123,12 +126,12 @@ class Tokenizer(tf.Module):
         return tokens[: max_size - len(RESERVED_TOKENS)]
 
     @staticmethod
-    def split(texts):
+    def split(texts: tf.Tensor) -> tf.RaggedTensor:
         """Tokens of `tf.string` texts `(batch,)` as a ragged string tensor."""
         raise NotImplementedError
 
     @staticmethod
-    def join(tokens):
+    def join(tokens: tf.RaggedTensor) -> tf.Tensor:
         """Texts `(batch,)` from a ragged string tensor of tokens."""
         raise NotImplementedError
 
@@ -136,19 +139,19 @@ class Tokenizer(tf.Module):
     def vocabulary_size(self):
         return len(self.vocabulary)
 
-    def tokens_to_ids(self, tokens):
+    def tokens_to_ids(self, tokens: tf.RaggedTensor) -> tf.RaggedTensor:
         """Ids of ragged string tokens; unknown tokens get `UNK_ID`."""
         return tf.ragged.map_flat_values(self._token_to_id.lookup, tokens)
 
-    def tokenize(self, texts):
+    def tokenize(self, texts: tf.Tensor | Sequence[str]) -> tf.RaggedTensor:
         """Ids of `texts` `(batch,)` as an int32 `tf.RaggedTensor` `(batch, None)`; unknown tokens get `UNK_ID`."""
         return tf.cast(self.tokens_to_ids(self.split(texts)), tf.int32)
 
-    def id_to_token(self, ids):
+    def id_to_token(self, ids: Tensor) -> tf.Tensor:
         """Token strings for an int tensor of ids (any shape)."""
         return tf.gather(self._vocabulary_tensor, tf.cast(ids, tf.int32))
 
-    def detokenize(self, ids):
+    def detokenize(self, ids: tf.Tensor | tf.RaggedTensor) -> tf.Tensor:
         """Texts `(batch,)` from ids `(batch, T)`, dense or ragged.
 
         Reading stops at the first `END_ID`; padding and `START_ID` are
@@ -161,13 +164,13 @@ class Tokenizer(tf.Module):
         keep = tf.logical_not(ended) & tf.not_equal(ids, PAD_ID) & tf.not_equal(ids, START_ID)
         return self.join(tf.ragged.boolean_mask(self.id_to_token(ids), keep))
 
-    def save_vocabulary(self, path):
+    def save_vocabulary(self, path: PathLike) -> None:
         """Write one token per line, UTF-8, in id order; atomically, so an earlier file is never half-replaced."""
         with atomic_file(path) as staging, open(staging, "w", encoding="utf-8", newline="\n") as f:
             f.write("\n".join(self.vocabulary) + "\n")
 
     @classmethod
-    def load_vocabulary(cls, path):
+    def load_vocabulary(cls, path: PathLike) -> Self:
         """Read a vocabulary written by `save_vocabulary`; errors name the file and line."""
         try:
             with open(path, encoding="utf-8", newline="\n") as f:

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_attention import TokenAndPositionEmbedding, TransformerDecoderBlock, TransformerEncoderBlock
+from keras_attention.annotations import Tensor
 from keras_attention.checks import check_bool, check_dropout, check_int
 from zoo.api_export import zoo_export
 from zoo.seq2seq_backbone import Seq2SeqBackbone
@@ -138,7 +139,7 @@ class TransformerSeq2Seq(Seq2SeqBackbone):
         self.max_sequence_length = max_sequence_length
         self.normalize_first = normalize_first
 
-    def encode(self, encoder_token_ids, max_length):
+    def encode(self, encoder_token_ids: Tensor, max_length: int | Tensor | None = None) -> dict:
         """Run the encoder once and return the decoding cache.
 
         Args:
@@ -175,7 +176,7 @@ class TransformerSeq2Seq(Seq2SeqBackbone):
             },
         }
 
-    def next(self, tokens, cache, step):
+    def next(self, tokens: Tensor, cache: dict, step: int | Tensor) -> tuple[Tensor, dict]:
         """One decoding step (see `RecurrentSeq2Seq.next`).
 
         `step` is the position of `tokens` in the output (`[START]` is 0). The

@@ -29,7 +29,7 @@ class Translation:
     output_tokens: list
     attention: np.ndarray
 
-    def readable_tokens(self):
+    def readable_tokens(self) -> tuple[list[str], list[str]]:
         """`(source, output)` tokens as they read: without the mark that joins punctuation to its word.
 
         `"?"`, not `"￭?"`; `source_tokens` and `output_tokens` keep the
@@ -40,7 +40,7 @@ class Translation:
             [token.replace(JOINER, "") for token in self.output_tokens],
         )
 
-    def alignment(self):
+    def alignment(self) -> list[tuple[str, str | None]]:
         """For each output token, the source token it attended to most (`None` without attention).
 
         Tokens as `readable_tokens` writes them.

@@ -7,6 +7,8 @@ import inspect
 import math
 import os
 import threading
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -14,9 +16,10 @@ import tensorflow as tf
 from keras import ops
 
 from keras_attention.checks import check_int
+from zoo.annotations import PathLike, TextPairsLike, Texts
 from zoo.api_export import zoo_export
 from zoo.fused_adam import FusedAdam
-from zoo.generation import BeamSearch, get_strategy
+from zoo.generation import BeamSearch, DecodingStrategy, get_strategy
 from zoo.per_thread import PerThread
 from zoo.per_token_metric import PerTokenMetric
 from zoo.perplexity import Perplexity
@@ -322,16 +325,16 @@ class Translator(keras.Model):
 
     def translate(
         self,
-        sentences,
-        strategy=None,
+        sentences: Texts,
+        strategy: DecodingStrategy | str | None = None,
         *,
-        beam_width=None,
-        max_length=None,
-        max_length_factor=None,
-        batch_size=64,
-        return_attention=False,
-        truncate=False,
-    ):
+        beam_width: int | None = None,
+        max_length: int | None = None,
+        max_length_factor: float | None = None,
+        batch_size: int = 64,
+        return_attention: bool = False,
+        truncate: bool = False,
+    ) -> str | Translation | list[str] | list[Translation] | list[list[str]] | list[list[Translation]]:
         """Translate a string or a list of strings.
 
         An empty (or whitespace-only) sentence translates to `""`. A sentence
@@ -426,13 +429,13 @@ class Translator(keras.Model):
             starts = [b * batch_size for b in range(len(batches))]
             with concurrent.futures.ThreadPoolExecutor(BATCHES_IN_FLIGHT) as pool:
                 decoded = [texts for texts, _ in pool.map(decode, starts, batches)]
-        results = [None] * len(sentences)
+        results: list = [None] * len(sentences)
         for batch, texts in zip(batches, decoded):
             for i, row in zip(batch, texts):
                 results[i] = row[0] if strategy.num_hypotheses == 1 else row
         return results[0] if single else results
 
-    def source_lengths(self, sentences):
+    def source_lengths(self, sentences: Sequence[str]) -> np.ndarray:
         """Source tokens per sentence, an int array (one compiled call)."""
         with _FUNCTIONS_LOCK:
             if self._source_lengths is None:
@@ -450,7 +453,9 @@ class Translator(keras.Model):
         if too_long.size:
             raise SourceTooLongError(int(too_long[0]), int(lengths[too_long[0]]), limit, too_long.size)
 
-    def check_strategy(self, strategy=None, beam_width=None):
+    def check_strategy(
+        self, strategy: DecodingStrategy | str | None = None, beam_width: int | None = None
+    ) -> DecodingStrategy:
         """The `DecodingStrategy` that `strategy` and `beam_width` name, checked against this model."""
         if beam_width is not None:
             if strategy is not None:
@@ -464,7 +469,7 @@ class Translator(keras.Model):
             )
         return strategy
 
-    def check_max_length(self, max_length):
+    def check_max_length(self, max_length: int | None) -> int:
         """`max_length`, or the default when `None`; `ValueError` if the model cannot produce it."""
         if max_length is None:
             return self.preprocessor.max_target_length + 1
@@ -478,7 +483,12 @@ class Translator(keras.Model):
             )
         return int(max_length)
 
-    def translate_function(self, strategy=None, return_attention=True, max_length_factor=None):
+    def translate_function(
+        self,
+        strategy: DecodingStrategy | str | None = None,
+        return_attention: bool = True,
+        max_length_factor: float | None = None,
+    ) -> Callable[[tf.Tensor, tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
         """The compiled `(strings (batch,), max_length, seed (2,)) -> dict` graph of `strategy`.
 
         Traced once per strategy (a frozen dataclass, so equal settings share
@@ -520,8 +530,14 @@ class Translator(keras.Model):
         return self.translate_graph(texts, max_length, strategy, seed, return_attention, max_length_factor)
 
     def translate_graph(
-        self, texts, max_length, strategy=None, seed=None, return_attention=True, max_length_factor=None
-    ):
+        self,
+        texts: tf.Tensor,
+        max_length: int | tf.Tensor,
+        strategy: DecodingStrategy | str | None = None,
+        seed: tf.Tensor | None = None,
+        return_attention: bool = True,
+        max_length_factor: float | None = None,
+    ) -> dict[str, tf.Tensor]:
         """Strings `(batch,)` -> the n-best and what produced them, as TF ops.
 
         Sources are cut to `max_source_length` tokens (the exported model's
@@ -601,16 +617,16 @@ class Translator(keras.Model):
 
     def export(
         self,
-        path,
-        max_length=None,
-        strategy=None,
+        path: PathLike,
+        max_length: int | None = None,
+        strategy: DecodingStrategy | str | None = None,
         *,
-        beam_width=None,
-        return_attention=False,
-        max_length_factor=None,
-        format="tf_saved_model",
-        verbose=False,
-    ):
+        beam_width: int | None = None,
+        return_attention: bool = False,
+        max_length_factor: float | None = None,
+        format: str = "tf_saved_model",
+        verbose: bool = False,
+    ) -> None:
         """Write a SavedModel that translates strings; see `zoo.export.export_translator`.
 
         `format` is there for Keras' `Model.export` callers: only
@@ -644,7 +660,13 @@ class Translator(keras.Model):
             )
 
     @classmethod
-    def from_preset(cls, preset, train_data=None, dtype=None, **overrides):
+    def from_preset(
+        cls,
+        preset: PathLike,
+        train_data: TextPairsLike | None = None,
+        dtype: str | None = None,
+        **overrides: Any,
+    ) -> "Translator":
         """`zoo.load(preset, ...)`, under the name KerasHub's tasks give it; see `zoo.preset_io.load`.
 
         `preset` is a built-in name (with `train_data` to learn the
@@ -654,7 +676,7 @@ class Translator(keras.Model):
 
         return load(preset, train_data=train_data, dtype=dtype, **overrides)
 
-    def save_to_preset(self, path):
+    def save_to_preset(self, path: PathLike) -> None:
         """Write a preset directory that `zoo.load(path)` restores; see `zoo.preset_io`."""
         from zoo.preset_io import save_to_preset
 
@@ -693,7 +715,7 @@ class SourceTooLongError(ValueError):
         count: how many sentences of the list are too long.
     """
 
-    def __init__(self, index, length, limit, count):
+    def __init__(self, index: int, length: int, limit: int, count: int):
         super().__init__(
             f"Sentence {index} has {length} tokens; this model reads at most {limit} "
             f"(max_source_length). {count} sentence(s) are too long."

@@ -26,10 +26,10 @@ class WordTokenizer(Tokenizer):
     """
 
     @staticmethod
-    def split(texts):
+    def split(texts: tf.Tensor) -> tf.RaggedTensor:
         """Standardized words and punctuation of `tf.string` texts `(batch,)`: ragged strings."""
         return split_words(texts)
 
     @staticmethod
-    def join(tokens):
+    def join(tokens: tf.RaggedTensor) -> tf.Tensor:
         return resolve_joiners(tf.strings.reduce_join(tokens, axis=-1, separator=" "))

@@ -1,5 +1,7 @@
 """WordPiece subword tokenizer that runs inside the TensorFlow graph."""
 
+from collections.abc import Sequence
+
 import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
@@ -30,7 +32,7 @@ class WordPieceTokenizer(Tokenizer):
     <tf.Tensor: ... numpy=array([b'sleeping cats.'], dtype=object)>
     """
 
-    def __init__(self, vocabulary, name=None):
+    def __init__(self, vocabulary: Sequence[str], name: str | None = None):
         super().__init__(vocabulary, name=name)
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             list(self.vocabulary),
@@ -41,7 +43,7 @@ class WordPieceTokenizer(Tokenizer):
         )
 
     @classmethod
-    def learn_vocabulary(cls, texts, max_size, min_frequency):
+    def learn_vocabulary(cls, texts: list[str], max_size: int, min_frequency: int) -> list[str]:
         """About `max_size` tokens (the learner searches for a count threshold that gives that size).
 
         Pieces seen fewer than `min_frequency` times are left out; every
@@ -60,15 +62,15 @@ class WordPieceTokenizer(Tokenizer):
         return [token for token in vocabulary if token not in RESERVED_TOKENS]
 
     @staticmethod
-    def split(texts):
+    def split(texts: tf.Tensor) -> tf.RaggedTensor:
         """The words of `texts` `(batch,)` before WordPiece (see `WordTokenizer.split`)."""
         return split_words(texts)
 
-    def tokens_to_ids(self, tokens):
+    def tokens_to_ids(self, tokens: tf.RaggedTensor) -> tf.RaggedTensor:
         pieces = self._wordpiece.tokenize(tokens)  # (batch, words, pieces)
         return pieces.merge_dims(1, 2)
 
     @staticmethod
-    def join(tokens):
+    def join(tokens: tf.RaggedTensor) -> tf.Tensor:
         texts = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
         return resolve_joiners(tf.strings.regex_replace(texts, f" {SUFFIX}", ""))

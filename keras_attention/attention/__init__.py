@@ -19,7 +19,7 @@ ATTENTION_TYPES = {
 }
 
 
-def get_attention_class(name):
+def get_attention_class(name: str) -> type[BaseAttention]:
     """The attention class registered as `name`; `ValueError` for others."""
     if name not in ATTENTION_TYPES:
         raise ValueError(

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_attention.annotations import Tensor
 from keras_attention.api_export import keras_attention_export
 from keras_attention.attention.base_attention import BaseAttention
 
@@ -87,10 +88,10 @@ class BahdanauAttention(BaseAttention):
             self.bias = self.add_weight(name="bias", shape=(units,), initializer="zeros")
         self.built = True
 
-    def project_keys(self, key):
+    def project_keys(self, key: Tensor) -> Tensor:
         return ops.matmul(key, self.key_kernel)  # (batch, Tk, units)
 
-    def score(self, query, keys):
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
         v, bias = self.v, None
         if self.score_mode == "normalized":
             v = self.g * v / ops.sqrt(ops.sum(ops.square(v)))

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_attention.annotations import Tensor
 from keras_attention.api_export import keras_attention_export
 from keras_attention.checks import check_dropout
 
@@ -13,7 +14,13 @@ def _large_negative(dtype):
     return -3e4 if dtype in ("float16",) else -1e9
 
 
-def attention_mask(query_length, key_length, query_mask=None, value_mask=None, use_causal_mask=False):
+def attention_mask(
+    query_length: int | Tensor,
+    key_length: int | Tensor,
+    query_mask: Tensor | None = None,
+    value_mask: Tensor | None = None,
+    use_causal_mask: bool = False,
+) -> Tensor | None:
     """Which keys each query may attend to, or `None` when all may.
 
     Args:
@@ -44,7 +51,7 @@ def _compatible(a, b):
     return a is None or b is None or a == b
 
 
-def masked_softmax(scores, allowed=None):
+def masked_softmax(scores: Tensor, allowed: Tensor | None = None) -> Tensor:
     """Softmax over the last axis with disallowed entries exactly 0.
 
     A row with no allowed entry (a padded query, or a source that is all
@@ -106,10 +113,10 @@ class BaseAttention(keras.layers.Layer):
     """
 
     # The score functions a subclass offers; the first is its default.
-    SCORE_MODES = ()
+    SCORE_MODES: tuple[str, ...] = ()
 
     @classmethod
-    def check_score_mode(cls, score_mode):
+    def check_score_mode(cls, score_mode: str) -> None:
         """`ValueError` naming the valid modes unless `score_mode` is one of `SCORE_MODES`."""
         if score_mode not in cls.SCORE_MODES:
             name = cls.__name__.removesuffix("Attention")
@@ -168,7 +175,7 @@ class BaseAttention(keras.layers.Layer):
     def build(self, query_shape, value_shape, key_shape=None):
         self.built = True
 
-    def project_keys(self, key):
+    def project_keys(self, key: Tensor) -> Tensor:
         """The part of the score that depends on the keys alone; identity here.
 
         Args:
@@ -179,7 +186,7 @@ class BaseAttention(keras.layers.Layer):
         """
         return key
 
-    def score(self, query, keys):
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
         """Unnormalized scores `(batch_size, Tq, Tk)` of `query` against `project_keys(key)`."""
         raise NotImplementedError(f"{type(self).__name__} must implement `score(query, keys)`.")
 
@@ -236,15 +243,15 @@ class BaseAttention(keras.layers.Layer):
 
     def attend(
         self,
-        query,
-        value,
-        keys,
-        query_mask=None,
-        value_mask=None,
-        use_causal_mask=False,
-        return_attention_scores=False,
-        training=None,
-    ):
+        query: Tensor,
+        value: Tensor,
+        keys: Tensor,
+        query_mask: Tensor | None = None,
+        value_mask: Tensor | None = None,
+        use_causal_mask: bool = False,
+        return_attention_scores: bool = False,
+        training: bool | None = None,
+    ) -> Tensor | tuple[Tensor, Tensor]:
         """`call` with the keys already projected by `project_keys`."""
         scores = self.score(query, keys)  # (batch, Tq, Tk)
         allowed = attention_mask(

@@ -2,6 +2,7 @@
 
 from keras import ops
 
+from keras_attention.annotations import Tensor
 from keras_attention.api_export import keras_attention_export
 from keras_attention.attention.bahdanau_attention import additive_score
 from keras_attention.attention.base_attention import BaseAttention
@@ -68,7 +69,7 @@ class LuongAttention(BaseAttention):
             self.v = self.add_weight(name="v", shape=(query_dim,))
         self.built = True
 
-    def project_keys(self, key):
+    def project_keys(self, key: Tensor) -> Tensor:
         if self.score_mode == "general":
             return ops.matmul(key, self.kernel)  # (batch, Tk, dim_q)
         if self.score_mode == "concat":
@@ -76,7 +77,7 @@ class LuongAttention(BaseAttention):
             return ops.matmul(key, self.kernel[query_dim:])  # (batch, Tk, dim_q)
         return key
 
-    def score(self, query, keys):
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
         if self.score_mode == "concat":
             # W_a [h_t; h_s] = W_a[:dim_q] h_t + W_a[dim_q:] h_s
             query_dim = self.kernel.shape[1]

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_attention.annotations import Tensor
 from keras_attention.api_export import keras_attention_export
 from keras_attention.attention.base_attention import attention_mask
 
@@ -76,21 +77,21 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
             training=training,
         )
 
-    def project_key_value(self, key, value):
+    def project_key_value(self, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
         """Per-head keys and values `(batch_size, Tk, num_heads, key_dim)`."""
         return self._key_dense(key), self._value_dense(value)
 
     def attend(
         self,
-        query,
-        keys,
-        values,
-        query_mask=None,
-        value_mask=None,
-        use_causal_mask=False,
-        return_attention_scores=False,
-        training=None,
-    ):
+        query: Tensor,
+        keys: Tensor,
+        values: Tensor,
+        query_mask: Tensor | None = None,
+        value_mask: Tensor | None = None,
+        use_causal_mask: bool = False,
+        return_attention_scores: bool = False,
+        training: bool | None = None,
+    ) -> Tensor | tuple[Tensor, Tensor]:
         """`call` with keys and values already from `project_key_value`."""
         projected_query = self._query_dense(query)  # (batch, Tq, heads, key_dim)
         allowed = attention_mask(

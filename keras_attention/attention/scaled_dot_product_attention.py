@@ -2,6 +2,7 @@
 
 from keras import ops
 
+from keras_attention.annotations import Tensor
 from keras_attention.api_export import keras_attention_export
 from keras_attention.attention.base_attention import BaseAttention
 
@@ -51,7 +52,7 @@ class ScaledDotProductAttention(BaseAttention):
             )
         self.built = True
 
-    def score(self, query, keys):
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
         scale = ops.cast(ops.shape(keys)[-1], query.dtype) ** -0.5
         return ops.matmul(query * scale, ops.transpose(keys, (0, 2, 1)))  # (batch, Tq, Tk)
 

@@ -1,5 +1,7 @@
 """Keras' GRU layer, with a faster training loop where a backend provides one."""
 
+from collections.abc import Callable
+
 import keras
 
 from keras_attention.api_export import keras_attention_export
@@ -7,10 +9,10 @@ from keras_attention.recurrent.training_loops import run_registered_loop
 
 # Backend name -> the function `GRU` trains with on that backend; see
 # `register_gru_training_loop`.
-TRAINING_LOOPS = {}
+TRAINING_LOOPS: dict[str, Callable[..., tuple]] = {}
 
 
-def register_gru_training_loop(backend, loop):
+def register_gru_training_loop(backend: str, loop: Callable[..., tuple]) -> None:
     """Make `GRU` train with `loop` on `backend` (a `keras.backend.backend()` name).
 
     `keras_attention` is written with `keras.ops` only; a package that may

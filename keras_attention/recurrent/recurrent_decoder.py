@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_attention.annotations import Tensor
 from keras_attention.api_export import keras_attention_export
 from keras_attention.attention import get_attention_class
 from keras_attention.recurrent.rnn_types import build_rnn_stack, check_stack_args, num_states
@@ -179,12 +180,12 @@ class RecurrentDecoder(keras.layers.Layer):
         )
         return ops.transpose(outputs, (1, 0, 2)), states  # (batch, Tt, units)
 
-    def zero_state(self, batch_size):
+    def zero_state(self, batch_size: int | Tensor) -> list[list[Tensor]]:
         """All-zero states, one list of `(batch_size, units)` tensors per layer."""
         zeros = ops.zeros((batch_size, self.units), dtype=self.compute_dtype)
         return [[zeros] * num_states(self.cell_type) for _ in range(self.num_layers)]
 
-    def project_memory(self, memory):
+    def project_memory(self, memory: Tensor) -> Tensor | None:
         """The attention's keys from the encoder outputs, computed once per source (`None` without)."""
         if self.attention is None:
             return None
@@ -192,14 +193,14 @@ class RecurrentDecoder(keras.layers.Layer):
 
     def step(
         self,
-        inputs,
-        states,
-        previous_output=None,
-        memory=None,
-        memory_keys=None,
-        memory_mask=None,
-        training=False,
-    ):
+        inputs: Tensor,
+        states: list[list[Tensor]],
+        previous_output: Tensor | None = None,
+        memory: Tensor | None = None,
+        memory_keys: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        training: bool = False,
+    ) -> tuple[Tensor, list[list[Tensor]], Tensor | None]:
         """Advance one step: what `call` does at every position.
 
         Args:

@@ -17,7 +17,7 @@ RNN_TYPES = {
 }
 
 
-def get_rnn_class(cell_type):
+def get_rnn_class(cell_type: str) -> type[keras.layers.RNN]:
     """The Keras recurrent layer class for `cell_type`; `ValueError` for others."""
     if cell_type not in RNN_TYPES:
         raise ValueError(
@@ -26,7 +26,7 @@ def get_rnn_class(cell_type):
     return RNN_TYPES[cell_type]
 
 
-def num_states(cell_type):
+def num_states(cell_type: str) -> int:
     """How many state tensors one layer of `cell_type` carries (LSTM: h and c)."""
     return 2 if issubclass(get_rnn_class(cell_type), keras.layers.LSTM) else 1
 

@@ -5,12 +5,13 @@ import math
 import keras
 from keras import ops
 
+from keras_attention.annotations import Tensor
 from keras_attention.api_export import keras_attention_export
 
 POSITION_EMBEDDINGS = ("sinusoidal", "learned")
 
 
-def sinusoidal_positions(positions, dim, dtype="float32"):
+def sinusoidal_positions(positions: Tensor, dim: int, dtype: str = "float32") -> Tensor:
     """The encoding of Vaswani et al. (2017), section 3.5, at `positions`.
 
     Args:

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_attention.annotations import Tensor
 from keras_attention.api_export import keras_attention_export
 from keras_attention.attention import MultiHeadAttention
 from keras_attention.transformer.transformer_encoder_block import TransformerEncoderBlock
@@ -78,11 +79,20 @@ class TransformerDecoderBlock(TransformerEncoderBlock):
             x, lambda h: self.feed_forward(h, training=training), self.feed_forward_norm, training
         )
 
-    def project_memory(self, memory):
+    def project_memory(self, memory: Tensor) -> tuple[Tensor, Tensor]:
         """Cross-attention keys and values `(batch_size, Ts, num_heads, key_dim)`, once per source."""
         return self.cross_attention.project_key_value(memory, memory)
 
-    def step(self, inputs, cache_keys, cache_values, index, memory_keys, memory_values, memory_mask=None):
+    def step(
+        self,
+        inputs: Tensor,
+        cache_keys: Tensor,
+        cache_values: Tensor,
+        index: int | Tensor,
+        memory_keys: Tensor,
+        memory_values: Tensor,
+        memory_mask: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """One position of `call`, against cached self-attention keys and values.
 
         Args:

@@ -1,5 +1,7 @@
 """Decoding strategies that drive a model's `next(tokens, cache, step)`."""
 
+from typing import Any
+
 from zoo.generation.beam_search import BeamSearch
 from zoo.generation.decoding_strategy import DecodingStrategy
 from zoo.generation.greedy_search import GreedySearch
@@ -13,7 +15,7 @@ STRATEGIES = {
 }
 
 
-def get_strategy(strategy=None, **options):
+def get_strategy(strategy: DecodingStrategy | str | None = None, **options: Any) -> DecodingStrategy:
     """A `DecodingStrategy` from a name in `STRATEGIES` (with `options`), an instance, or `None` (greedy)."""
     if isinstance(strategy, DecodingStrategy):
         if options:

@@ -5,7 +5,7 @@ import dataclasses
 import tensorflow as tf
 
 from keras_attention.checks import check_float, check_int
-from zoo.generation.decoding_strategy import DecodingStrategy
+from zoo.generation.decoding_strategy import DecodingStrategy, NextFunction
 from zoo.generation.log_probs import NEVER, token_log_probs
 from zoo.generation.single_path_search import any_rows_shape, length_limits, row_indices
 from zoo.generation.top_k import wide_top_k
@@ -78,16 +78,16 @@ class BeamSearch(DecodingStrategy):
 
     def search(
         self,
-        next_fn,
-        cache,
-        start_tokens,
-        end_id,
-        max_length,
-        done=None,
-        source_mask=None,
-        seed=None,
-        return_attention=True,
-    ):
+        next_fn: NextFunction,
+        cache: dict,
+        start_tokens: tf.Tensor,
+        end_id: int,
+        max_length: int | tf.Tensor,
+        done: tf.Tensor | None = None,
+        source_mask: tf.Tensor | None = None,
+        seed: tf.Tensor | None = None,
+        return_attention: bool = True,
+    ) -> dict[str, tf.Tensor]:
         del seed
         k = self.beam_width
         batch_size = tf.shape(start_tokens)[0]

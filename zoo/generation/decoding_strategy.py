@@ -1,5 +1,12 @@
 """The interface every decoding strategy implements."""
 
+from collections.abc import Callable
+
+import tensorflow as tf
+
+# A model's one decoding step, `Seq2SeqBackbone.next`: `(tokens, cache, step) -> (logits, cache)`.
+NextFunction = Callable[[tf.Tensor, dict, tf.Tensor], tuple[tf.Tensor, dict]]
+
 
 class DecodingStrategy:
     """How to turn a model's next-token distributions into output sequences.
@@ -18,22 +25,22 @@ class DecodingStrategy:
     num_hypotheses = 1
     deterministic = True
 
-    def call_seed(self):
+    def call_seed(self) -> list[int]:
         """The int32 `(2,)` seed passed to `search` for one call (unused unless the strategy draws)."""
         return [0, 0]
 
     def search(
         self,
-        next_fn,
-        cache,
-        start_tokens,
-        end_id,
-        max_length,
-        done=None,
-        source_mask=None,
-        seed=None,
-        return_attention=True,
-    ):
+        next_fn: NextFunction,
+        cache: dict,
+        start_tokens: tf.Tensor,
+        end_id: int,
+        max_length: int | tf.Tensor,
+        done: tf.Tensor | None = None,
+        source_mask: tf.Tensor | None = None,
+        seed: tf.Tensor | None = None,
+        return_attention: bool = True,
+    ) -> dict[str, tf.Tensor]:
         """Decode a batch.
 
         Args:

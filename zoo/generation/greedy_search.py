@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import tensorflow as tf
+
 from zoo.generation.log_probs import top_log_probs
 from zoo.generation.single_path_search import SinglePathSearch
 
@@ -18,6 +20,8 @@ class GreedySearch(SinglePathSearch):
     >>> model.translate("hola", strategy=zoo.generation.GreedySearch())
     """
 
-    def choose(self, logits, step, seed):
+    def choose(
+        self, logits: tf.Tensor, step: tf.Tensor, seed: tf.Tensor | None
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         log_probs, tokens = top_log_probs(logits, 1)
         return tokens[:, 0], log_probs[:, 0]

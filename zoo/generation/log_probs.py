@@ -27,7 +27,7 @@ def token_log_probs(logits):
     return tf.nn.log_softmax(allowed_logits(logits), axis=-1)
 
 
-def top_log_probs(logits, k):
+def top_log_probs(logits: tf.Tensor, k: int) -> tuple[tf.Tensor, tf.Tensor]:
     """`tf.math.top_k(token_log_probs(logits), k)`, without a log-softmax of the whole row.
 
     Greedy search needs the log-probability of a row's best token only, and

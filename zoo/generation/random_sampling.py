@@ -53,11 +53,13 @@ class RandomSampling(SinglePathSearch):
     def deterministic(self):
         return self.seed is not None
 
-    def call_seed(self):
+    def call_seed(self) -> list[int]:
         """The `(2,)` seed for one call: fixed by `seed`, or drawn anew."""
         return [self.seed if self.seed is not None else random.getrandbits(31), 0]
 
-    def choose(self, logits, step, seed):
+    def choose(
+        self, logits: tf.Tensor, step: tf.Tensor, seed: tf.Tensor | None
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         log_probs = token_log_probs(logits)
         logits = log_probs / self.temperature
         if self.top_k is not None:

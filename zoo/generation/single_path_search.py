@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from zoo.generation.decoding_strategy import DecodingStrategy
+from zoo.generation.decoding_strategy import DecodingStrategy, NextFunction
 from zoo.tokenizer import PAD_ID
 
 
@@ -132,7 +132,9 @@ def any_rows_shape(x):
 class SinglePathSearch(DecodingStrategy):
     """A strategy that extends one hypothesis per sentence: subclasses say how a token is chosen."""
 
-    def choose(self, logits, step, seed):
+    def choose(
+        self, logits: tf.Tensor, step: tf.Tensor, seed: tf.Tensor | None
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         """The next tokens and their log-probabilities from the model's logits.
 
         Args:
@@ -149,16 +151,16 @@ class SinglePathSearch(DecodingStrategy):
 
     def search(
         self,
-        next_fn,
-        cache,
-        start_tokens,
-        end_id,
-        max_length,
-        done=None,
-        source_mask=None,
-        seed=None,
-        return_attention=True,
-    ):
+        next_fn: NextFunction,
+        cache: dict,
+        start_tokens: tf.Tensor,
+        end_id: int,
+        max_length: int | tf.Tensor,
+        done: tf.Tensor | None = None,
+        source_mask: tf.Tensor | None = None,
+        seed: tf.Tensor | None = None,
+        return_attention: bool = True,
+    ) -> dict[str, tf.Tensor]:
         del source_mask, return_attention  # the attention costs nothing extra here
         if seed is None:
             seed = tf.constant(self.call_seed(), tf.int32)

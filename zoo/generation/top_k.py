@@ -6,7 +6,7 @@ import tensorflow as tf
 MAX_CHUNK = 64
 
 
-def wide_top_k(values, k):
+def wide_top_k(values: tf.Tensor, k: int) -> tuple[tf.Tensor, tf.Tensor]:
     """`tf.math.top_k(values, k)`, the same to the bit, for rows much wider than `k`.
 
     TensorFlow's CPU top-k passes every entry through a heap one at a time,

@@ -1,0 +1,21 @@
+"""Type aliases for the public signatures of `zoo` and `training`."""
+
+import os
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from keras_attention.annotations import Tensor
+
+PathLike = str | os.PathLike
+# One sentence or several: `translate("...")` returns a string, `translate([...])` a list.
+# Strings may be UTF-8 bytes (as `tf.data` and NumPy give them); a `tf.string` tensor or
+# NumPy array of rank 0 is one sentence, of rank 1 several.
+Texts = str | bytes | Iterable[str | bytes] | np.ndarray | tf.Tensor
+# Text pairs in every form that `fit`, `zoo.load(train_data=)` and `training.evaluate`
+# take: `training.TextPairs` (an iterable of pairs), `(sources, targets)`, a list of
+# `(source, target)` tuples, or a `tf.data.Dataset` of string pairs.
+TextPairsLike = Iterable[tuple[str, str]] | tuple[Sequence[str], Sequence[str]] | tf.data.Dataset
+
+__all__ = ["PathLike", "Tensor", "TextPairsLike", "Texts"]

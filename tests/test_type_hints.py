@@ -10,6 +10,9 @@ arguments in the docstring and `get_config`.
 
 import importlib
 import inspect
+import os
+import subprocess
+import sys
 
 from tests.test_readme import DOTTED_NAME, ROOT, _resolve
 
@@ -101,3 +104,17 @@ def test_packages_declare_their_annotations_to_type_checkers():
     assert "* = py.typed" in (ROOT / "setup.cfg").read_text(encoding="utf-8")
     for package in OUR_PACKAGES:
         assert (ROOT / package / "py.typed").is_file(), package
+
+
+def test_the_readme_example_type_checks_as_a_users_script(tmp_path):
+    """What a user's mypy says of the README's example: nothing (a union return would need casts)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("\n## In Python\n", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert "model.translate(" in example and "plot_attention(result" in example
+    script = tmp_path / "example.py"
+    script.write_text(example, encoding="utf-8")
+    command = [sys.executable, "-m", "mypy", "--ignore-missing-imports", "--cache-dir", os.devnull]
+    result = subprocess.run(
+        [*command, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

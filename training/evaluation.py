@@ -270,7 +270,7 @@ def evaluate(
         decoded, references = list(grouped), list(grouped.values())
     # One call: the translator groups the sentences by length and keeps two batches in flight.
     # A list of sentences gives a list: a string each, or an n-best list each.
-    hypotheses: list = model.translate(  # type: ignore[assignment]
+    hypotheses = model.translate(
         decoded,
         strategy=strategy,
         batch_size=batch_size,

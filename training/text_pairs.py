@@ -2,7 +2,7 @@
 
 import dataclasses
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the package imports without TensorFlow
@@ -43,6 +43,9 @@ class TextPairs:
 
     def __len__(self):
         return len(self.sources)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return zip(self.sources, self.targets)
 
     def __getitem__(self, index):
         if isinstance(index, slice):

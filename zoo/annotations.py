@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Iterable, Sequence
+from typing import TypedDict
 
 import numpy as np
 import tensorflow as tf
@@ -18,4 +19,15 @@ Texts = str | bytes | Iterable[str | bytes] | np.ndarray | tf.Tensor
 # `(source, target)` tuples, or a `tf.data.Dataset` of string pairs.
 TextPairsLike = Iterable[tuple[str, str]] | tuple[Sequence[str], Sequence[str]] | tf.data.Dataset
 
-__all__ = ["PathLike", "Tensor", "TextPairsLike", "Texts"]
+
+class TranslateOptions(TypedDict, total=False):
+    """The keywords of `Translator.translate` that do not change its result's type."""
+
+    beam_width: int | None
+    max_length: int | None
+    max_length_factor: float | None
+    batch_size: int
+    truncate: bool
+
+
+__all__ = ["PathLike", "Tensor", "TextPairsLike", "Texts", "TranslateOptions"]

@@ -8,7 +8,7 @@ import math
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, Unpack, overload
 
 import keras
 import numpy as np
@@ -16,7 +16,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_attention.checks import check_int
-from zoo.annotations import PathLike, TextPairsLike, Texts
+from zoo.annotations import PathLike, TextPairsLike, Texts, TranslateOptions
 from zoo.api_export import zoo_export
 from zoo.fused_adam import FusedAdam
 from zoo.generation import BeamSearch, DecodingStrategy, get_strategy
@@ -322,6 +322,59 @@ class Translator(keras.Model):
         return self._as_dataset(dataset, batch_size, False)
 
     # --- Translation ------------------------------------------------------
+
+    # The result's type follows the input (one sentence or a list) and `return_attention`.
+    # A strategy with `num_hypotheses > 1` gives an n-best list in place of each result,
+    # which no signature can tell apart: hence `| Any` rather than a union to unpick.
+    @overload
+    def translate(
+        self,
+        sentences: str | bytes,
+        strategy: DecodingStrategy | str | None = None,
+        *,
+        return_attention: Literal[False] = False,
+        **options: Unpack[TranslateOptions],
+    ) -> str | Any: ...
+
+    @overload
+    def translate(
+        self,
+        sentences: str | bytes,
+        strategy: DecodingStrategy | str | None = None,
+        *,
+        return_attention: Literal[True],
+        **options: Unpack[TranslateOptions],
+    ) -> Translation | Any: ...
+
+    @overload
+    def translate(
+        self,
+        sentences: Texts,
+        strategy: DecodingStrategy | str | None = None,
+        *,
+        return_attention: Literal[False] = False,
+        **options: Unpack[TranslateOptions],
+    ) -> list[str] | Any: ...
+
+    @overload
+    def translate(
+        self,
+        sentences: Texts,
+        strategy: DecodingStrategy | str | None = None,
+        *,
+        return_attention: Literal[True],
+        **options: Unpack[TranslateOptions],
+    ) -> list[Translation] | Any: ...
+
+    @overload
+    def translate(
+        self,
+        sentences: Texts,
+        strategy: DecodingStrategy | str | None = None,
+        *,
+        return_attention: bool,
+        **options: Unpack[TranslateOptions],
+    ) -> Any: ...
 
     def translate(
         self,

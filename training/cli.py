@@ -659,7 +659,7 @@ def _load_saved(path):
 
 
 def _translate(args):
-    from zoo.translator import SourceTooLongError
+    from zoo import SourceTooLongError
 
     strategy = _strategy(args)
     if args.plot_attention:

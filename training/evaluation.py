@@ -13,7 +13,8 @@ from training.pipeline import MAX_UNKNOWN_SHARE, unknown_shares
 from training.text_pairs import TextPairs
 from zoo.annotations import TextPairsLike
 from zoo.generation import DecodingStrategy
-from zoo.translator import Translator, check_text_pairs
+from zoo.text_inputs import check_text_pairs
+from zoo.translator import Translator
 
 # Source-length buckets in words, as in Bahdanau et al. (2014), Figure 2:
 # (first, last) inclusive; None means no upper bound.

@@ -30,7 +30,7 @@ class ValidationBleu(keras.callbacks.Callback):
     def __init__(self, pairs, max_sentences=500, batch_size=64, strategy=None, multi_reference=False):
         super().__init__()
         from zoo.generation import get_strategy
-        from zoo.translator import check_text_pairs
+        from zoo.text_inputs import check_text_pairs
 
         # Checked now, not after the first epoch's training.
         sources, targets = check_text_pairs(pairs, "pairs")

@@ -21,6 +21,7 @@ from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_backbone import Seq2SeqBackbone
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
+from zoo.source_too_long_error import SourceTooLongError
 from zoo.target_tokens import TargetTokens
 from zoo.token_accuracy import TokenAccuracy
 from zoo.tokenizer import Tokenizer
@@ -47,6 +48,7 @@ __all__ = [
     "Seq2SeqBackbone",
     "Seq2SeqPreprocessor",
     "SequenceCrossEntropy",
+    "SourceTooLongError",
     "TargetTokens",
     "TokenAccuracy",
     "TransformerSeq2Seq",

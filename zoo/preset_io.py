@@ -28,10 +28,11 @@ from zoo.export import SAVED_MODEL_DIRECTORY
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+from zoo.text_inputs import check_text_pairs
 from zoo.tokenizer import RESERVED_TOKENS
 from zoo.tokenizers import get_tokenizer_class, learn_tokenizers, tokenizer_name
 from zoo.transformer_seq2seq import TransformerSeq2Seq
-from zoo.translator import Translator, check_text_pairs
+from zoo.translator import Translator
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"

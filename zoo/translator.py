@@ -3,9 +3,6 @@
 import concurrent.futures
 import contextlib
 import functools
-import inspect
-import math
-import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Unpack, overload
@@ -18,16 +15,27 @@ from keras import ops
 from keras_attention.checks import check_int
 from zoo.annotations import PathLike, TextPairsLike, Texts, TranslateOptions
 from zoo.api_export import zoo_export
+from zoo.compile_arguments import check_loss_takes_logits, with_token_metrics
 from zoo.fused_adam import FusedAdam
 from zoo.generation import BeamSearch, DecodingStrategy, get_strategy
-from zoo.per_thread import PerThread
-from zoo.per_token_metric import PerTokenMetric
 from zoo.perplexity import Perplexity
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
+from zoo.source_too_long_error import SourceTooLongError
 from zoo.target_tokens import TargetTokens
+from zoo.text_inputs import (
+    check_no_weights,
+    check_not_text,
+    check_text_pairs,
+    check_texts,
+    is_string_pair_spec,
+    is_text,
+    not_string_pairs,
+    pair_up,
+    split_off_validation,
+)
 from zoo.token_accuracy import TokenAccuracy
-from zoo.token_mean import TokenMean
+from zoo.token_weighted_loss import TokenWeightedLoss
 from zoo.tokenizer import END_ID, PAD_ID, START_ID
 from zoo.tokenizers import get_tokenizer_class, tokenizer_name
 from zoo.translation import Translation
@@ -117,7 +125,7 @@ class Translator(keras.Model):
         elif label_smoothing:
             raise ValueError("`label_smoothing` applies to the default loss only; pass loss='auto'.")
         else:
-            _check_loss_takes_logits(loss)
+            check_loss_takes_logits(loss)
         if isinstance(weighted_metrics, str) and weighted_metrics == "auto":
             weighted_metrics = [
                 TokenAccuracy(),
@@ -125,7 +133,7 @@ class Translator(keras.Model):
                 Perplexity(loss=loss if isinstance(loss, SequenceCrossEntropy) else None),
                 TargetTokens(),
             ]
-        weighted_metrics = _with_token_metrics(weighted_metrics, metrics)
+        weighted_metrics = with_token_metrics(weighted_metrics, metrics)
         super().compile(optimizer=optimizer, loss=loss, weighted_metrics=weighted_metrics, **kwargs)
         if isinstance(getattr(self, "_loss_tracker", None), keras.metrics.Mean):
             # The `loss` in the logs, over all tokens as the metrics are.
@@ -170,12 +178,12 @@ class Translator(keras.Model):
         only; `TextPairs.split` is the split that keeps a source on one side).
         """
         if y is not None:
-            if not (_is_text(x) or _is_text(y)):
+            if not (is_text(x) or is_text(y)):
                 return super().fit(
                     x, y, batch_size=batch_size, validation_data=validation_data, shuffle=shuffle, **kwargs
                 )
-            x = _pair_up(x, y)
-        _check_no_weights(x, kwargs)
+            x = pair_up(x, y)
+        check_no_weights(x, kwargs)
         validation_split = kwargs.pop("validation_split", 0.0)
         if validation_split and validation_data is None:
             x, validation_data = split_off_validation(x, validation_split)
@@ -208,12 +216,12 @@ class Translator(keras.Model):
 
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict` on token ids: the next-token logits. Text goes to `translate`."""
-        _check_not_text(x, "predict")
+        check_not_text(x, "predict")
         return super().predict(x, *args, **kwargs)
 
     def predict_on_batch(self, x):
         """`keras.Model.predict_on_batch` on token ids (see `predict`)."""
-        _check_not_text(x, "predict_on_batch")
+        check_not_text(x, "predict_on_batch")
         return super().predict_on_batch(x)
 
     def train_on_batch(self, x, y=None, sample_weight=None, **kwargs):
@@ -235,11 +243,11 @@ class Translator(keras.Model):
 
     def _one_batch(self, x, y, sample_weight, kwargs):
         """`(x, y, sample_weight)` for Keras: text pairs as one batch of ids, ids as they are."""
-        if y is not None and (_is_text(x) or _is_text(y)):
-            x, y = _pair_up(x, y), None
-        if y is not None or not _is_text(x):
+        if y is not None and (is_text(x) or is_text(y)):
+            x, y = pair_up(x, y), None
+        if y is not None or not is_text(x):
             return x, y, sample_weight
-        _check_no_weights(x, dict(kwargs, sample_weight=sample_weight))
+        check_no_weights(x, dict(kwargs, sample_weight=sample_weight))
         sources, targets = check_text_pairs(x, "x")
         return self.preprocessor(tf.constant(sources), tf.constant(targets))
 
@@ -296,10 +304,10 @@ class Translator(keras.Model):
     def evaluate(self, x=None, y=None, batch_size=64, **kwargs):
         """`keras.Model.evaluate` on text pairs (see `fit` for the forms of `x` and `y`)."""
         if y is not None:
-            if not (_is_text(x) or _is_text(y)):
+            if not (is_text(x) or is_text(y)):
                 return super().evaluate(x, y, batch_size=batch_size, **kwargs)
-            x = _pair_up(x, y)
-        _check_no_weights(x, kwargs)
+            x = pair_up(x, y)
+        check_no_weights(x, kwargs)
         return super().evaluate(self._as_dataset(x, batch_size, False), **kwargs)
 
     def _as_dataset(self, data, batch_size, shuffle, name="x"):
@@ -307,9 +315,9 @@ class Translator(keras.Model):
             return data.to_tf_dataset(self.preprocessor, batch_size=batch_size, shuffle=shuffle)
         if isinstance(data, tf.data.Dataset):
             spec = data.element_spec
-            if not _is_string_pair_spec(spec):
+            if not is_string_pair_spec(spec):
                 if any(getattr(s, "dtype", None) == tf.string for s in tf.nest.flatten(spec)):
-                    raise TypeError(_not_string_pairs("A dataset of text", spec))
+                    raise TypeError(not_string_pairs("A dataset of text", spec))
                 return data  # already (x, y[, sample_weight]) ids
             if spec[0].shape.rank == 0:
                 data = data.batch(check_int("batch_size", batch_size, 1))
@@ -758,24 +766,6 @@ class Translator(keras.Model):
         return cls(backbone, preprocessor, **config)
 
 
-class SourceTooLongError(ValueError):
-    """A sentence given to `translate` has more tokens than the model reads (`max_source_length`).
-
-    Attributes:
-        index: the first such sentence's place in the list given, from 0.
-        length: its tokens.
-        limit: `max_source_length`.
-        count: how many sentences of the list are too long.
-    """
-
-    def __init__(self, index: int, length: int, limit: int, count: int):
-        super().__init__(
-            f"Sentence {index} has {length} tokens; this model reads at most {limit} "
-            f"(max_source_length). {count} sentence(s) are too long."
-        )
-        self.index, self.length, self.limit, self.count = index, length, limit, count
-
-
 def _source_lengths(tokenizer, texts):
     return tokenizer.tokenize(texts).row_lengths()
 
@@ -796,310 +786,3 @@ def check_max_length_factor(factor):
             f"`max_length_factor` must be a positive number (or None for no limit), received {factor!r}."
         )
     return float(factor)
-
-
-class TokenWeightedLoss(TokenMean):
-    """Keras' loss tracker, each batch weighed by its real target tokens instead of its rows.
-
-    Keras averages the batches' losses weighted by their number of pairs.
-    A batch's loss is already a mean over its tokens, so that average leans
-    toward batches of short sentences; this one is the mean over every
-    token, the figure `Perplexity` exponentiates (the same, without label
-    smoothing). `Translator` sets `batch_tokens` around each step.
-    """
-
-    batch_tokens = PerThread()  # per thread: `tf.distribute` traces each replica's step in its own
-
-    def update_state(self, values, sample_weight=None):
-        super().update_state(values, self.batch_tokens if self.batch_tokens is not None else sample_weight)
-
-
-def _is_text(x):
-    """Whether `x` holds strings (text, text pairs, or a dataset of them) rather than token ids."""
-    if isinstance(x, (str, bytes)) or hasattr(x, "to_tf_dataset"):
-        return True
-    if isinstance(x, tf.data.Dataset):
-        specs = tf.nest.flatten(x.element_spec)
-        return any(getattr(spec, "dtype", None) == tf.string for spec in specs)
-    if tf.is_tensor(x):
-        return x.dtype == tf.string
-    if isinstance(x, (list, tuple)):
-        return any(_is_text(item) for item in x)
-    if hasattr(x, "__array__") and not isinstance(x, dict):  # NumPy arrays, pandas Series
-        try:
-            return np.asarray(x).dtype.kind in "USO"
-        except (TypeError, ValueError):
-            return False
-    return False
-
-
-def _pair_up(x, y):
-    """Keras' `x` and `y` as text pairs: the source sentences and the target sentences."""
-    for data in (x, y):
-        if hasattr(data, "to_tf_dataset") or isinstance(data, tf.data.Dataset):
-            raise TypeError(
-                f"A {type(data).__name__} holds its targets: pass it as `x` alone, without `y`. "
-                "`x` and `y` are for a list of source sentences and a list of target sentences."
-            )
-    for data, other, name, other_name in ((x, y, "x", "y"), (y, x, "y", "x")):
-        if _is_text(data) and not _is_text(other):
-            raise TypeError(
-                f"`{name}` holds sentences but `{other_name}` does not ({type(other).__name__}): "
-                "pass source sentences as `x` and target sentences as `y`, or token ids as both."
-            )
-    return x, y
-
-
-def _check_not_text(x, method):
-    if _is_text(x):
-        raise TypeError(
-            f"`{method}` takes token ids (a dict of `encoder_token_ids` and `decoder_token_ids`) and "
-            "returns next-token logits; to translate sentences, call `translate(sentences)`."
-        )
-
-
-def _reads_probabilities(resolved):
-    """Whether a Keras loss or metric (an object or a function) takes `from_logits=False`."""
-    if isinstance(resolved, (keras.losses.Loss, keras.metrics.Metric)):
-        return getattr(resolved, "from_logits", None) is False
-    try:
-        parameter = inspect.signature(resolved).parameters.get("from_logits")
-    except (TypeError, ValueError):  # a callable without a signature: the user's to know
-        return False
-    return parameter is not None and parameter.default is False
-
-
-def _check_loss_takes_logits(loss):
-    """`ValueError` for a Keras loss that reads probabilities: a Translator outputs logits.
-
-    `compile(loss="sparse_categorical_crossentropy")`, Keras' usual string,
-    means `from_logits=False`: on logits it trains on a wrong objective
-    without an error.
-    """
-    if _reads_probabilities(keras.losses.get(loss) if isinstance(loss, str) else loss):
-        name = loss if isinstance(loss, str) else getattr(loss, "__name__", type(loss).__name__)
-        raise ValueError(
-            f"`loss={name!r}` reads probabilities, but a Translator outputs logits (no softmax). Leave "
-            "loss='auto' (`zoo.SequenceCrossEntropy`, the mean over real target tokens, with "
-            "`label_smoothing`), or pass `keras.losses.SparseCategoricalCrossentropy(from_logits=True, "
-            "reduction='mean_with_sample_weight')`, the same mean (Keras' default reduction also counts "
-            "the padding, weighted 0)."
-        )
-
-
-def _with_token_metrics(weighted_metrics, metrics):
-    """`weighted_metrics` with the user's `metrics` added, each read over real target tokens only.
-
-    Keras gives its `metrics` no sample weights, so to them padding is a
-    target like any other: `metrics=["accuracy"]`, as Keras' examples write
-    it, counted every correctly predicted pad. Here `"accuracy"` (or `"acc"`)
-    is `TokenAccuracy`, the default accuracy, kept once; a Keras mean metric
-    or a function is read one token per row (`PerTokenMetric`), so every
-    real token counts once; other `keras.metrics.Metric`s get the padding
-    weights as they are.
-    """
-    if metrics is None:
-        return weighted_metrics
-    if isinstance(metrics, dict) or isinstance(weighted_metrics, dict):
-        raise ValueError(
-            "A Translator has one output: pass `metrics` and `weighted_metrics` as lists, not dicts by output name."
-        )
-    metrics = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
-    weighted_metrics = list(weighted_metrics or [])
-    for metric in metrics:
-        if isinstance(metric, str) and metric.lower() in ("accuracy", "acc"):
-            if not any(isinstance(known, TokenAccuracy) for known in weighted_metrics):
-                weighted_metrics.append(TokenAccuracy())
-            continue
-        resolved = keras.metrics.get(metric) if isinstance(metric, str) else metric
-        if _reads_probabilities(resolved):
-            name = metric if isinstance(metric, str) else getattr(metric, "name", type(metric).__name__)
-            raise ValueError(
-                f"Metric {name!r} reads probabilities, but a Translator outputs logits (no softmax): "
-                "pass it with `from_logits=True`, as "
-                "`keras.metrics.SparseCategoricalCrossentropy(from_logits=True)`. (The default "
-                "metrics already include the perplexity, its exponential.)"
-            )
-        if callable(resolved) and not isinstance(resolved, keras.metrics.Metric):
-            resolved = keras.metrics.MeanMetricWrapper(resolved, name=getattr(resolved, "__name__", None))
-        if isinstance(resolved, keras.metrics.MeanMetricWrapper):
-            resolved = PerTokenMetric(resolved)
-        weighted_metrics.append(resolved)
-    return weighted_metrics
-
-
-def _check_no_weights(x, kwargs):
-    """Refuse `sample_weight` and `class_weight` with text pairs, which weigh every real token alike."""
-    given = [name for name in ("sample_weight", "class_weight") if kwargs.get(name) is not None]
-    if given and _is_text(x):
-        raise ValueError(
-            f"`{given[0]}` is not taken with text pairs: the loss and metrics weigh every real target "
-            "token alike, and padding 0. To weigh pairs, repeat them in the data, or pass a "
-            "tf.data.Dataset of token batches `(x, y, sample_weight)`, which goes to Keras untouched."
-        )
-
-
-def split_off_validation(x, validation_split):
-    """`(train, validation)` from text pairs: Keras' `validation_split`, the last pairs as given.
-
-    As in Keras, the split is taken before any shuffling. A
-    `training.TextPairs` stays one on both sides (its `split` is the
-    leak-free way: pairs that share a source land on one side).
-    """
-    if isinstance(validation_split, bool) or not 0.0 < validation_split < 1.0:
-        raise ValueError(
-            f"`validation_split` must be between 0 and 1 (exclusive), received {validation_split!r}."
-        )
-    if isinstance(x, tf.data.Dataset) or not (hasattr(x, "sources") or isinstance(x, (tuple, list))):
-        raise ValueError(
-            "`validation_split` needs the text pairs in memory (a (sources, targets) pair of lists or a "
-            f"training.TextPairs); for a {type(x).__name__}, pass `validation_data` instead."
-        )
-    sources, targets = check_text_pairs(x, "x")
-    split_at = math.floor(len(sources) * (1.0 - validation_split))
-    if not 0 < split_at < len(sources):
-        raise ValueError(
-            f"`validation_split={validation_split}` of {len(sources)} pairs leaves one side empty."
-        )
-    parts = (sources[:split_at], targets[:split_at]), (sources[split_at:], targets[split_at:])
-    if hasattr(x, "to_tf_dataset"):
-        return tuple(type(x)(*part) for part in parts)
-    return parts
-
-
-def check_text_pairs(pairs, name):
-    """`(sources, targets)` lists from text pairs, or an error that says what is wrong with them.
-
-    Args:
-        pairs: a `(sources, targets)` pair of string lists, a list of
-            `(source, target)` tuples (as `list(zip(sources, targets))`
-            gives), an object with `sources` and `targets`
-            (`training.TextPairs`), or a finite `tf.data.Dataset` of
-            `(source, target)` strings, batched or not (read whole).
-        name: what the pairs are, for messages (`"train_data"`).
-    """
-    if hasattr(pairs, "sources") and hasattr(pairs, "targets"):
-        sources, targets = pairs.sources, pairs.targets
-    elif isinstance(pairs, tf.data.Dataset):
-        sources, targets = _dataset_text_pairs(pairs, name)
-    elif _is_list_of_pairs(pairs):
-        sources, targets = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
-    elif isinstance(pairs, (tuple, list)) and len(pairs) == 2:
-        sources, targets = pairs
-    else:
-        raise TypeError(
-            f"`{name}` must be a (sources, targets) pair of string lists, a list of (source, target) "
-            f"tuples, a training.TextPairs or a tf.data.Dataset of (source, target) strings; received "
-            f"{type(pairs).__name__}"
-            + (f" of {len(pairs)} items." if isinstance(pairs, (tuple, list)) else ".")
-            + (
-                " For a table, pass its two columns: `(df['source'], df['target'])`."
-                if hasattr(pairs, "columns")
-                else ""
-            )
-            + (
-                f" For a file, read it first: `training.datasets.load_tsv({os.fspath(pairs)!r}, "
-                "source=..., target=...)` (or `load_csv`, or `load_aligned` for two aligned files)."
-                if isinstance(pairs, (str, os.PathLike))
-                else ""
-            )
-        )
-    sources, targets = check_texts(sources, "source"), check_texts(targets, "target")
-    if len(sources) != len(targets):
-        raise ValueError(f"Got {len(sources)} source sentences but {len(targets)} target sentences.")
-    if not sources:
-        raise ValueError(f"`{name}` is empty: the source and target lists hold no text pairs.")
-    return sources, targets
-
-
-def _is_string_pair_spec(spec):
-    """Whether a dataset's `element_spec` is `(source, target)` strings, one pair or a batch of them."""
-    return (
-        isinstance(spec, tuple)
-        and len(spec) == 2
-        and all(getattr(s, "dtype", None) == tf.string and s.shape.rank in (0, 1) for s in spec)
-    )
-
-
-def _not_string_pairs(what, spec):
-    return (
-        f"{what} must yield (source, target) pairs of strings; this one yields {spec}. "
-        "Map it to pairs first, such as `dataset.map(lambda d: (d['es'], d['en']))`."
-    )
-
-
-def _dataset_text_pairs(dataset, name):
-    """`(sources, targets)` of a finite dataset of `(source, target)` strings, batched or not."""
-    if not _is_string_pair_spec(dataset.element_spec):
-        raise TypeError(_not_string_pairs(f"`{name}`", dataset.element_spec))
-    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
-        raise ValueError(
-            f"`{name}` is an endless dataset (it repeats); give a finite one, such as `dataset.take(n)`."
-        )
-    if dataset.element_spec[0].shape.rank == 0:
-        dataset = dataset.batch(4096)  # read in batches: one pair at a time is slow
-    sources, targets = [], []
-    for batch_sources, batch_targets in dataset.as_numpy_iterator():
-        sources.extend(batch_sources)
-        targets.extend(batch_targets)
-    return sources, targets
-
-
-def _is_list_of_pairs(pairs):
-    """Whether `pairs` is a list of `(source, target)` tuples rather than `(sources, targets)`.
-
-    The two can have the same length (two pairs), so the containers decide:
-    a list whose items are all 2-tuples of strings is pairs; `(sources,
-    targets)` is two lists.
-    """
-    return (
-        isinstance(pairs, list)
-        and len(pairs) > 0
-        and all(
-            isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(t, (str, bytes)) for t in pair)
-            for pair in pairs
-        )
-    )
-
-
-def check_texts(texts, side):
-    """A list of `str` from `texts`, or an error that names the bad item.
-
-    `texts` is any iterable of `str`, or of UTF-8 `bytes` (as `tf.data` and
-    NumPy give strings), or a 1-D `tf.string` tensor; bytes are decoded.
-    """
-    if tf.is_tensor(texts):
-        if texts.dtype != tf.string or texts.shape.rank != 1:
-            raise TypeError(
-                f"Expected {side} strings; received a tensor of {texts.dtype.name} and shape "
-                f"{texts.shape}, where a 1-D tf.string tensor would do."
-            )
-        texts = texts.numpy()
-    if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
-        raise TypeError(f"Expected a list of {side} strings, received {type(texts).__name__}.")
-    texts = list(texts)
-    for i, text in enumerate(texts):
-        if isinstance(text, bytes):
-            try:
-                texts[i] = text = text.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise ValueError(
-                    f"{side.capitalize()} sentence {i} is bytes that are not UTF-8 ({e.reason} at byte "
-                    f"{e.start}): {text!r}."
-                ) from None
-        if not isinstance(text, str):
-            raise TypeError(
-                f"{side.capitalize()} sentence {i} is not a str but {type(text).__name__}: {text!r}."
-            )
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as e:
-                # Lone surrogates: bytes that were not UTF-8, read with
-                # `errors="surrogateescape"` (Python's stdin and argv do so
-                # under the C locale). TensorFlow cannot take them.
-                raise ValueError(
-                    f"{side.capitalize()} sentence {i} is not valid text: character {e.start} stands for "
-                    f"a byte that is not UTF-8 ({text!r}). Read the input as UTF-8."
-                ) from None
-    return [str(text) for text in texts]  # NumPy's str_ as plain str

@@ -458,7 +458,7 @@ def test_translate_takes_strings_as_tensorflow_and_numpy_give_them(trained_trans
 
 
 def test_text_pairs_as_a_list_of_tuples(trained_translator, toy_pairs):
-    from zoo.translator import check_text_pairs
+    from zoo.text_inputs import check_text_pairs
 
     sources, targets = list(toy_pairs[0][:2]), list(toy_pairs[1][:2])
     expected = (sources, targets)

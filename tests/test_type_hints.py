@@ -112,9 +112,11 @@ def test_the_readme_example_type_checks_as_a_users_script(tmp_path):
     example = readme.split("\n## In Python\n", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     assert "model.translate(" in example and "plot_attention(result" in example
     script = tmp_path / "example.py"
-    script.write_text(example, encoding="utf-8")
+    # Without the packages' types the example would pass as all Any: reveal one to be sure.
+    script.write_text(example + "reveal_type(model)\n", encoding="utf-8")
     command = [sys.executable, "-m", "mypy", "--ignore-missing-imports", "--cache-dir", os.devnull]
     result = subprocess.run(
         [*command, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert 'Revealed type is "zoo.translator.Translator"' in result.stdout, result.stdout

@@ -120,6 +120,22 @@ class Translator(keras.Model):
         """
         if optimizer == "auto":
             optimizer = FusedAdam(learning_rate=1e-3, clipnorm=1.0)
+        # What `get_compile_config` saves: the arguments as given (the
+        # optimizer resolved, for its state), so a loaded model compiles as
+        # this one did. Set past Keras' attribute tracking, which would list
+        # the metrics in it among the model's own.
+        object.__setattr__(
+            self,
+            "_compile_arguments",
+            dict(
+                optimizer=optimizer,
+                loss=loss,
+                metrics=metrics,
+                weighted_metrics=weighted_metrics,
+                label_smoothing=label_smoothing,
+                **kwargs,
+            ),
+        )
         if loss == "auto":
             loss = SequenceCrossEntropy(label_smoothing=label_smoothing)
         elif label_smoothing:
@@ -146,18 +162,30 @@ class Translator(keras.Model):
     def get_compile_config(self):
         """What `compile_from_config` needs to compile a loaded model as this one is.
 
-        Without it Keras skips the optimizer's saved state (its step, Adam's
-        moments) when a `.keras` file is loaded, and a model saved mid-training
-        went on with a fresh optimizer. A custom loss is not saved: such a
-        model loads compiled with the defaults, as a new one is.
+        Every argument `compile` was given: the optimizer (without it Keras
+        skips the optimizer's saved state, its step and Adam's moments, when
+        a `.keras` file is loaded, and a model saved mid-training went on
+        with a fresh one), the loss, the metrics and the label smoothing. A
+        loss or metric of your own loads as any Keras object does: registered
+        with `keras.saving.register_keras_serializable`, or passed to
+        `load_model` in `custom_objects`.
         """
-        if not self.compiled or not isinstance(self.loss, SequenceCrossEntropy):
+        arguments = getattr(self, "_compile_arguments", None)
+        if not self.compiled or arguments is None:
             return None
-        return {"optimizer": self.optimizer, "label_smoothing": self.loss.label_smoothing}
+        return arguments
 
     def compile_from_config(self, config):
-        config = keras.saving.deserialize_keras_object(config)
-        self.compile(optimizer=config["optimizer"], label_smoothing=config["label_smoothing"])
+        try:
+            config = keras.saving.deserialize_keras_object(config)
+        except (TypeError, ValueError) as error:
+            raise type(error)(
+                f"The model's compile settings cannot be loaded here: {error}\nRegister a loss or metric "
+                "of your own with `keras.saving.register_keras_serializable()` (or pass it in "
+                "`load_model(..., custom_objects=...)`), or load with `compile=False`: the model then "
+                "comes compiled with the defaults."
+            ) from error
+        self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)  # so the saved state has variables to go to
 

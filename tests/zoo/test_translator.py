@@ -415,6 +415,46 @@ def test_a_keras_file_keeps_the_optimizer_state_and_the_compile_settings(toy_pai
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-7)
 
 
+def test_a_keras_file_keeps_the_loss_and_metrics_compile_was_given(toy_pairs, tmp_path):
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    model.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight"
+        ),
+        metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")],
+    )
+    model.fit(toy_pairs, batch_size=4, epochs=1, verbose=0)
+    path = str(tmp_path / "compiled.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert isinstance(restored.loss, keras.losses.SparseCategoricalCrossentropy)
+    expected = model.evaluate(toy_pairs, batch_size=4, return_dict=True, verbose=0)
+    assert "top2" in expected
+    got = restored.evaluate(toy_pairs, batch_size=4, return_dict=True, verbose=0)
+    assert got.keys() == expected.keys()
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, rel=1e-6), name
+
+
+def test_a_keras_file_with_an_unknown_metric_names_the_ways_to_load_it(toy_pairs, tmp_path):
+    class Confidence(keras.metrics.Mean):  # not registered: Keras cannot find it by name
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            return super().update_state(keras.ops.max(y_pred, axis=-1), sample_weight)
+
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    model.compile(metrics=[Confidence(name="confidence")])
+    path = str(tmp_path / "custom.keras")
+    model.save(path)
+    with pytest.raises(TypeError, match=r"(?s)Confidence.*register_keras_serializable.*compile=False"):
+        keras.saving.load_model(path)
+    restored = keras.saving.load_model(path, custom_objects={"Confidence": Confidence})
+    assert "confidence" in restored.evaluate(toy_pairs, batch_size=4, return_dict=True, verbose=0)
+    # Without its compile settings the model loads compiled with the defaults.
+    plain = keras.saving.load_model(path, compile=False)
+    assert plain.translate(toy_pairs[0][:2]) == model.translate(toy_pairs[0][:2])
+    assert "confidence" not in plain.evaluate(toy_pairs, batch_size=4, return_dict=True, verbose=0)
+
+
 def test_translate_details(trained_translator):
     result = trained_translator.translate("el gato come", return_attention=True)
     assert result.text == "the cat eats"

@@ -38,7 +38,7 @@ class BucketScore:
 class EvaluationReport:
     count: int  # sentences decoded
     bleu: float  # sacrebleu corpus BLEU, 13a tokenization, lowercased
-    chrf: float  # sacrebleu chrF
+    chrf: float  # sacrebleu chrF, lowercased as BLEU is
     exact_match: float  # fraction equal to the reference after standardization
     by_length: list  # one BucketScore per source-length bucket
     loss: float | None = (
@@ -117,8 +117,8 @@ def score_translations(
     """Score decoded text against references, overall and by source length.
 
     BLEU and chrF come from sacrebleu (corpus level; BLEU with its default
-    13a tokenization and lowercased, because the zoo's word tokenizer
-    lowercases its output). Exact match compares after the tokenizer's
+    13a tokenization; both lowercased, because the zoo's tokenizers
+    lowercase their output). Exact match compares after the tokenizer's
     standardization. A sentence with several references is scored against
     all of them, as sacrebleu scores multi-reference test sets, and matches
     exactly if it equals any.
@@ -165,7 +165,7 @@ def score_translations(
     return EvaluationReport(
         count=len(references),
         bleu=bleu.corpus_score(hypotheses, streams).score,
-        chrf=sacrebleu.CHRF().corpus_score(hypotheses, streams).score,
+        chrf=sacrebleu.CHRF(lowercase=True).corpus_score(hypotheses, streams).score,
         exact_match=exact_match(hypotheses, references),
         by_length=by_length,
         translations=hypotheses,

@@ -292,9 +292,21 @@ def _model_identity(model):
     settings = {k: v for k, v in backbone.get_config().items() if k not in ("name", "trainable", "dtype")}
     return {
         "settings": _digest([type(backbone).__name__, settings, preprocessor.get_config()]),
-        "source_vocabulary": _digest(list(preprocessor.source_tokenizer.vocabulary)),
-        "target_vocabulary": _digest(list(preprocessor.target_tokenizer.vocabulary)),
+        "source_vocabulary": _vocabulary_digest(preprocessor.source_tokenizer),
+        "target_vocabulary": _vocabulary_digest(preprocessor.target_tokenizer),
     }
+
+
+def _vocabulary_digest(tokenizer):
+    """The vocabulary's digest; with its case setting when it keeps case.
+
+    The same tokens can be read with or without lowercasing (a character
+    vocabulary of lowercase text), and the model would then see other ids.
+    A lowercasing tokenizer's digest is the tokens' alone, as before the
+    setting existed, so earlier checkpoints still resume.
+    """
+    tokens = list(tokenizer.vocabulary)
+    return _digest(tokens if tokenizer.lowercase else [tokens, "keeps case"])
 
 
 def _json_value(name, value):

@@ -150,7 +150,7 @@ def _parser():
     add_overrides_argument(
         p,
         "change a preset setting: backbone (hidden_dim=512, bidirectional=true, attention_score=general), "
-        "vocabulary (max_size=5000, tokenizer=wordpiece) or preprocessor (max_source_length=50); "
+        "vocabulary (max_size=5000, tokenizer=wordpiece, lowercase=false) or preprocessor (max_source_length=50); "
         "VALUE is read as JSON, else as a string; several after one --set, or --set again",
     )
     _add_data_arguments(p, required=False)

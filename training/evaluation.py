@@ -37,7 +37,7 @@ class BucketScore:
 @dataclasses.dataclass
 class EvaluationReport:
     count: int  # sentences decoded
-    bleu: float  # sacrebleu corpus BLEU, 13a tokenization, lowercased
+    bleu: float  # sacrebleu corpus BLEU, 13a tokenization, lowercased unless the model keeps case
     chrf: float  # sacrebleu chrF, lowercased as BLEU is
     exact_match: float  # fraction equal to the reference after standardization
     by_length: list  # one BucketScore per source-length bucket
@@ -113,15 +113,16 @@ def score_translations(
     references: Sequence[str | Sequence[str]],
     sources: Sequence[str],
     buckets: Sequence[tuple[int, int | None]] = LENGTH_BUCKETS,
+    lowercase: bool = True,
 ) -> "EvaluationReport":
     """Score decoded text against references, overall and by source length.
 
     BLEU and chrF come from sacrebleu (corpus level; BLEU with its default
-    13a tokenization; both lowercased, because the zoo's tokenizers
-    lowercase their output). Exact match compares after the tokenizer's
-    standardization. A sentence with several references is scored against
-    all of them, as sacrebleu scores multi-reference test sets, and matches
-    exactly if it equals any.
+    13a tokenization; both lowercased unless `lowercase=False`, since a
+    model whose tokenizers lowercase outputs no case to score). Exact match
+    compares after the tokenizer's standardization. A sentence with several
+    references is scored against all of them, as sacrebleu scores
+    multi-reference test sets, and matches exactly if it equals any.
 
     Args:
         hypotheses: the model's translations, strings.
@@ -129,6 +130,8 @@ def score_translations(
             its reference strings.
         sources: the source sentences, for the length buckets.
         buckets: `(first, last)` source lengths in words; `last` None is open.
+        lowercase: compare lowercased (the default), or case-sensitively:
+            `evaluate` passes the model's setting (`Tokenizer.lowercase`).
 
     Returns:
         `EvaluationReport` (without loss and accuracy).
@@ -142,7 +145,8 @@ def score_translations(
         )
     if not references:
         raise ValueError("Nothing to score: no sentences.")
-    bleu = sacrebleu.BLEU(lowercase=True)
+    check_bool("lowercase", lowercase)
+    bleu = sacrebleu.BLEU(lowercase=lowercase)
     by_length = []
     for first, last in buckets:
         members = [
@@ -158,15 +162,15 @@ def score_translations(
                 last=last,
                 count=len(members),
                 bleu=bleu.corpus_score(hyp, _streams(ref)).score if members else None,
-                exact_match=exact_match(hyp, ref) if members else None,
+                exact_match=exact_match(hyp, ref, lowercase) if members else None,
             )
         )
     streams = _streams(references)
     return EvaluationReport(
         count=len(references),
         bleu=bleu.corpus_score(hypotheses, streams).score,
-        chrf=sacrebleu.CHRF(lowercase=True).corpus_score(hypotheses, streams).score,
-        exact_match=exact_match(hypotheses, references),
+        chrf=sacrebleu.CHRF(lowercase=lowercase).corpus_score(hypotheses, streams).score,
+        exact_match=exact_match(hypotheses, references, lowercase),
         by_length=by_length,
         translations=hypotheses,
         sources=sources,
@@ -280,7 +284,8 @@ def evaluate(
     )
     if strategy.num_hypotheses > 1:
         hypotheses = [best for best, *_ in hypotheses]
-    report = score_translations(hypotheses, references, decoded, buckets)
+    lowercase = model.preprocessor.target_tokenizer.lowercase
+    report = score_translations(hypotheses, references, decoded, buckets, lowercase)
     if loss and sources:
         metrics = model.evaluate((sources, targets), batch_size=batch_size, verbose=0, return_dict=True)
         # The compiled loss may be label-smoothed (the Transformer presets train

@@ -14,12 +14,14 @@ class CharacterTokenizer(Tokenizer):
 
     For inputs where words are not the unit: digit strings, codes, symbol
     sequences, or languages without spaces. Text is NFKC-normalized,
-    lowercased and its whitespace collapsed; each space becomes the token
+    lowercased (unless `lowercase=False`) and its whitespace collapsed; each space becomes the token
     `▁`. Characters outside the vocabulary map to `[UNK]`.
 
     Args:
         vocabulary: list of tokens. The first four must be
             `RESERVED_TOKENS`; ids follow list order.
+        lowercase: bool, whether text is lowercased (the default) or keeps
+            its case.
 
     Example:
 
@@ -29,9 +31,9 @@ class CharacterTokenizer(Tokenizer):
     """
 
     @staticmethod
-    def split(texts: tf.Tensor) -> tf.RaggedTensor:
+    def split_text(texts: tf.Tensor, lowercase: bool = True) -> tf.RaggedTensor:
         """Characters of the standardized `tf.string` texts `(batch,)`: ragged strings."""
-        texts = tf.strings.regex_replace(standardize(texts), " ", SPACE)
+        texts = tf.strings.regex_replace(standardize(texts, lowercase), " ", SPACE)
         return tf.strings.unicode_split(texts, "UTF-8")
 
     @staticmethod

@@ -251,6 +251,7 @@ def save_to_preset(model: Translator, path: PathLike) -> None:
                 },
                 "preprocessor": model.preprocessor.get_config(),
                 "tokenizer": tokenizer_name(model.preprocessor.source_tokenizer),
+                "lowercase": model.preprocessor.source_tokenizer.lowercase,
             },
         }
         metadata = {
@@ -323,6 +324,7 @@ def load_preset_directory(path, **lengths):
         backbone_class = BACKBONE_CLASSES[backbone_spec["class_name"]]
         preprocessor_config = config["config"]["preprocessor"]
         tokenizer_class = get_tokenizer_class(config["config"].get("tokenizer", "word"))
+        lowercase = config["config"].get("lowercase", True)  # presets before the setting lowercased
     except (KeyError, TypeError) as e:
         raise ValueError(
             f"{config_path}: malformed or unknown entry {e}. Known model classes: "
@@ -330,8 +332,10 @@ def load_preset_directory(path, **lengths):
         ) from None
     except ValueError as e:
         raise ValueError(f"{config_path}: {e}") from None
-    source_tokenizer = tokenizer_class.load_vocabulary(os.path.join(path, SOURCE_VOCABULARY_FILE))
-    target_tokenizer = tokenizer_class.load_vocabulary(os.path.join(path, TARGET_VOCABULARY_FILE))
+    if not isinstance(lowercase, bool):
+        raise ValueError(f"{config_path}: `lowercase` must be true or false, received {lowercase!r}.")
+    source_tokenizer = tokenizer_class.load_vocabulary(os.path.join(path, SOURCE_VOCABULARY_FILE), lowercase)
+    target_tokenizer = tokenizer_class.load_vocabulary(os.path.join(path, TARGET_VOCABULARY_FILE), lowercase)
     try:
         backbone = backbone_class.from_config(backbone_spec["config"])
         preprocessor = Seq2SeqPreprocessor(source_tokenizer, target_tokenizer, **preprocessor_config)

@@ -15,7 +15,13 @@ the recurrence and run a compiled step loop (see `RecurrentDecoder`).
 import difflib
 
 # tokenizer: "word", "wordpiece" or "character" (see `zoo.tokenizers`).
-_VOCABULARY = {"tokenizer": "word", "shared_vocabulary": False, "max_size": 8000, "min_frequency": 1}
+_VOCABULARY = {
+    "tokenizer": "word",
+    "shared_vocabulary": False,
+    "max_size": 8000,
+    "min_frequency": 1,
+    "lowercase": True,
+}
 _LENGTHS = {"max_source_length": 100, "max_target_length": 100}
 # What `zoo train` uses unless told otherwise (see `training.train.TrainConfig`).
 _RECURRENT_TRAINING = {"learning_rate": 1e-3, "schedule": "cosine", "warmup_steps": 0, "label_smoothing": 0.0}

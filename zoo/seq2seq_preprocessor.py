@@ -15,9 +15,9 @@ class Seq2SeqPreprocessor(tf.Module):
     Args:
         source_tokenizer: a `zoo.Tokenizer` (word, WordPiece or character)
             for the source language.
-        target_tokenizer: a tokenizer of the same kind for the target
-            language; may be the source tokenizer itself (a shared
-            vocabulary).
+        target_tokenizer: a tokenizer of the same kind (and the same
+            `lowercase`) for the target language; may be the source
+            tokenizer itself (a shared vocabulary).
         max_source_length: int, most source tokens kept.
         max_target_length: int, most target tokens kept; also the default
             bound on a generated translation.
@@ -41,6 +41,12 @@ class Seq2SeqPreprocessor(tf.Module):
             raise ValueError(
                 "Both sides must use the same kind of tokenizer; received "
                 f"{type(source_tokenizer).__name__} and {type(target_tokenizer).__name__}."
+            )
+        if source_tokenizer.lowercase != target_tokenizer.lowercase:
+            raise ValueError(
+                "Both sides must standardize case alike; received a source tokenizer with "
+                f"lowercase={source_tokenizer.lowercase} and a target tokenizer with "
+                f"lowercase={target_tokenizer.lowercase}."
             )
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer

@@ -23,12 +23,16 @@ _SEP = "\x01"  # temporary separator, never in standardized text
 _PUNCTUATION = r"[\pP\pS]"
 
 
-def standardize(texts):
-    """NFKC, lowercase, joiner marks stripped, NULs and whitespace runs made one space: `tf.string` in and out."""
+def standardize(texts, lowercase=True):
+    """NFKC, lowercase (unless `lowercase=False`), joiner marks stripped, NULs and whitespace runs made one space.
+
+    `tf.string` in and out.
+    """
     texts = tf_text.normalize_utf8(texts, "NFKC")
     # A NUL would end the text: `tf.strings.lower` reads its input up to the first one.
     texts = tf.strings.regex_replace(texts, "\x00", " ")
-    texts = tf.strings.lower(texts, encoding="utf-8")
+    if lowercase:
+        texts = tf.strings.lower(texts, encoding="utf-8")
     texts = tf.strings.regex_replace(texts, f"[{JOINER}{_SEP}]", "")
     texts = tf.strings.regex_replace(texts, r"\s+", " ")
     return tf.strings.strip(texts)
@@ -48,9 +52,9 @@ def split_punctuation(texts):
     return tf.strings.regex_replace(texts, _SEP, " ")
 
 
-def split_words(texts):
+def split_words(texts, lowercase=True):
     """Standardized words and punctuation marks of `tf.string` texts `(batch,)`: ragged strings."""
-    return tf_text.WhitespaceTokenizer().tokenize(split_punctuation(standardize(texts)))
+    return tf_text.WhitespaceTokenizer().tokenize(split_punctuation(standardize(texts, lowercase)))
 
 
 def resolve_joiners(texts):
@@ -64,7 +68,7 @@ class Tokenizer(tf.Module):
     Owns the vocabulary (reserved tokens first, ids in list order), its
     lookup table, `id_to_token`, the end-of-sequence and padding handling of
     `detokenize`, and the vocabulary file. A subclass says how text splits
-    into tokens (`split`), how tokens map to ids if not by table lookup
+    into tokens (`split_text`), how tokens map to ids if not by table lookup
     (`tokens_to_ids`), how tokens join back into text (`join`), and how a
     vocabulary is learned (`learn_vocabulary`). Everything runs as
     TensorFlow ops, so a tokenizer works in `tf.data`, in a compiled decode
@@ -73,10 +77,17 @@ class Tokenizer(tf.Module):
     Args:
         vocabulary: list of tokens. The first four must be
             `RESERVED_TOKENS`; ids follow list order.
+        lowercase: bool, whether text is lowercased before it is split
+            (the default). With `False` case is kept: "Tom" and "tom" are
+            two tokens, and translations come out in the case the model
+            learned.
     """
 
-    def __init__(self, vocabulary: Sequence[str], name: str | None = None):
+    def __init__(self, vocabulary: Sequence[str], lowercase: bool = True, name: str | None = None):
         super().__init__(name=name)
+        if not isinstance(lowercase, bool):
+            raise ValueError(f"`lowercase` must be True or False, received {lowercase!r}.")
+        self.lowercase = lowercase
         vocabulary = list(vocabulary)
         if tuple(vocabulary[:4]) != RESERVED_TOKENS:
             raise ValueError(
@@ -99,7 +110,9 @@ class Tokenizer(tf.Module):
         )
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], max_size: int = 8000, min_frequency: int = 1) -> Self:
+    def from_texts(
+        cls, texts: Iterable[str], max_size: int = 8000, min_frequency: int = 1, lowercase: bool = True
+    ) -> Self:
         """Learn a vocabulary from an iterable of strings (see `learn_vocabulary`)."""
         if not isinstance(max_size, int) or max_size <= len(RESERVED_TOKENS):
             raise ValueError(
@@ -110,24 +123,33 @@ class Tokenizer(tf.Module):
         texts = list(texts)
         if not texts:
             raise ValueError("A vocabulary needs at least one text to learn from.")
-        return cls(list(RESERVED_TOKENS) + cls.learn_vocabulary(texts, max_size, min_frequency))
+        if not isinstance(lowercase, bool):
+            raise ValueError(f"`lowercase` must be True or False, received {lowercase!r}.")
+        learned = cls.learn_vocabulary(texts, max_size, min_frequency, lowercase)
+        return cls(list(RESERVED_TOKENS) + learned, lowercase=lowercase)
 
     @classmethod
-    def learn_vocabulary(cls, texts: list[str], max_size: int, min_frequency: int) -> list[str]:
+    def learn_vocabulary(
+        cls, texts: list[str], max_size: int, min_frequency: int, lowercase: bool = True
+    ) -> list[str]:
         """The non-reserved tokens for a vocabulary of `texts`.
 
-        By default: the `max_size - 4` most frequent tokens of `split` seen
-        at least `min_frequency` times, ties broken alphabetically, so the
-        same texts always give the same vocabulary.
+        By default: the `max_size - 4` most frequent tokens of `split_text`
+        seen at least `min_frequency` times, ties broken alphabetically, so
+        the same texts always give the same vocabulary.
         """
-        counts = count_tokens(cls.split, texts)
+        counts = count_tokens(lambda batch: cls.split_text(batch, lowercase), texts)
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         tokens = [t for t, n in ranked if n >= min_frequency]
         return tokens[: max_size - len(RESERVED_TOKENS)]
 
-    @staticmethod
-    def split(texts: tf.Tensor) -> tf.RaggedTensor:
+    def split(self, texts: tf.Tensor) -> tf.RaggedTensor:
         """Tokens of `tf.string` texts `(batch,)` as a ragged string tensor."""
+        return self.split_text(texts, self.lowercase)
+
+    @staticmethod
+    def split_text(texts: tf.Tensor, lowercase: bool = True) -> tf.RaggedTensor:
+        """Tokens of `tf.string` texts `(batch,)`, standardized with `lowercase`: a ragged string tensor."""
         raise NotImplementedError
 
     @staticmethod
@@ -170,8 +192,12 @@ class Tokenizer(tf.Module):
             f.write("\n".join(self.vocabulary) + "\n")
 
     @classmethod
-    def load_vocabulary(cls, path: PathLike) -> Self:
-        """Read a vocabulary written by `save_vocabulary`; errors name the file and line."""
+    def load_vocabulary(cls, path: PathLike, lowercase: bool = True) -> Self:
+        """Read a vocabulary written by `save_vocabulary`; errors name the file and line.
+
+        The file holds the tokens only: `lowercase` is the setting the
+        vocabulary was learned with (a preset keeps it in `config.json`).
+        """
         try:
             with open(path, encoding="utf-8", newline="\n") as f:
                 lines = f.read().split("\n")
@@ -185,7 +211,7 @@ class Tokenizer(tf.Module):
             if not line or line != line.strip():
                 raise ValueError(f"{path}, line {number}: empty token or stray whitespace {line!r}.")
         try:
-            return cls(lines)
+            return cls(lines, lowercase=lowercase)
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from None
 

@@ -26,19 +26,26 @@ def tokenizer_name(tokenizer):
 
 
 def learn_tokenizers(
-    sources, targets, tokenizer="word", shared_vocabulary=False, max_size=8000, min_frequency=1
+    sources,
+    targets,
+    tokenizer="word",
+    shared_vocabulary=False,
+    max_size=8000,
+    min_frequency=1,
+    lowercase=True,
 ):
     """`(source_tokenizer, target_tokenizer)` learned from the training texts.
 
     With `shared_vocabulary`, one vocabulary is learned from both sides and
     the same tokenizer serves both (useful when source and target share a
     script, and needed to tie embeddings); otherwise each side gets its own,
-    of up to `max_size` tokens.
+    of up to `max_size` tokens. `lowercase=False` keeps the case of both
+    sides (see `zoo.Tokenizer`).
     """
     cls = get_tokenizer_class(tokenizer)
 
     def learn(texts, side):
-        learned = cls.from_texts(texts, max_size=max_size, min_frequency=min_frequency)
+        learned = cls.from_texts(texts, max_size=max_size, min_frequency=min_frequency, lowercase=lowercase)
         if learned.vocabulary_size == len(RESERVED_TOKENS):
             # Every sentence maps to [UNK]: a model of it can learn nothing.
             reason = (

@@ -777,6 +777,7 @@ class Translator(keras.Model):
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "preprocessor": self.preprocessor.get_config(),
             "tokenizer": tokenizer_name(self.preprocessor.source_tokenizer),
+            "lowercase": self.preprocessor.source_tokenizer.lowercase,
             "source_vocabulary": list(self.preprocessor.source_tokenizer.vocabulary),
             "target_vocabulary": list(self.preprocessor.target_tokenizer.vocabulary),
         }
@@ -786,9 +787,10 @@ class Translator(keras.Model):
         config = dict(config)
         backbone = keras.saving.deserialize_keras_object(config.pop("backbone"))
         tokenizer_class = get_tokenizer_class(config.pop("tokenizer", "word"))
+        lowercase = config.pop("lowercase", True)  # files saved before the setting lowercased
         preprocessor = Seq2SeqPreprocessor(
-            tokenizer_class(config.pop("source_vocabulary")),
-            tokenizer_class(config.pop("target_vocabulary")),
+            tokenizer_class(config.pop("source_vocabulary"), lowercase=lowercase),
+            tokenizer_class(config.pop("target_vocabulary"), lowercase=lowercase),
             **config.pop("preprocessor"),
         )
         return cls(backbone, preprocessor, **config)

@@ -8,7 +8,7 @@ from zoo.tokenizer import Tokenizer, resolve_joiners, split_words
 class WordTokenizer(Tokenizer):
     """Standardize, split into words and punctuation, map to ids; and back.
 
-    Text is NFKC-normalized and lowercased; each punctuation mark becomes a
+    Text is NFKC-normalized and lowercased (unless `lowercase=False`); each punctuation mark becomes a
     token of its own, marked with a joiner where it touched a word, so
     detokenization restores "2021-03-04" and "¿qué?". Words outside the
     vocabulary map to `[UNK]`.
@@ -16,6 +16,8 @@ class WordTokenizer(Tokenizer):
     Args:
         vocabulary: list of tokens. The first four must be
             `RESERVED_TOKENS`; ids follow list order.
+        lowercase: bool, whether text is lowercased (the default) or keeps
+            its case.
 
     Example:
 
@@ -26,9 +28,9 @@ class WordTokenizer(Tokenizer):
     """
 
     @staticmethod
-    def split(texts: tf.Tensor) -> tf.RaggedTensor:
+    def split_text(texts: tf.Tensor, lowercase: bool = True) -> tf.RaggedTensor:
         """Standardized words and punctuation of `tf.string` texts `(batch,)`: ragged strings."""
-        return split_words(texts)
+        return split_words(texts, lowercase)
 
     @staticmethod
     def join(tokens: tf.RaggedTensor) -> tf.Tensor:

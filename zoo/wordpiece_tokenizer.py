@@ -24,6 +24,8 @@ class WordPieceTokenizer(Tokenizer):
     Args:
         vocabulary: list of tokens. The first four must be
             `RESERVED_TOKENS`; pieces that continue a word start with `##`.
+        lowercase: bool, whether text is lowercased (the default) or keeps
+            its case.
 
     Example:
 
@@ -32,8 +34,8 @@ class WordPieceTokenizer(Tokenizer):
     <tf.Tensor: ... numpy=array([b'sleeping cats.'], dtype=object)>
     """
 
-    def __init__(self, vocabulary: Sequence[str], name: str | None = None):
-        super().__init__(vocabulary, name=name)
+    def __init__(self, vocabulary: Sequence[str], lowercase: bool = True, name: str | None = None):
+        super().__init__(vocabulary, lowercase=lowercase, name=name)
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             list(self.vocabulary),
             suffix_indicator=SUFFIX,
@@ -43,13 +45,15 @@ class WordPieceTokenizer(Tokenizer):
         )
 
     @classmethod
-    def learn_vocabulary(cls, texts: list[str], max_size: int, min_frequency: int) -> list[str]:
+    def learn_vocabulary(
+        cls, texts: list[str], max_size: int, min_frequency: int, lowercase: bool = True
+    ) -> list[str]:
         """About `max_size` tokens (the learner searches for a count threshold that gives that size).
 
         Pieces seen fewer than `min_frequency` times are left out; every
         character of the texts stays, so that few words become `[UNK]`.
         """
-        counts = count_tokens(split_words, texts)
+        counts = count_tokens(lambda batch: split_words(batch, lowercase), texts)
         if not counts:
             return []  # the learner's threshold search fails on no words at all
         vocabulary = wordpiece_tokenizer_learner_lib.learn(
@@ -62,9 +66,9 @@ class WordPieceTokenizer(Tokenizer):
         return [token for token in vocabulary if token not in RESERVED_TOKENS]
 
     @staticmethod
-    def split(texts: tf.Tensor) -> tf.RaggedTensor:
-        """The words of `texts` `(batch,)` before WordPiece (see `WordTokenizer.split`)."""
-        return split_words(texts)
+    def split_text(texts: tf.Tensor, lowercase: bool = True) -> tf.RaggedTensor:
+        """The words of `texts` `(batch,)` before WordPiece (see `WordTokenizer.split_text`)."""
+        return split_words(texts, lowercase)
 
     def tokens_to_ids(self, tokens: tf.RaggedTensor) -> tf.RaggedTensor:
         pieces = self._wordpiece.tokenize(tokens)  # (batch, words, pieces)

@@ -121,6 +121,22 @@ def test_a_checkpoint_for_another_vocabulary_is_refused(tmp_path):
     assert not (tmp_path / "latest").exists()
 
 
+def test_a_checkpoint_is_refused_to_a_model_that_reads_case_otherwise(tmp_path):
+    pairs = dates(120, seed=3)
+    lowercase_text = TextPairs([s.lower() for s in pairs.sources], pairs.targets)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(lowercase_text, tmp_path, epochs=2, extra_callbacks=[Crash(5)])
+    keras.utils.set_random_seed(0)
+    model = zoo.load("gru_luong_small", train_data=lowercase_text, dropout=0.2, lowercase=False, **TINY)
+    # The same tokens either way, but a capital now reads as another token (or [UNK]).
+    lowercasing = zoo.load("gru_luong_small", train_data=lowercase_text, **TINY)
+    assert (
+        model.preprocessor.source_tokenizer.vocabulary == lowercasing.preprocessor.source_tokenizer.vocabulary
+    )
+    with pytest.raises(ValueError, match="another source vocabulary"):
+        model.fit(lowercase_text, epochs=2, batch_size=8, callbacks=[TrainingCheckpoint(tmp_path)], verbose=0)
+
+
 def test_checkpoint_arguments_are_checked(tmp_path):
     with pytest.raises(ValueError, match="save_every"):
         TrainingCheckpoint(tmp_path, save_every=0)

@@ -23,6 +23,17 @@ def test_bleu_and_chrf_are_sacrebleus_own_figures():
     assert "13a" in report.signature and "lc" in report.signature
 
 
+def test_a_model_that_keeps_case_is_scored_on_case():
+    report = score_translations(HYPOTHESES, REFERENCES, SOURCES, lowercase=False)
+    assert report.bleu == pytest.approx(sacrebleu.corpus_bleu(HYPOTHESES, [REFERENCES]).score)
+    assert report.chrf == pytest.approx(sacrebleu.corpus_chrf(HYPOTHESES, [REFERENCES]).score)
+    assert report.bleu < score_translations(HYPOTHESES, REFERENCES, SOURCES).bleu
+    assert report.exact_match == 0.0  # "it is raining today." is not "It is raining today."
+    assert "case:mixed" in report.signature
+    with pytest.raises(ValueError, match="lowercase"):
+        score_translations(HYPOTHESES, REFERENCES, SOURCES, lowercase="yes")
+
+
 def test_a_perfect_translation_scores_100():
     report = score_translations(REFERENCES, REFERENCES, SOURCES)
     assert report.bleu == pytest.approx(100.0) and report.exact_match == 1.0

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import tensorflow as tf
 
@@ -104,4 +106,70 @@ def test_a_model_keeps_its_tokenizer_in_preset_directories(options, toy_pairs, t
     config = (tmp_path / "preset" / "config.json").read_text()
     (tmp_path / "preset" / "config.json").write_text(config.replace(f'"{options["tokenizer"]}"', '"bpe"'))
     with pytest.raises(ValueError, match="config.json: Unknown tokenizer 'bpe'"):
+        zoo.load(tmp_path / "preset")
+
+
+@pytest.mark.parametrize("name", sorted(TOKENIZERS))
+def test_a_tokenizer_can_keep_case(name, tmp_path):
+    tokenizer = TOKENIZERS[name].from_texts(TEXTS + ["the cat"], lowercase=False)
+    assert tokenizer.lowercase is False
+    assert _texts(tokenizer.detokenize(tokenizer.tokenize(tf.constant(TEXTS)))) == TEXTS
+    the, lower_the = tokenizer.tokenize(tf.constant(["The", "the"])).to_list()
+    assert the != lower_the
+    # The rest of the standardization stays: NFKC and one space for a whitespace run.
+    spaced = tokenizer.tokenize(tf.constant(["The  cat\u00a0sleeps!"]))
+    assert _texts(tokenizer.detokenize(spaced)) == ["The cat sleeps!"]
+    # The vocabulary file holds tokens only; the setting is given back on loading.
+    path = tmp_path / "vocabulary.txt"
+    tokenizer.save_vocabulary(path)
+    again = TOKENIZERS[name].load_vocabulary(path, lowercase=False)
+    assert again.tokenize(tf.constant(TEXTS)).to_list() == tokenizer.tokenize(tf.constant(TEXTS)).to_list()
+    with pytest.raises(ValueError, match=r"`lowercase` must be True or False, received 'no'"):
+        TOKENIZERS[name].from_texts(TEXTS, lowercase="no")
+    with pytest.raises(ValueError, match=r"`lowercase` must be True or False, received 0"):
+        TOKENIZERS[name](tokenizer.vocabulary, lowercase=0)
+
+
+def test_both_sides_standardize_case_alike():
+    lowercased = zoo.WordTokenizer.from_texts(TEXTS)
+    cased = zoo.WordTokenizer.from_texts(TEXTS, lowercase=False)
+    with pytest.raises(ValueError, match="Both sides must standardize case alike"):
+        zoo.Seq2SeqPreprocessor(cased, lowercased)
+
+
+def test_a_model_that_keeps_case_keeps_it_in_presets_keras_files_and_exports(tmp_path):
+    import keras
+
+    from training.evaluation import evaluate
+
+    sources = ["Tom está en casa.", "¿Dónde está Tom?", "Hola, María."] * 4
+    targets = ["Tom is at home.", "Where is Tom?", "Hello, Mary."] * 4
+    model = zoo.load("gru_luong_small", train_data=(sources, targets), lowercase=False, **TINY)
+    assert "Tom" in model.preprocessor.target_tokenizer.vocabulary
+    assert "tom" not in model.preprocessor.target_tokenizer.vocabulary
+    model.save_to_preset(tmp_path / "preset")
+    model.save(tmp_path / "model.keras")
+    model.export(tmp_path / "exported", max_length=5, return_attention=True)
+    expected = model.translate(sources[:3], max_length=5)
+    for restored in (zoo.load(tmp_path / "preset"), keras.saving.load_model(tmp_path / "model.keras")):
+        assert restored.preprocessor.source_tokenizer.lowercase is False
+        assert restored.preprocessor.target_tokenizer.lowercase is False
+        assert restored.translate("Tom está en casa.", return_attention=True).source_tokens[0] == "Tom"
+        assert restored.translate(sources[:3], max_length=5) == expected
+    served = tf.saved_model.load(str(tmp_path / "exported")).signatures["serving_default"](
+        tf.constant(sources[:3])
+    )
+    assert _texts(served["translation"]) == expected
+    assert served["source_tokens"].numpy()[0, 0] == b"Tom"
+    # Scored as it is written: case-sensitive BLEU.
+    assert "case:mixed" in evaluate(model, (sources[:3], targets[:3])).signature
+    # Presets written before the setting lowercased; a bad value names the file.
+    config_path = tmp_path / "preset" / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["config"]["lowercase"]
+    config_path.write_text(json.dumps(config))
+    assert zoo.load(tmp_path / "preset").preprocessor.source_tokenizer.lowercase is True
+    config["config"]["lowercase"] = "no"
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"config.json: `lowercase` must be true or false, received 'no'"):
         zoo.load(tmp_path / "preset")

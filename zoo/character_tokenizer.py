@@ -14,8 +14,9 @@ class CharacterTokenizer(Tokenizer):
 
     For inputs where words are not the unit: digit strings, codes, symbol
     sequences, or languages without spaces. Text is NFKC-normalized,
-    lowercased (unless `lowercase=False`) and its whitespace collapsed; each space becomes the token
-    `▁`. Characters outside the vocabulary map to `[UNK]`.
+    lowercased (unless `lowercase=False`) and its whitespace collapsed;
+    each space becomes the token `▁`. Characters outside the vocabulary map
+    to `[UNK]`.
 
     Args:
         vocabulary: list of tokens. The first four must be

@@ -7,6 +7,7 @@ from typing import Self
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from keras_attention.checks import check_bool
 from zoo.annotations import PathLike, Tensor
 from zoo.atomic import atomic_file
 
@@ -24,9 +25,10 @@ _PUNCTUATION = r"[\pP\pS]"
 
 
 def standardize(texts, lowercase=True):
-    """NFKC, lowercase (unless `lowercase=False`), joiner marks stripped, NULs and whitespace runs made one space.
+    """`tf.string` texts in NFKC, lowercased, with NULs and whitespace runs made one space.
 
-    `tf.string` in and out.
+    `lowercase=False` keeps the case. Joiner marks are stripped, so they
+    cannot pass for the tokenizer's own.
     """
     texts = tf_text.normalize_utf8(texts, "NFKC")
     # A NUL would end the text: `tf.strings.lower` reads its input up to the first one.
@@ -85,9 +87,7 @@ class Tokenizer(tf.Module):
 
     def __init__(self, vocabulary: Sequence[str], lowercase: bool = True, name: str | None = None):
         super().__init__(name=name)
-        if not isinstance(lowercase, bool):
-            raise ValueError(f"`lowercase` must be True or False, received {lowercase!r}.")
-        self.lowercase = lowercase
+        self.lowercase = check_bool("lowercase", lowercase)
         vocabulary = list(vocabulary)
         if tuple(vocabulary[:4]) != RESERVED_TOKENS:
             raise ValueError(
@@ -123,9 +123,7 @@ class Tokenizer(tf.Module):
         texts = list(texts)
         if not texts:
             raise ValueError("A vocabulary needs at least one text to learn from.")
-        if not isinstance(lowercase, bool):
-            raise ValueError(f"`lowercase` must be True or False, received {lowercase!r}.")
-        learned = cls.learn_vocabulary(texts, max_size, min_frequency, lowercase)
+        learned = cls.learn_vocabulary(texts, max_size, min_frequency, check_bool("lowercase", lowercase))
         return cls(list(RESERVED_TOKENS) + learned, lowercase=lowercase)
 
     @classmethod

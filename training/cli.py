@@ -291,6 +291,7 @@ def _parser():
         "them (sacrebleu's multi-reference BLEU), instead of once per pair",
     )
     _add_length_factor_argument(p)
+    _add_replace_unknown_argument(p)
     _add_decoding_arguments(p)
     p.set_defaults(run=_evaluate)
 
@@ -323,6 +324,7 @@ def _parser():
         help="print one JSON object per sentence, on one line: source, translation and score (with "
         "--n-best, n_best and n_best_scores; with --attention, the tokens and the attention weights)",
     )
+    _add_replace_unknown_argument(p)
     _add_decoding_arguments(p, sampling=True, n_best=True)
     p.set_defaults(run=_translate)
 
@@ -336,6 +338,7 @@ def _parser():
         action="store_true",
         help="also serve the attention weights and the source and output tokens",
     )
+    _add_replace_unknown_argument(p)
     p.set_defaults(run=_export)
 
     p = commands.add_parser("presets", help="list the built-in presets")
@@ -396,6 +399,15 @@ def _add_length_factor_argument(parser):
         help="also limit a sentence of N source tokens to ceil(FACTOR * N) + 1 generated tokens ([END] "
         "included): it cuts the rare output that repeats itself (2 to 3 suits word-level "
         "translation; default: no such limit)",
+    )
+
+
+def _add_replace_unknown_argument(parser):
+    parser.add_argument(
+        "--replace-unknown",
+        action="store_true",
+        help="write each [UNK] of a translation as the source word it attended to most, so a name "
+        "outside the target vocabulary is copied (attention models with a word or character tokenizer)",
     )
 
 
@@ -636,6 +648,7 @@ def _evaluate(args):
         max_length_factor=args.max_length_factor,
         truncate=args.truncate,
         multi_reference=args.multi_reference,
+        replace_unknown=args.replace_unknown,
     )
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
 
@@ -696,6 +709,7 @@ def _translate(args):
                 max_length_factor=args.max_length_factor,
                 return_attention=details,
                 truncate=args.truncate,
+                replace_unknown=args.replace_unknown,
             )
         except SourceTooLongError as e:  # named by its line (or argument), counted from 1
             message = (
@@ -816,6 +830,7 @@ def _export(args):
         max_length_factor=args.max_length_factor,
         strategy=strategy,
         return_attention=args.attention,
+        replace_unknown=args.replace_unknown,
     )
     print(f"exported {args.out}  ({strategy})")
 

@@ -212,6 +212,7 @@ def evaluate(
     beam_width: int | None = None,
     truncate: bool = False,
     multi_reference: bool = False,
+    replace_unknown: bool = False,
 ) -> "EvaluationReport":
     """Decode `pairs` with `model` and score the result; also loss and token accuracy.
 
@@ -243,6 +244,8 @@ def evaluate(
             per pair against each target alone. For corpora that translate
             one sentence several ways, such as Tatoeba's; the report's
             `count` is then of sources, and `reference_count` of pairs.
+        replace_unknown: score the translations with each `[UNK]` written as
+            the source word it attended to most (see `Translator.translate`).
 
     Returns:
         `EvaluationReport`.
@@ -281,6 +284,7 @@ def evaluate(
         batch_size=batch_size,
         max_length_factor=max_length_factor,
         truncate=truncate,
+        replace_unknown=replace_unknown,
     )
     if strategy.num_hypotheses > 1:
         hypotheses = [best for best, *_ in hypotheses]

@@ -28,6 +28,7 @@ class TranslateOptions(TypedDict, total=False):
     max_length_factor: float | None
     batch_size: int
     truncate: bool
+    replace_unknown: bool
 
 
 __all__ = ["PathLike", "Tensor", "TextPairsLike", "Texts", "TranslateOptions"]

@@ -24,6 +24,7 @@ def export_translator(
     beam_width: int | None = None,
     return_attention: bool = False,
     max_length_factor: float | None = None,
+    replace_unknown: bool = False,
 ) -> list[str]:
     """Write a SavedModel with tokenizer, decoding loop and detokenizer inside.
 
@@ -63,6 +64,8 @@ def export_translator(
         return_attention: add the attention weights and tokens to the outputs.
         max_length_factor: a limit for each sentence too, from its source
             length (see `Translator.translate`); `None` sets none.
+        replace_unknown: serve translations with each `[UNK]` written as the
+            source word it attended to most (see `Translator.translate`).
 
     Returns:
         The names of the signature's outputs.
@@ -70,6 +73,7 @@ def export_translator(
     max_length = translator.check_max_length(max_length)
     max_length_factor = check_max_length_factor(max_length_factor)
     strategy = translator.check_strategy(strategy, beam_width)
+    replace_unknown = translator.check_replace_unknown(replace_unknown)
     if not strategy.deterministic:
         raise ValueError(
             f"Export decodes deterministically (greedy or beam search); received {strategy!r}. "
@@ -89,7 +93,13 @@ def export_translator(
         # error that names the shapes.
         text = tf.ensure_shape(text, [None], name="text_must_be_a_1d_batch")
         outputs = translator.translate_graph(
-            text, tf.constant(max_length, tf.int32), strategy, seed, return_attention, max_length_factor
+            text,
+            tf.constant(max_length, tf.int32),
+            strategy,
+            seed,
+            return_attention,
+            max_length_factor,
+            replace_unknown,
         )
         served = {"translation": outputs["translations"][:, 0], "score": outputs["scores"][:, 0]}
         if strategy.num_hypotheses > 1:

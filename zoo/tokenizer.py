@@ -171,18 +171,21 @@ class Tokenizer(tf.Module):
         """Token strings for an int tensor of ids (any shape)."""
         return tf.gather(self._vocabulary_tensor, tf.cast(ids, tf.int32))
 
-    def detokenize(self, ids: tf.Tensor | tf.RaggedTensor) -> tf.Tensor:
+    def detokenize(self, ids: tf.Tensor | tf.RaggedTensor, tokens: tf.Tensor | None = None) -> tf.Tensor:
         """Texts `(batch,)` from ids `(batch, T)`, dense or ragged.
 
         Reading stops at the first `END_ID`; padding and `START_ID` are
-        dropped, unknown tokens read `[UNK]`.
+        dropped, unknown tokens read `[UNK]`. `tokens`, strings of the
+        dense ids' shape, are written in place of the ids' own tokens (as
+        unknown-word replacement gives them); the ids still say where the
+        text ends.
         """
         if isinstance(ids, tf.RaggedTensor):
             ids = ids.to_tensor(default_value=PAD_ID)
         ids = tf.cast(ids, tf.int32)
         ended = tf.cumsum(tf.cast(tf.equal(ids, END_ID), tf.int32), axis=-1) > 0
         keep = tf.logical_not(ended) & tf.not_equal(ids, PAD_ID) & tf.not_equal(ids, START_ID)
-        return self.join(tf.ragged.boolean_mask(self.id_to_token(ids), keep))
+        return self.join(tf.ragged.boolean_mask(self.id_to_token(ids) if tokens is None else tokens, keep))
 
     def save_vocabulary(self, path: PathLike) -> None:
         """Write one token per line, UTF-8, in id order; atomically, so an earlier file is never half-replaced."""

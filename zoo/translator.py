@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_attention.checks import check_int
+from keras_attention.checks import check_bool, check_int
 from zoo.annotations import PathLike, TextPairsLike, Texts, TranslateOptions
 from zoo.api_export import zoo_export
 from zoo.compile_arguments import check_loss_takes_logits, with_token_metrics
@@ -36,9 +36,10 @@ from zoo.text_inputs import (
 )
 from zoo.token_accuracy import TokenAccuracy
 from zoo.token_weighted_loss import TokenWeightedLoss
-from zoo.tokenizer import END_ID, PAD_ID, START_ID
+from zoo.tokenizer import END_ID, PAD_ID, START_ID, UNK_ID
 from zoo.tokenizers import get_tokenizer_class, tokenizer_name
 from zoo.translation import Translation
+from zoo.wordpiece_tokenizer import WordPieceTokenizer
 
 # Batches `translate` decodes at once (see there).
 BATCHES_IN_FLIGHT = 2
@@ -423,6 +424,7 @@ class Translator(keras.Model):
         batch_size: int = 64,
         return_attention: bool = False,
         truncate: bool = False,
+        replace_unknown: bool = False,
     ) -> str | Translation | list[str] | list[Translation] | list[list[str]] | list[list[Translation]]:
         """Translate a string or a list of strings.
 
@@ -458,6 +460,12 @@ class Translator(keras.Model):
             truncate: if `True`, translate the first `max_source_length`
                 tokens of an over-long sentence, as the exported model does,
                 instead of raising.
+            replace_unknown: if `True`, write each `[UNK]` of a translation
+                as the source word it attended to most (Luong et al. 2015's
+                unknown-word replacement): a name outside the target
+                vocabulary is copied rather than lost. Needs attention and a
+                word or character tokenizer; the `Translation`'s
+                `output_tokens` keep `[UNK]`.
 
         Returns:
             A string per sentence (a single string for a single sentence), or
@@ -475,6 +483,7 @@ class Translator(keras.Model):
         strategy = self.check_strategy(strategy, beam_width)
         max_length = self.check_max_length(max_length)
         max_length_factor = check_max_length_factor(max_length_factor)
+        replace_unknown = self.check_replace_unknown(replace_unknown)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive int, received {batch_size!r}.")
         if not isinstance(truncate, (bool, np.bool_)):
@@ -482,7 +491,7 @@ class Translator(keras.Model):
         if not sentences:
             return []
         check_lengths = (lambda lengths: None) if truncate else self._check_source_lengths
-        function = self.translate_function(strategy, return_attention, max_length_factor)
+        function = self.translate_function(strategy, return_attention, max_length_factor, replace_unknown)
         seed = strategy.call_seed()
 
         def decode(start, batch):
@@ -577,16 +586,18 @@ class Translator(keras.Model):
         strategy: DecodingStrategy | str | None = None,
         return_attention: bool = True,
         max_length_factor: float | None = None,
+        replace_unknown: bool = False,
     ) -> Callable[[tf.Tensor, tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
         """The compiled `(strings (batch,), max_length, seed (2,)) -> dict` graph of `strategy`.
 
         Traced once per strategy (a frozen dataclass, so equal settings share
-        a graph), `return_attention` and `max_length_factor`, for every batch
-        size and length.
+        a graph), `return_attention`, `max_length_factor` and
+        `replace_unknown`, for every batch size and length.
         """
         strategy = get_strategy(strategy)
         max_length_factor = check_max_length_factor(max_length_factor)
-        key = (strategy, bool(return_attention), max_length_factor)
+        replace_unknown = self.check_replace_unknown(replace_unknown)
+        key = (strategy, bool(return_attention), max_length_factor, replace_unknown)
         with _FUNCTIONS_LOCK:  # threads translating at once share one function
             if key not in self._translate_functions:
                 # A partial, not a lambda: TensorFlow counts traces by the
@@ -602,6 +613,7 @@ class Translator(keras.Model):
                         strategy=strategy,
                         return_attention=return_attention,
                         max_length_factor=max_length_factor,
+                        replace_unknown=replace_unknown,
                     ),
                     autograph=False,
                     input_signature=[
@@ -615,8 +627,12 @@ class Translator(keras.Model):
                 self._translate_functions[key].get_concrete_function()
             return self._translate_functions[key]
 
-    def _translate_strings(self, texts, max_length, seed, strategy, return_attention, max_length_factor):
-        return self.translate_graph(texts, max_length, strategy, seed, return_attention, max_length_factor)
+    def _translate_strings(
+        self, texts, max_length, seed, strategy, return_attention, max_length_factor, replace_unknown
+    ):
+        return self.translate_graph(
+            texts, max_length, strategy, seed, return_attention, max_length_factor, replace_unknown
+        )
 
     def translate_graph(
         self,
@@ -626,6 +642,7 @@ class Translator(keras.Model):
         seed: tf.Tensor | None = None,
         return_attention: bool = True,
         max_length_factor: float | None = None,
+        replace_unknown: bool = False,
     ) -> dict[str, tf.Tensor]:
         """Strings `(batch,)` -> the n-best and what produced them, as TF ops.
 
@@ -633,7 +650,8 @@ class Translator(keras.Model):
         defined result for over-long input); empty sources give `""` and
         score 0. With `max_length_factor`, a sentence of `n` source tokens
         also generates at most `ceil(max_length_factor * n) + 1` tokens (see
-        `translate`).
+        `translate`). With `replace_unknown`, the translations write each
+        `[UNK]` as the source word it attended to most (see `translate`).
 
         Returns:
             A dict: `translations` string `(batch, n)`, `scores` `(batch,
@@ -664,14 +682,16 @@ class Translator(keras.Model):
             done=tf.equal(lengths, 0),
             source_mask=tf.not_equal(source_ids, PAD_ID),
             seed=seed,
-            return_attention=return_attention,
+            return_attention=return_attention or replace_unknown,
         )
         tokens = result["tokens"]  # (batch, n, steps)
         shape = tf.shape(tokens)
         # Not `[-1, steps]`: an empty batch may have no steps either, and -1 is then ambiguous.
-        texts = self.preprocessor.target_tokenizer.detokenize(
-            tf.reshape(tokens, [shape[0] * shape[1], shape[2]])
-        )
+        flat = [shape[0] * shape[1], shape[2]]
+        token_strings = None
+        if replace_unknown:
+            token_strings = tf.reshape(self._copy_unknown(texts, tokens, result["attention"]), flat)
+        texts = self.preprocessor.target_tokenizer.detokenize(tf.reshape(tokens, flat), token_strings)
         return {
             "translations": tf.reshape(texts, shape[:2]),
             "scores": result["scores"],
@@ -680,6 +700,38 @@ class Translator(keras.Model):
             "source_ids": source_ids,
             "source_lengths": source_lengths,
         }
+
+    def _copy_unknown(self, texts, tokens, attention):
+        """Target token strings `(batch, n, steps)`, each `[UNK]` replaced by its most attended source word.
+
+        The source words are the tokenizer's own split of `texts` (standardized,
+        before the vocabulary lookup), so a word the source vocabulary lacks is
+        copied as written; they line up with the attention's source axis because
+        a word or character tokenizer gives one id per word or character.
+        """
+        words = self.preprocessor.source_tokenizer.split(texts)[:, : self.preprocessor.max_source_length]
+        words = tf.pad(words.to_tensor(""), [[0, 0], [0, 1]])  # (batch, Ts + 1), as `source_ids`
+        attended = tf.argmax(attention, axis=-1, output_type=tf.int32)  # (batch, n, steps)
+        copied = tf.gather(words, attended, batch_dims=1)
+        return tf.where(
+            tf.equal(tokens, UNK_ID), copied, self.preprocessor.target_tokenizer.id_to_token(tokens)
+        )
+
+    def check_replace_unknown(self, replace_unknown: bool) -> bool:
+        """`replace_unknown`, checked: a bool, and `True` only for a model it can work with."""
+        check_bool("replace_unknown", replace_unknown)
+        if replace_unknown and not self.backbone.has_attention:
+            raise ValueError(
+                f"`replace_unknown` copies the source word that an [UNK] attended to, and this "
+                f"{self.backbone.name} has no attention."
+            )
+        if replace_unknown and isinstance(self.preprocessor.source_tokenizer, WordPieceTokenizer):
+            raise ValueError(
+                "`replace_unknown` needs a word or character tokenizer: WordPiece attends over the "
+                "pieces of words, not the words to copy (and its [UNK] is rare: a character it has "
+                "never seen)."
+            )
+        return replace_unknown
 
     def _details(self, texts, outputs):
         source_lengths = np.minimum(outputs["source_lengths"], self.preprocessor.max_source_length)
@@ -713,6 +765,7 @@ class Translator(keras.Model):
         beam_width: int | None = None,
         return_attention: bool = False,
         max_length_factor: float | None = None,
+        replace_unknown: bool = False,
         format: str = "tf_saved_model",
         verbose: bool = False,
     ) -> None:
@@ -742,6 +795,7 @@ class Translator(keras.Model):
             beam_width=beam_width,
             return_attention=return_attention,
             max_length_factor=max_length_factor,
+            replace_unknown=replace_unknown,
         )
         if verbose:
             print(

@@ -857,3 +857,35 @@ def test_version_names_the_libraries_for_bug_reports(capsys):
     line = capsys.readouterr().out
     assert line.startswith(f"zoo {zoo.__version__} (keras {metadata.version('keras')}, tensorflow ")
     assert f"tensorflow-text {metadata.version('tensorflow-text')}" in line and line.count("\n") == 1
+
+
+def test_replace_unknown_in_translate_evaluate_and_export(tmp_path, capsys):
+    import tensorflow as tf
+
+    import zoo
+    from tests.conftest import TINY
+    from zoo.tokenizer import UNK_ID
+
+    pairs = (["el gato come", "el perro duerme"] * 4, ["the cat eats", "the dog sleeps"] * 4)
+    model = zoo.load("gru_luong_small", train_data=pairs, **TINY)
+    bias = model.backbone.output_projection.bias  # [UNK] above every other token
+    bias.assign(bias.numpy() + 20.0 * np.eye(bias.shape[0])[UNK_ID])
+    preset = str(tmp_path / "preset")
+    model.save_to_preset(preset)
+    assert main(["translate", preset, "zorro lobo", "--max-length", "3", "--replace-unknown"]) == 0
+    translated = capsys.readouterr().out.strip()
+    assert translated == model.translate("zorro lobo", max_length=3, replace_unknown=True)
+    assert set(translated.split()) <= {"zorro", "lobo"}
+    exported = str(tmp_path / "exported")
+    assert main(["export", preset, exported, "--max-length", "3", "--replace-unknown"]) == 0
+    assert capsys.readouterr().out.startswith(f"exported {exported}")
+    served = tf.saved_model.load(exported).signatures["serving_default"](tf.constant(["zorro lobo"]))
+    assert served["translation"].numpy()[0].decode() == translated
+    data = tmp_path / "pairs.tsv"
+    data.write_text("zorro lobo\tzorro lobo\n", encoding="utf-8")
+    assert main(["evaluate", preset, "--data", str(data), "--replace-unknown", "--json"]) == 0
+    replaced = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", preset, "--data", str(data), "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    # Scored on the copied words, which share characters with the reference; "[UNK]" shares none.
+    assert plain["chrf"] == 0.0 < replaced["chrf"]

@@ -243,3 +243,59 @@ def test_max_length_factor_is_checked(trained_translator):
             trained_translator.translate("hola", max_length_factor=bad)
     # A factor too large for any limit leaves max_length the only one.
     assert trained_translator.translate("el gato come", max_length_factor=1e12) == "the cat eats"
+
+
+def _model_that_says_unknown(toy_pairs, **overrides):
+    """A tiny model whose output layer favours [UNK] above every other token, [END] included."""
+    import zoo
+    from zoo.tokenizer import UNK_ID
+
+    model = zoo.load("gru_luong", train_data=toy_pairs, **{**tiny("gru_luong"), **overrides})
+    bias = model.backbone.output_projection.bias
+    bias.assign(bias.numpy() + 20.0 * np.eye(bias.shape[0])[UNK_ID])
+    return model
+
+
+@pytest.mark.parametrize("strategy", [GreedySearch(), BeamSearch(3)])
+def test_replace_unknown_writes_the_most_attended_source_word(toy_pairs, strategy, tmp_path):
+    import tensorflow as tf
+
+    model = _model_that_says_unknown(toy_pairs)
+    # "zorro" and "lobo" are unknown to the source vocabulary too: copied as written.
+    sources = ["el gato come", "zorro lobo come", "dónde está el perro"]
+    plain = model.translate(sources, strategy, max_length=4)
+    assert plain == ["[UNK] [UNK] [UNK] [UNK]"] * 3
+    details = model.translate(sources, strategy, max_length=4, return_attention=True, replace_unknown=True)
+    for source, result in zip(sources, details, strict=True):
+        assert result.output_tokens == ["[UNK]"] * 4  # the tokens stay the model's
+        words = source.split()
+        assert result.text == " ".join(words[j] for j in result.attention.argmax(-1))
+    replaced = model.translate(sources, strategy, max_length=4, replace_unknown=True)
+    assert replaced == [result.text for result in details]
+    assert set(replaced[1].split()) <= {"zorro", "lobo", "come"}
+    # The export serves the same strings.
+    model.export(tmp_path / "exported", max_length=4, strategy=strategy, replace_unknown=True)
+    served = tf.saved_model.load(str(tmp_path / "exported")).signatures["serving_default"](
+        tf.constant(sources)
+    )
+    assert [t.decode() for t in served["translation"].numpy()] == replaced
+
+
+def test_replace_unknown_needs_attention_and_words_to_copy(toy_pairs, trained_translator):
+    import zoo
+
+    # A model that outputs no [UNK] translates as without the option.
+    sentences = ["el gato come", "la casa es grande"]
+    assert trained_translator.translate(sentences, replace_unknown=True) == trained_translator.translate(
+        sentences
+    )
+    with pytest.raises(ValueError, match=r"`replace_unknown` must be True or False, received 'yes'"):
+        trained_translator.translate("el gato", replace_unknown="yes")
+    fixed_context = zoo.load("gru_seq2seq", train_data=toy_pairs, **tiny("gru_seq2seq"))
+    with pytest.raises(ValueError, match="has no attention"):
+        fixed_context.translate("el gato", replace_unknown=True)
+    with pytest.raises(ValueError, match="has no attention"):
+        fixed_context.export("unused", replace_unknown=True)
+    pieces = zoo.load("gru_luong", train_data=toy_pairs, tokenizer="wordpiece", **tiny("gru_luong"))
+    with pytest.raises(ValueError, match="needs a word or character tokenizer"):
+        pieces.translate("el gato", replace_unknown=True)

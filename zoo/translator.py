@@ -123,19 +123,14 @@ class Translator(keras.Model):
             optimizer = FusedAdam(learning_rate=1e-3, clipnorm=1.0)
         # What `get_compile_config` saves: the arguments as given (the
         # optimizer resolved, for its state), so a loaded model compiles as
-        # this one did. Set past Keras' attribute tracking, which would list
-        # the metrics in it among the model's own.
-        object.__setattr__(
-            self,
-            "_compile_arguments",
-            dict(
-                optimizer=optimizer,
-                loss=loss,
-                metrics=metrics,
-                weighted_metrics=weighted_metrics,
-                label_smoothing=label_smoothing,
-                **kwargs,
-            ),
+        # this one did; kept once the compile has succeeded.
+        given = dict(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            weighted_metrics=weighted_metrics,
+            label_smoothing=label_smoothing,
+            **kwargs,
         )
         if loss == "auto":
             loss = SequenceCrossEntropy(label_smoothing=label_smoothing)
@@ -159,6 +154,8 @@ class Translator(keras.Model):
             # other metrics, so `metrics_names` and `evaluate`'s list held a
             # second "loss", and each `compile` added one more.
             object.__setattr__(self, "_loss_tracker", TokenWeightedLoss(name=self._loss_tracker.name))
+        # Past Keras' attribute tracking too, which would list the metrics in it among the model's own.
+        object.__setattr__(self, "_compile_arguments", given)
 
     def get_compile_config(self):
         """What `compile_from_config` needs to compile a loaded model as this one is.

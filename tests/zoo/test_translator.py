@@ -424,6 +424,8 @@ def test_a_keras_file_keeps_the_loss_and_metrics_compile_was_given(toy_pairs, tm
         metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")],
     )
     model.fit(toy_pairs, batch_size=4, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="reads probabilities"):
+        model.compile(loss="sparse_categorical_crossentropy")  # refused: the model stays as it was
     path = str(tmp_path / "compiled.keras")
     model.save(path)
     restored = keras.saving.load_model(path)

@@ -231,6 +231,7 @@ def _parser():
         help="score a held-out source that has several targets once, against all of them (val_bleu and "
         "the final evaluation), as zoo evaluate --multi-reference does",
     )
+    _add_replace_unknown_argument(p, "; in val_bleu, the final evaluation and OUT/exported")
     p.add_argument(
         "--save-every",
         type=int,
@@ -402,12 +403,12 @@ def _add_length_factor_argument(parser):
     )
 
 
-def _add_replace_unknown_argument(parser):
+def _add_replace_unknown_argument(parser, where=""):
     parser.add_argument(
         "--replace-unknown",
         action="store_true",
         help="write each [UNK] of a translation as the source word it attended to most, so a name "
-        "outside the target vocabulary is copied (attention models with a word or character tokenizer)",
+        f"outside the target vocabulary is copied (attention models with a word or character tokenizer){where}",
     )
 
 
@@ -594,6 +595,7 @@ def _train(args):
         patience=args.patience,
         bleu_samples=args.bleu_samples,
         multi_reference=args.multi_reference,
+        replace_unknown=args.replace_unknown,
         save_every=args.save_every,
         precision=args.precision,
         out=args.out,

@@ -55,6 +55,8 @@ class TrainConfig:
     # Score a held-out source that has several targets once, against all of them (val_bleu and the
     # final evaluation): for corpora that translate a sentence several ways, such as Tatoeba's.
     multi_reference: bool = False
+    # Write each [UNK] as the source word it attended to (val_bleu, the final evaluation and the export).
+    replace_unknown: bool = False
     # "float32", or mixed precision for training: "mixed_bfloat16" (CPUs with AVX512_BF16 or AMX,
     # recent GPUs) or "mixed_float16" (GPUs). The weights stay float32, and the saved preset,
     # the evaluation and the export compute in float32 whatever the training precision.

@@ -137,6 +137,7 @@ def _check_numbers(config):
     for name in ("num_pairs", "epochs", "batch_size", "save_every", "eval_samples", "bleu_samples"):
         check_int(name, getattr(config, name), 1)
     check_bool("multi_reference", config.multi_reference)
+    check_bool("replace_unknown", config.replace_unknown)
     if config.data is None:
         check_corpus_options(config.corpus, config.corpus_options)
     elif config.corpus_options:
@@ -291,6 +292,7 @@ def _train(config, training, saved, started):
     else:
         model = saved  # its vocabularies stay: words it has not seen read as [UNK]
         _check_vocabulary_fits(config, train_pairs, model)
+    model.check_replace_unknown(config.replace_unknown)  # a model without attention: before training
     batches = describe_batches(train_pairs, model.preprocessor, batch_size=config.batch_size)
     _log(config, batches.summary())
     steps = config.steps_per_epoch or batches.batches_per_epoch
@@ -312,6 +314,7 @@ def _train(config, training, saved, started):
                 max_sentences=config.bleu_samples,
                 batch_size=config.batch_size,
                 multi_reference=config.multi_reference,
+                replace_unknown=config.replace_unknown,
             )
         )
     checkpoint_dir = os.path.join(config.out, CHECKPOINT_DIR)
@@ -358,12 +361,13 @@ def _train(config, training, saved, started):
         batch_size=config.batch_size,
         max_sentences=config.eval_samples,
         multi_reference=config.multi_reference,
+        replace_unknown=config.replace_unknown,
     )
     # Before the export: a run killed while exporting is finished but for it, and is not run again.
     _write_evaluation(
         os.path.join(logs_dir, EVALUATION_FILE), config, report, checkpoint, time.perf_counter() - started
     )
-    model.export(export_dir)
+    model.export(export_dir, replace_unknown=config.replace_unknown)
     samples = list(zip(report.sources, report.references, report.translations))[:5]
     return TrainResult(
         exact_match=report.exact_match,

@@ -23,11 +23,21 @@ class ValidationBleu(keras.callbacks.Callback):
             default.
         multi_reference: score a source that has several targets among
             `pairs` once, against all of them (see `training.evaluate`).
+        replace_unknown: score translations with each `[UNK]` written as
+            the source word it attended to most (see `Translator.translate`).
     """
 
     writes_epoch_logs = True  # `Translator.fit` runs it first
 
-    def __init__(self, pairs, max_sentences=500, batch_size=64, strategy=None, multi_reference=False):
+    def __init__(
+        self,
+        pairs,
+        max_sentences=500,
+        batch_size=64,
+        strategy=None,
+        multi_reference=False,
+        replace_unknown=False,
+    ):
         super().__init__()
         from zoo.generation import get_strategy
         from zoo.text_inputs import check_text_pairs
@@ -39,6 +49,7 @@ class ValidationBleu(keras.callbacks.Callback):
         self.pairs = (sources[: self.max_sentences], targets[: self.max_sentences])
         self.strategy = get_strategy(strategy)
         self.multi_reference = check_bool("multi_reference", multi_reference)
+        self.replace_unknown = check_bool("replace_unknown", replace_unknown)
 
     def on_epoch_end(self, epoch, logs=None):
         from training.evaluation import evaluate
@@ -50,6 +61,7 @@ class ValidationBleu(keras.callbacks.Callback):
             loss=False,
             strategy=self.strategy,
             multi_reference=self.multi_reference,
+            replace_unknown=self.replace_unknown,
         )
         if logs is not None:
             logs["val_bleu"] = report.bleu

@@ -889,3 +889,33 @@ def test_replace_unknown_in_translate_evaluate_and_export(tmp_path, capsys):
     plain = json.loads(capsys.readouterr().out)
     # Scored on the copied words, which share characters with the reference; "[UNK]" shares none.
     assert plain["chrf"] == 0.0 < replaced["chrf"]
+    # Validation BLEU after each epoch reads the same setting.
+    from training.validation_bleu import ValidationBleu
+
+    for replace_unknown, expected in ((False, 0.0), (True, replaced["bleu"])):
+        callback = ValidationBleu((["zorro lobo"], ["zorro lobo"]), replace_unknown=replace_unknown)
+        callback.set_model(model)
+        logs = {}
+        callback.on_epoch_end(0, logs)
+        assert logs["val_bleu"] == pytest.approx(expected)
+
+
+def test_train_with_replace_unknown(tmp_path, capsys):
+    import tensorflow as tf
+
+    import zoo
+
+    run = tmp_path / "run"
+    arguments = ["train", "--preset", "gru_luong_small", "--num-pairs", "200", "--epochs", "1"]
+    arguments += ["--steps-per-epoch", "2", "--verbose", "0", "--replace-unknown", "--out", str(run)]
+    assert main(arguments) == 0
+    sentences = ["the 4th of Zorrember 2021", "Thu 4 Mar 2021"]
+    served = tf.saved_model.load(str(run / "exported")).signatures["serving_default"](tf.constant(sentences))
+    expected = zoo.load(run / "preset").translate(sentences, replace_unknown=True)
+    assert [t.decode() for t in served["translation"].numpy()] == expected
+    # A model without attention is refused before any training.
+    capsys.readouterr()
+    refused = ["train", "--preset", "gru_seq2seq_small", "--replace-unknown", "--out", str(tmp_path / "no")]
+    assert main(refused) == 2
+    assert "has no attention" in capsys.readouterr().err
+    assert not (tmp_path / "no" / "checkpoint").exists()

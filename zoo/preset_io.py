@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_attention.checks import check_int
+from keras_attention.checks import check_bool, check_int
 from zoo.annotations import PathLike, TextPairsLike
 from zoo.atomic import DirectoryKind, atomic_directory, interrupted_save
 from zoo.export import SAVED_MODEL_DIRECTORY
@@ -324,7 +324,8 @@ def load_preset_directory(path, **lengths):
         backbone_class = BACKBONE_CLASSES[backbone_spec["class_name"]]
         preprocessor_config = config["config"]["preprocessor"]
         tokenizer_class = get_tokenizer_class(config["config"].get("tokenizer", "word"))
-        lowercase = config["config"].get("lowercase", True)  # presets before the setting lowercased
+        # Presets written before the setting lowercased.
+        lowercase = check_bool("lowercase", config["config"].get("lowercase", True))
     except (KeyError, TypeError) as e:
         raise ValueError(
             f"{config_path}: malformed or unknown entry {e}. Known model classes: "
@@ -332,8 +333,6 @@ def load_preset_directory(path, **lengths):
         ) from None
     except ValueError as e:
         raise ValueError(f"{config_path}: {e}") from None
-    if not isinstance(lowercase, bool):
-        raise ValueError(f"{config_path}: `lowercase` must be true or false, received {lowercase!r}.")
     source_tokenizer = tokenizer_class.load_vocabulary(os.path.join(path, SOURCE_VOCABULARY_FILE), lowercase)
     target_tokenizer = tokenizer_class.load_vocabulary(os.path.join(path, TARGET_VOCABULARY_FILE), lowercase)
     try:

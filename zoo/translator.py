@@ -657,7 +657,9 @@ class Translator(keras.Model):
             `source_lengths` `(batch,)`, each source's tokens before the cut.
         """
         strategy = get_strategy(strategy)
-        source_ids = self.preprocessor.source_tokenizer.tokenize(texts)
+        # `tokenize`, in its two steps: unknown-word replacement copies from the words.
+        source_words = self.preprocessor.source_tokenizer.split(texts)
+        source_ids = tf.cast(self.preprocessor.source_tokenizer.tokens_to_ids(source_words), tf.int32)
         source_lengths = tf.cast(source_ids.row_lengths(), tf.int32)
         source_ids = source_ids[:, : self.preprocessor.max_source_length]
         lengths = tf.minimum(source_lengths, self.preprocessor.max_source_length)
@@ -687,7 +689,7 @@ class Translator(keras.Model):
         flat = [shape[0] * shape[1], shape[2]]
         token_strings = None
         if replace_unknown:
-            token_strings = tf.reshape(self._copy_unknown(texts, tokens, result["attention"]), flat)
+            token_strings = tf.reshape(self._copy_unknown(source_words, tokens, result["attention"]), flat)
         texts = self.preprocessor.target_tokenizer.detokenize(tf.reshape(tokens, flat), token_strings)
         return {
             "translations": tf.reshape(texts, shape[:2]),
@@ -698,15 +700,15 @@ class Translator(keras.Model):
             "source_lengths": source_lengths,
         }
 
-    def _copy_unknown(self, texts, tokens, attention):
+    def _copy_unknown(self, source_words, tokens, attention):
         """Target token strings `(batch, n, steps)`, each `[UNK]` replaced by its most attended source word.
 
-        The source words are the tokenizer's own split of `texts` (standardized,
-        before the vocabulary lookup), so a word the source vocabulary lacks is
-        copied as written; they line up with the attention's source axis because
-        a word or character tokenizer gives one id per word or character.
+        `source_words` are the source tokenizer's split (standardized, before
+        the vocabulary lookup), so a word the source vocabulary lacks is copied
+        as written; they line up with the attention's source axis because a
+        word or character tokenizer gives one id per word or character.
         """
-        words = self.preprocessor.source_tokenizer.split(texts)[:, : self.preprocessor.max_source_length]
+        words = source_words[:, : self.preprocessor.max_source_length]
         words = tf.pad(words.to_tensor(""), [[0, 0], [0, 1]])  # (batch, Ts + 1), as `source_ids`
         attended = tf.argmax(attention, axis=-1, output_type=tf.int32)  # (batch, n, steps)
         copied = tf.gather(words, attended, batch_dims=1)

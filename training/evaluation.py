@@ -53,6 +53,10 @@ class EvaluationReport:
     # model was not trained for: swapped columns, another language.
     unknown_source: float | None = None
     unknown_target: float | None = None
+    # How `evaluate` decoded, so that figures from two runs can be told apart: the
+    # strategy (as its repr), `replace_unknown`, `max_length_factor` and `truncate`.
+    # Empty for `score_translations`, which scores text it did not decode.
+    decoding: dict = dataclasses.field(default_factory=dict)
     # The text, left out of `to_dict`: the decoded translations, the sources they translate
     # (in order), and each source's reference strings.
     translations: list = dataclasses.field(default_factory=list, repr=False)
@@ -104,6 +108,9 @@ class EvaluationReport:
                 f"{self.skipped} sentence(s) longer than the model reads were left out "
                 "(truncate=True, or zoo evaluate --truncate, scores them)"
             )
+        if self.decoding:
+            replaced = ", [UNK] replaced by source words" if self.decoding.get("replace_unknown") else ""
+            lines.append(f"decoded with {self.decoding['strategy']}{replaced}")
         lines.append(f"({self.signature})")
         return "\n".join(lines)
 
@@ -302,4 +309,10 @@ def evaluate(
         TextPairs(sources, targets), model.preprocessor, cache=False
     )
     report.skipped = skipped
+    report.decoding = {
+        "strategy": repr(strategy),
+        "replace_unknown": bool(replace_unknown),
+        "max_length_factor": max_length_factor,
+        "truncate": bool(truncate),
+    }
     return report

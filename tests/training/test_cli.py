@@ -889,6 +889,7 @@ def test_replace_unknown_in_translate_evaluate_and_export(tmp_path, capsys):
     plain = json.loads(capsys.readouterr().out)
     # Scored on the copied words, which share characters with the reference; "[UNK]" shares none.
     assert plain["chrf"] == 0.0 < replaced["chrf"]
+    assert replaced["decoding"]["replace_unknown"] and not plain["decoding"]["replace_unknown"]
     # Validation BLEU after each epoch reads the same setting.
     from training.validation_bleu import ValidationBleu
 
@@ -913,6 +914,8 @@ def test_train_with_replace_unknown(tmp_path, capsys):
     served = tf.saved_model.load(str(run / "exported")).signatures["serving_default"](tf.constant(sentences))
     expected = zoo.load(run / "preset").translate(sentences, replace_unknown=True)
     assert [t.decode() for t in served["translation"].numpy()] == expected
+    evaluation = json.loads((run / "logs" / "evaluation.json").read_text(encoding="utf-8"))
+    assert evaluation["decoding"]["replace_unknown"]  # the run's figures say how they were decoded
     # A model without attention is refused before any training.
     capsys.readouterr()
     refused = ["train", "--preset", "gru_seq2seq_small", "--replace-unknown", "--out", str(tmp_path / "no")]

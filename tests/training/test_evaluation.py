@@ -116,8 +116,17 @@ def test_evaluate_decodes_and_scores(trained_translator, toy_pairs):
     assert report.to_dict()["skipped"] == 1
     assert report.references == [[target] for target in targets]
     assert not {"translations", "sources", "references"} & set(report.to_dict())
+    # How it decoded is recorded, for telling two runs' figures apart.
+    assert report.to_dict()["decoding"] == {
+        "strategy": "GreedySearch()",
+        "replace_unknown": False,
+        "max_length_factor": None,
+        "truncate": False,
+    }
+    assert "decoded with GreedySearch()\n" in report.summary()
     # A per-sentence length limit is scored as it decodes: 0.3 of 3 words leaves 2.
     limited = evaluate(trained_translator, TextPairs(sources, targets), batch_size=5, max_length_factor=0.3)
+    assert limited.decoding["max_length_factor"] == 0.3
     assert limited.translations == trained_translator.translate(sources, max_length_factor=0.3)
     assert limited.translations != targets and limited.bleu < report.bleu
     # A (sources, targets) pair of lists, as `fit` takes, scores the same.
@@ -166,7 +175,7 @@ def test_evaluate_with_truncate_scores_the_over_long_source_as_the_export_serves
     sources, targets = toy_pairs
     long_source = " ".join([sources[0]] * 60)  # over max_source_length (100 tokens)
     report = evaluate(trained_translator, ([*sources, long_source], [*targets, targets[0]]), truncate=True)
-    assert report.skipped == 0 and report.count == len(sources) + 1
+    assert report.skipped == 0 and report.count == len(sources) + 1 and report.decoding["truncate"]
     assert report.translations == [*targets, trained_translator.translate(long_source, truncate=True)]
     assert "left out" not in report.summary()
     only_long = evaluate(trained_translator, ([long_source], ["x"]), truncate=True, loss=False)
@@ -186,6 +195,8 @@ def test_an_n_best_strategy_scores_the_best_hypothesis(trained_translator, toy_p
     # `beam_width` is the shorthand it is in `translate`.
     shorthand = evaluate(trained_translator, (sources, targets), beam_width=3)
     assert shorthand.translations == best.translations and shorthand.signature == best.signature
+    assert shorthand.decoding["strategy"] == best.decoding["strategy"] == repr(BeamSearch(beam_width=3))
+    assert "decoded with BeamSearch(beam_width=3, length_penalty=0.6" in best.summary()
     with pytest.raises(ValueError, match="either `beam_width` or `strategy`"):
         evaluate(trained_translator, (sources, targets), strategy="greedy", beam_width=3)
 

@@ -1,11 +1,14 @@
 """The `zoo` command: train, evaluate, translate, export, presets."""
 
 import argparse
+import contextlib
 import errno
 import json
 import os
+import re
 import shlex
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
@@ -25,7 +28,8 @@ def main(argv=None):
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        import zoo  # noqa: F401 - first: a wrong Keras backend is named before a command imports Keras
+        with _startup_info_dropped():
+            import zoo  # noqa: F401 - first: a wrong Keras backend is named before a command imports Keras
 
         return args.run(args) or 0
     except ImportError as e:
@@ -64,6 +68,44 @@ def main(argv=None):
         # written atomically, so what was saved before is whole.
         print(f"zoo {args.command}: error: {e}{_how_to_resume(args)}", file=sys.stderr)
         return 1
+
+
+# TensorFlow's C++ lines at INFO ("I0000 ... Could not find cuda drivers"), and absl's
+# notice that comes before them.
+_STARTUP_INFO = re.compile(r"I\d{4} |WARNING: All log messages before absl::InitializeLog\(\) is called")
+
+
+@contextlib.contextmanager
+def _startup_info_dropped():
+    """Leave out the INFO lines TensorFlow writes while it is imported; pass on all else it writes.
+
+    TensorFlow 2.21 logs them through absl before absl's logging is set up,
+    where `TF_CPP_MIN_LOG_LEVEL` does not reach (tensorflow/tensorflow#100442):
+    six lines of noise before every command's output. They are dropped at
+    the level that asks for it (1 and up; the CLI's default is 2); warnings,
+    errors and Python's own messages are written as they came, once the
+    import ends or fails.
+    """
+    level = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")
+    if "tensorflow" in sys.modules or not level.isdigit() or int(level) < 1:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as captured:
+            os.dup2(captured.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                captured.seek(0)
+                lines = captured.read().decode("utf-8", errors="replace").splitlines(keepends=True)
+                sys.stderr.write("".join(line for line in lines if not _STARTUP_INFO.match(line)))
+                sys.stderr.flush()
+    finally:
+        os.close(saved)
 
 
 # The operating system's errors that say the machine, not the code, stopped the command.

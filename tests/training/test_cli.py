@@ -1,6 +1,7 @@
 import argparse
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -922,3 +923,35 @@ def test_train_with_replace_unknown(tmp_path, capsys):
     assert main(refused) == 2
     assert "has no attention" in capsys.readouterr().err
     assert not (tmp_path / "no" / "checkpoint").exists()
+
+
+def test_tensorflows_startup_info_lines_are_left_out_and_the_rest_passes():
+    """Every command began with six lines of TensorFlow 2.21's INFO logging ("Could not find cuda
+    drivers"), which TF_CPP_MIN_LOG_LEVEL does not reach while TensorFlow is imported."""
+    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    listed = subprocess.run(
+        [sys.executable, "-m", "training.cli", "presets"], capture_output=True, text=True, env=env, check=True
+    )
+    assert "gru_luong" in listed.stdout
+    assert "I0000" not in listed.stderr and "absl::InitializeLog" not in listed.stderr
+    # What else is written while the import runs comes through, in order, also when it fails.
+    code = """
+import os, sys, warnings
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = sys.argv[1]
+from training.cli import _startup_info_dropped
+try:
+    with _startup_info_dropped():
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written\\n")
+        os.write(2, b"I0000 00:00:1.5 1 port.cc:153] oneDNN custom operations are on.\\n")
+        os.write(2, b"W0000 00:00:1.5 1 warn.cc:1] a warning\\n")
+        warnings.warn("from Python")
+        raise RuntimeError("the import failed")
+except RuntimeError as e:
+    print(e, file=sys.stderr)
+"""
+    for level, kept in (("2", 0), ("0", 2)):
+        run = subprocess.run([sys.executable, "-c", code, level], capture_output=True, text=True, check=True)
+        lines = run.stderr.splitlines()
+        assert len(lines) == kept + 3, run.stderr  # the warning line, Python's warning, the error
+        assert lines[kept].startswith("W0000") and "UserWarning: from Python" in lines[kept + 1]
+        assert lines[-1] == "the import failed"

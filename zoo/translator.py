@@ -18,6 +18,7 @@ from zoo.api_export import zoo_export
 from zoo.compile_arguments import check_loss_takes_logits, with_token_metrics
 from zoo.fused_adam import FusedAdam
 from zoo.generation import BeamSearch, DecodingStrategy, get_strategy
+from zoo.length_grouping import length_grouped_batches
 from zoo.perplexity import Perplexity
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
@@ -194,10 +195,13 @@ class Translator(keras.Model):
 
         `x` (and `validation_data`) may be a `(sources, targets)` pair of
         string lists, an object with `to_tf_dataset(preprocessor, ...)`
-        (such as `training.TextPairs`, which adds length bucketing and an
-        exactly resumable data order; see `training.pipeline`), a
-        `tf.data.Dataset` of `(source, target)` strings, batched or not, or
-        a dataset that is already tokenized. As in Keras, `x` may hold the
+        (such as `training.TextPairs`, which buckets by length over the
+        whole data and gives an exactly resumable order; see
+        `training.pipeline`), a `tf.data.Dataset` of `(source, target)`
+        strings, batched or not, or a dataset that is already tokenized.
+        Lists and a dataset of single pairs are batched by length within
+        windows (`zoo.length_grouping`), so batches carry little padding;
+        a batched dataset is used as batched. As in Keras, `x` may hold the
         source sentences and `y` the target sentences; token ids with `y`
         (and `sample_weight`) pass through to Keras. `validation_split`
         holds out the last pairs as given, as Keras does (pairs in memory
@@ -346,14 +350,16 @@ class Translator(keras.Model):
                     raise TypeError(not_string_pairs("A dataset of text", spec))
                 return data  # already (x, y[, sample_weight]) ids
             if spec[0].shape.rank == 0:
-                data = data.batch(check_int("batch_size", batch_size, 1))
+                check_int("batch_size", batch_size, 1)
+                return length_grouped_batches(data, self.preprocessor, batch_size, shuffle)
+            # Batched by the user: as given.
             return data.map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         # Pairs in memory; anything else (a file's path, a table) gets the message that says what to pass.
         sources, targets = check_text_pairs(data, name)
         dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
         if shuffle:
             dataset = dataset.shuffle(len(sources), seed=0)
-        return self._as_dataset(dataset, batch_size, False)
+        return self._as_dataset(dataset, batch_size, shuffle)
 
     # --- Translation ------------------------------------------------------
 

@@ -90,8 +90,12 @@ def _startup_info_dropped():
     if "tensorflow" in sys.modules or not level.isdigit() or int(level) < 1:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no stderr to keep clean (`2>&-`, a closed sys.stderr)
+        yield
+        return
     try:
         with tempfile.TemporaryFile() as captured:
             os.dup2(captured.fileno(), 2)

@@ -955,3 +955,8 @@ except RuntimeError as e:
         assert len(lines) == kept + 3, run.stderr  # the warning line, Python's warning, the error
         assert lines[kept].startswith("W0000") and "UserWarning: from Python" in lines[kept + 1]
         assert lines[-1] == "the import failed"
+    # Without a stderr (`zoo ... 2>&-`) there is nothing to keep clean, and the import runs.
+    closed = "import os; os.close(2)\nfrom training.cli import _startup_info_dropped\n"
+    closed += "with _startup_info_dropped():\n    print('imported')"
+    run = subprocess.run([sys.executable, "-c", closed], capture_output=True, text=True, check=True)
+    assert run.stdout == "imported\n"

@@ -663,6 +663,9 @@ class Translator(keras.Model):
             `source_lengths` `(batch,)`, each source's tokens before the cut.
         """
         strategy = get_strategy(strategy)
+        # Checked here too, for callers who trace it themselves (once per trace):
+        # without attention it would copy the first source word.
+        replace_unknown = self.check_replace_unknown(replace_unknown)
         # `tokenize`, in its two steps: unknown-word replacement copies from the words.
         source_words = self.preprocessor.source_tokenizer.split(texts)
         source_ids = tf.cast(self.preprocessor.source_tokenizer.tokens_to_ids(source_words), tf.int32)

@@ -282,6 +282,8 @@ def test_replace_unknown_writes_the_most_attended_source_word(toy_pairs, strateg
 
 
 def test_replace_unknown_needs_attention_and_words_to_copy(toy_pairs, trained_translator):
+    import tensorflow as tf
+
     import zoo
 
     # A model that outputs no [UNK] translates as without the option.
@@ -296,6 +298,10 @@ def test_replace_unknown_needs_attention_and_words_to_copy(toy_pairs, trained_tr
         fixed_context.translate("el gato", replace_unknown=True)
     with pytest.raises(ValueError, match="has no attention"):
         fixed_context.export("unused", replace_unknown=True)
+    with pytest.raises(ValueError, match="has no attention"):  # the graph, traced by a caller of its own
+        tf.function(lambda texts: fixed_context.translate_graph(texts, 5, replace_unknown=True))(
+            tf.constant(["el gato"])
+        )
     pieces = zoo.load("gru_luong", train_data=toy_pairs, tokenizer="wordpiece", **tiny("gru_luong"))
     with pytest.raises(ValueError, match="needs a word or character tokenizer"):
         pieces.translate("el gato", replace_unknown=True)

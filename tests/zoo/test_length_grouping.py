@@ -17,7 +17,10 @@ WORDS = [f"w{i}" for i in range(30)]
 def random_pairs(count, seed=0):
     """Pairs of 1-16 words a side, the lengths independent of the order."""
     rng = random.Random(seed)
-    sentence = lambda: " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 16)))  # noqa: E731
+
+    def sentence():
+        return " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 16)))
+
     return [sentence() for _ in range(count)], [sentence() for _ in range(count)]
 
 

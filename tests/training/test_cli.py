@@ -1,4 +1,3 @@
-import argparse
 import json
 import math
 import os
@@ -183,7 +182,7 @@ def test_translate_streams_standard_input_in_chunks(trained_run, tmp_path, capsy
     import io
     import sys
 
-    from training import cli
+    from training import cli_commands
 
     preset = str(trained_run / "preset")
     sentences = ["March 3, 2021", "", "4 May 1999", "the 1st of June 2001", "12.12.2012"]
@@ -195,14 +194,14 @@ def test_translate_streams_standard_input_in_chunks(trained_run, tmp_path, capsy
     ):
         assert main(["translate", preset, *sentences, *options]) == 0
         expected = capsys.readouterr().out
-        monkeypatch.setattr(cli, "STDIN_CHUNK", 2)  # three chunks: the output is the same
+        monkeypatch.setattr(cli_commands, "STDIN_CHUNK", 2)  # three chunks: the output is the same
         monkeypatch.setattr(sys, "stdin", io.StringIO("".join(s + "\n" for s in sentences)))
         assert main(["translate", preset, *options]) == 0
         assert capsys.readouterr().out == expected, options
         monkeypatch.undo()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-1.png", "a-3.png", "a-4.png", "a-5.png"]
     # An over-long line is named by its number, counted from 1 over the chunks.
-    monkeypatch.setattr(cli, "STDIN_CHUNK", 2)
+    monkeypatch.setattr(cli_commands, "STDIN_CHUNK", 2)
     long = " ".join(["March"] * 200)
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"March 3, 2021\n4 May 1999\n12.12.2012\n{long}\n{long}\n"))
     assert main(["translate", preset]) == 2
@@ -594,32 +593,6 @@ def test_translate_json_prints_one_object_per_sentence_as_the_model_gives_it(
     assert record["attention_plot"] == str(plot) and plot.stat().st_size > 0
 
 
-def test_decoding_options_name_their_strategy():
-    from training.cli import _parser, _strategy
-    from zoo.generation import BeamSearch, GreedySearch, RandomSampling
-
-    def strategy(command, *options):
-        extra = {"evaluate": ["--data", "pairs.tsv"], "export": ["out"]}.get(command, [])
-        return _strategy(_parser().parse_args([command, "model", *extra, *options]))
-
-    assert strategy("translate") == GreedySearch()
-    # Unset settings are the strategy's own defaults.
-    assert strategy("translate", "--beam-width", "3") == BeamSearch(3)
-    assert strategy("translate", "--beam-width", "3", "--length-penalty", "0", "--n-best", "2") == BeamSearch(
-        3, length_penalty=0.0, num_hypotheses=2
-    )
-    assert strategy("evaluate", "--beam-width", "2", "--coverage-penalty", "0.2") == BeamSearch(
-        2, coverage_penalty=0.2
-    )
-    assert strategy("translate", "--sample") == RandomSampling()
-    assert strategy("translate", "--sample", "--top-p", "0.9", "--seed", "4") == RandomSampling(
-        top_p=0.9, seed=4
-    )
-    assert strategy("export", "--beam-width", "3", "--n-best", "2") == BeamSearch(3, num_hypotheses=2)
-    with pytest.raises(ValueError, match="--coverage-penalty is a beam search setting; add --beam-width"):
-        strategy("export", "--coverage-penalty", "0.2")
-
-
 def test_presets_lists_every_preset(capsys):
     import zoo
 
@@ -724,49 +697,6 @@ assert not heavy, heavy[:5]
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
-def test_each_commands_help_names_only_options_it_has(monkeypatch):
-    """`zoo evaluate --help` named --sample and --max-length, which only `zoo translate` has."""
-    from training.cli import _parser
-
-    monkeypatch.setenv("COLUMNS", "1000")  # no option split over two lines
-    (commands,) = [action for action in _parser()._actions if isinstance(action, argparse._SubParsersAction)]
-    for name, command in commands.choices.items():
-        own = {option for action in command._actions for option in action.option_strings}
-        named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", command.format_help()))
-        assert named - own <= {"--logdir"}, name  # --logdir: `tensorboard --logdir OUT/logs`
-
-
-def test_the_help_shows_beam_searchs_own_defaults():
-    from training.cli import BEAM_DEFAULTS
-    from zoo.generation import BeamSearch
-
-    beam = BeamSearch()
-    assert BEAM_DEFAULTS == {name: getattr(beam, name) for name in BEAM_DEFAULTS}
-
-
-def test_set_takes_several_settings_after_one_option():
-    """`--set a=1 b=2`, as a user types it, reads as `--set a=1 --set b=2` (and so does --corpus-set)."""
-    from training.cli import _parser
-
-    for arguments in (
-        ["--set", "hidden_dim=32", "embedding_dim=16", "--corpus-set", "max_length=9", "min_length=2"],
-        [
-            "--set",
-            "hidden_dim=32",
-            "--corpus-set",
-            "max_length=9",
-            "--set",
-            "embedding_dim=16",
-            "--corpus-set",
-            "min_length=2",
-        ],
-    ):
-        args = _parser().parse_args(["train", *arguments])
-        assert args.overrides == ["hidden_dim=32", "embedding_dim=16"]
-        assert args.corpus_set == ["max_length=9", "min_length=2"]
-    assert _parser().parse_args(["train"]).overrides == []
-
-
 def test_train_reads_a_home_directory_where_the_shell_leaves_it(tmp_path, monkeypatch):
     """`--out=~/run` reaches zoo unexpanded; it must not make a directory named "~" here."""
     from training.config import TrainConfig
@@ -777,19 +707,6 @@ def test_train_reads_a_home_directory_where_the_shell_leaves_it(tmp_path, monkey
         str(tmp_path / name) for name in ("run", "d.tsv", "v.tsv", "preset")
     )
     assert TrainConfig(preset="gru_luong", out="runs/~a").out == "runs/~a"
-
-
-def test_set_reads_json_values():
-    from training.cli import parse_overrides
-
-    assert parse_overrides(
-        ["hidden_dim=512", "bidirectional=true", "merge_mode=sum", "attention_score=general"]
-    ) == {
-        "hidden_dim": 512,
-        "bidirectional": True,
-        "merge_mode": "sum",
-        "attention_score": "general",
-    }
 
 
 def test_an_interrupted_train_says_how_to_resume(tmp_path, capsys, monkeypatch):
@@ -835,14 +752,16 @@ def test_a_full_disk_or_a_forbidden_place_is_one_line_not_a_traceback(tmp_path, 
 
         return run
 
-    monkeypatch.setattr(cli, "_presets", fails(PermissionError(errno.EACCES, "Permission denied", "/x")))
+    monkeypatch.setitem(
+        cli.COMMANDS, "presets", fails(PermissionError(errno.EACCES, "Permission denied", "/x"))
+    )
     assert main(["presets"]) == 2
     assert capsys.readouterr().err == "zoo presets: error: [Errno 13] Permission denied: '/x'\n"
-    monkeypatch.setattr(cli, "_train", fails(OSError(errno.ENOSPC, "No space left on device", "/x")))
+    monkeypatch.setitem(cli.COMMANDS, "train", fails(OSError(errno.ENOSPC, "No space left on device", "/x")))
     assert main(["train", "--out", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("zoo train: error: [Errno 28] No space left on device: '/x'; nothing was saved yet")
-    monkeypatch.setattr(cli, "_presets", fails(OSError(errno.EBADF, "Bad file descriptor")))
+    monkeypatch.setitem(cli.COMMANDS, "presets", fails(OSError(errno.EBADF, "Bad file descriptor")))
     with pytest.raises(OSError, match="Bad file descriptor"):  # a bug keeps its traceback
         main(["presets"])
 

@@ -7,7 +7,7 @@ import pytest
 import zoo
 from tests.conftest import TINY
 from training.checkpoint import TrainingCheckpoint
-from training.cli import _parser
+from training.cli_arguments import build_parser
 from training.datasets import dates
 from training.train import TrainConfig, train
 
@@ -85,7 +85,7 @@ def _choices(parser, dest):
 def test_the_cli_and_the_benchmarks_offer_every_precision():
     from training.benchmarks import budget_run, suite
 
-    train_parser = _parser()._subparsers._group_actions[0].choices["train"]
+    train_parser = build_parser()._subparsers._group_actions[0].choices["train"]
     for parser in (train_parser, budget_run._parser(), suite._parser()):
         assert _choices(parser, "precision") == (zoo.PRECISIONS, "float32")
 

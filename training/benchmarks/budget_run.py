@@ -48,7 +48,7 @@ def main(argv=None):
         parser.error("--valid is required (or --epoch-sizes)")
     import keras
 
-    from training.cli import parse_overrides
+    from training.cli_arguments import parse_overrides
     from training.readers import read_pairs
 
     overrides = parse_overrides(args.overrides)
@@ -291,7 +291,7 @@ def _log(message):
 
 
 def _parser():
-    from training.cli import add_overrides_argument, add_precision_argument
+    from training.cli_arguments import add_overrides_argument, add_precision_argument
 
     parser = argparse.ArgumentParser(
         prog="python -m training.benchmarks.budget_run",

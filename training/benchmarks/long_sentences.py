@@ -32,7 +32,7 @@ def main(argv=None):
 
     import zoo
     from training.benchmarks.budget_run import fit_for, machine, write_json, write_text
-    from training.cli import parse_overrides
+    from training.cli_arguments import parse_overrides
     from training.corpora import load_corpus
     from training.evaluation import evaluate
     from training.plots import plot_by_length
@@ -116,7 +116,7 @@ def _settings(overrides):
 
 
 def _parser():
-    from training.cli import add_overrides_argument
+    from training.cli_arguments import add_overrides_argument
 
     parser = argparse.ArgumentParser(
         prog="python -m training.benchmarks.long_sentences",

@@ -706,7 +706,7 @@ def _fingerprint(paths):
 
 
 def _parser():
-    from training.cli import add_overrides_argument, add_precision_argument
+    from training.cli_arguments import add_overrides_argument, add_precision_argument
 
     parser = argparse.ArgumentParser(
         prog="python -m training.benchmarks.suite",

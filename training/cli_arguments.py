@@ -258,16 +258,17 @@ def _versions():
     """
     from importlib import metadata
 
-    from keras_attention.version import __version__
-
     def installed(name):
         try:
             return metadata.version(name)
         except metadata.PackageNotFoundError:
             return "not installed"
 
+    # This project's own version from its metadata as well: `keras_attention.version`
+    # is a module of a package whose `__init__` imports Keras, and so TensorFlow.
+    own = installed("keras-attention-zoo")
     libraries = ", ".join(f"{name} {installed(name)}" for name in ("keras", "tensorflow", "tensorflow-text"))
-    return f"zoo {__version__} ({libraries}; Python {sys.version.split()[0]})"
+    return f"zoo {own} ({libraries}; Python {sys.version.split()[0]})"
 
 
 def _add_data_arguments(parser, required):

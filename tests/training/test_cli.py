@@ -680,12 +680,12 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert "hiden_dim" in capsys.readouterr().err
 
 
-def test_help_and_usage_errors_answer_without_importing_tensorflow():
+def test_help_version_and_usage_errors_answer_without_importing_tensorflow():
     """`zoo --help` took 6 s, all of it importing TensorFlow for TrainConfig's and BeamSearch's defaults."""
     code = """
 import sys
 from training.cli import main
-for argv in (["--help"], ["train", "--help"], ["evaluate", "--help"], ["translate", "--help"],
+for argv in (["--help"], ["--version"], ["train", "--help"], ["evaluate", "--help"], ["translate", "--help"],
              ["export", "--help"], ["train", "--bogus"], ["train", "--epochs"]):
     try:
         main(argv)

@@ -41,6 +41,29 @@ class FusedAdam(keras.optimizers.Adam):
     applies.
     """
 
+    def build(self, var_list):
+        # How many variables an optimizer saved before this call holds (its
+        # step count and learning rate; see `load_own_variables`).
+        if not self.built:
+            self._variables_before_build = len(self.variables)
+        super().build(var_list)
+
+    def load_own_variables(self, store):
+        """Keras' loading, which also takes the state of an optimizer saved before its first step.
+
+        A model saved before it trained (just loaded from a preset, say)
+        saves the optimizer's step count and learning rate only. Loading it,
+        Keras builds the optimizer first, and then skipped that state with a
+        warning that the variable counts differ. The state is whole: an
+        optimizer that never stepped has zero moments. So the saved
+        variables are loaded and the rest set to zero.
+        """
+        before = getattr(self, "_variables_before_build", None)
+        if before is None or not len(store.keys()) == before < len(self.variables):
+            return super().load_own_variables(store)
+        for i, variable in enumerate(self.variables):
+            variable.assign(store[str(i)] if i < before else keras.ops.zeros(variable.shape, variable.dtype))
+
     def _clip_by_norm(self, values, axes=None):
         # Keras' hook for one gradient under `clipnorm`; its own dispatch
         # (which clip is set, `None` gradients) stays as it is.

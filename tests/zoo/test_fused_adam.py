@@ -1,5 +1,7 @@
 """`FusedAdam` is Keras' Adam, computed by one fused kernel per variable."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -110,6 +112,36 @@ def test_fused_adam_round_trips_through_a_saved_model(tmp_path):
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
     for a, b in zip(loaded.optimizer.variables, model.optimizer.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("learning_rate", [0.01, keras.optimizers.schedules.CosineDecay(0.01, 10)])
+def test_a_model_saved_before_its_first_step_loads_without_a_warning_and_trains_alike(
+    tmp_path, learning_rate
+):
+    """Keras built the loaded optimizer, then skipped the saved step count and learning rate, with a warning."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 4)), keras.layers.GRU(8), keras.layers.Dense(3)])
+    model.compile(
+        optimizer=zoo.FusedAdam(learning_rate=learning_rate, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.optimizer.iterations.assign(5)  # as a value the state must carry, not the default
+    path = tmp_path / "untrained.keras"
+    model.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = keras.saving.load_model(path)
+    assert int(loaded.optimizer.iterations) == 5
+    assert len(loaded.optimizer.variables) > len(model.optimizer.variables)  # built: moments, all zero
+    for variable in loaded.optimizer.variables[len(model.optimizer.variables) :]:
+        assert not np.any(variable.numpy())
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 6, 4)).astype("float32")
+    y = rng.integers(0, 3, (16,))
+    for m in (model, loaded):
+        m.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.weights, loaded.weights, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_fused_adam_falls_back_to_keras_for_amsgrad():

@@ -419,6 +419,19 @@ def test_a_keras_file_keeps_the_optimizer_state_and_the_compile_settings(toy_pai
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-7)
 
 
+def test_a_keras_file_of_a_model_before_training_loads_without_a_warning(toy_pairs, tmp_path):
+    """A preset loaded and saved as a `.keras` file: Keras warned that it skipped the optimizer's variables."""
+    preset = tmp_path / "preset"
+    zoo.load("gru_luong", train_data=toy_pairs, **TINY).save_to_preset(preset)
+    model = zoo.load(preset)
+    path = str(tmp_path / "shared.keras")
+    model.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        restored = keras.saving.load_model(path)
+    assert restored.translate(toy_pairs[0][:3]) == model.translate(toy_pairs[0][:3])
+
+
 def test_a_keras_file_keeps_the_loss_and_metrics_compile_was_given(toy_pairs, tmp_path):
     model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
     model.compile(

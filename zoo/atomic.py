@@ -2,10 +2,17 @@
 
 import contextlib
 import dataclasses
+import fcntl
 import glob
 import os
 import shutil
 import tempfile
+import time
+
+# A staging directory or half-deleted copy younger than this is left alone
+# even when no process holds it: its writer may be between making it and
+# locking it, or still deleting it.
+ABANDONED_AFTER_S = 60
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +65,12 @@ def atomic_directory(path, kind=None):
     directory is removed. With a `kind` (`DirectoryKind`), an existing
     `path` that is not an earlier directory of that kind raises
     `FileExistsError` before anything is written (see `check_replaceable`).
+
+    The staging directory is locked (`flock`) until it is in place, and
+    the system drops the lock when its process ends, however it ends. So
+    what a killed writer left beside `path` (its staging directory, a copy
+    it was deleting) is removed by the next write, once no process holds
+    it (see `remove_abandoned`).
     """
     path = absolute(path)
     parent, name = os.path.split(path)
@@ -66,24 +79,74 @@ def atomic_directory(path, kind=None):
     elif os.path.exists(path) and not os.path.isdir(path):
         raise FileExistsError(f"{path} exists and is not a directory.")
     _make_parent(path)
+    remove_abandoned(path)
     staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private (0700); a saved model is not
+    lock = _lock(staging)
     try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    old = None
-    if os.path.exists(path):
-        old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-        os.rmdir(old)
-        os.rename(path, old)
-    os.rename(staging, path)
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private (0700); a saved model is not
+        try:
+            yield staging
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        old = None
+        if os.path.exists(path):
+            old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+            os.rmdir(old)
+            os.rename(path, old)
+        os.rename(staging, path)
+    finally:
+        if lock is not None:
+            os.close(lock)
     if old is not None:
         trash = tempfile.mkdtemp(prefix=f".{name}.trash-", dir=parent)
         os.rmdir(trash)
         os.rename(old, trash)
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def remove_abandoned(path):
+    """Remove what killed writers left beside `path`: staging directories and half-deleted copies.
+
+    That is `.<name>.tmp-*` and `.<name>.trash-*`, and only those older
+    than `ABANDONED_AFTER_S` that no process holds: a writer holds its
+    staging directory's `flock` until the directory is in place. Where the
+    file system gives no locks, staging directories are left. A whole
+    earlier copy (`.<name>.old-*`, which a kill between the two renames
+    leaves) is never removed here: `recover_directory` puts it back.
+    """
+    parent, name = os.path.split(absolute(path))
+    for stray in _siblings(parent, f".{name}.tmp-") + _siblings(parent, f".{name}.trash-"):
+        try:
+            if not os.path.isdir(stray) or time.time() - os.path.getmtime(stray) < ABANDONED_AFTER_S:
+                continue
+        except OSError:  # removed meanwhile
+            continue
+        lock = _lock(stray)
+        if lock is None:
+            continue  # its writer is alive, or there are no locks to tell
+        try:
+            shutil.rmtree(stray, ignore_errors=True)
+        finally:
+            os.close(lock)
+
+
+def _lock(directory):
+    """An open descriptor of `directory` that holds its exclusive `flock`.
+
+    `None` if another open file holds it (another writer), or the file
+    system gives no lock.
+    """
+    try:
+        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        return None
+    return descriptor
 
 
 def recover_directory(path):

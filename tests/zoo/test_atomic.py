@@ -1,7 +1,11 @@
 import os
 import re
 import shutil
+import signal
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -107,6 +111,69 @@ def test_recover_directory_without_anything_to_recover(tmp_path):
     (tmp_path / "latest").mkdir()
     assert atomic.recover_directory(tmp_path / "latest")
     assert os.listdir(tmp_path) == ["latest"]
+
+
+def _age(path, seconds):
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+# A writer in a process of its own, stopped inside `atomic_directory` with
+# its staging directory written. zoo/atomic.py is loaded alone: `import zoo`
+# would take seconds to import TensorFlow.
+_WRITER = """
+import importlib.util, os, sys, time
+spec = importlib.util.spec_from_file_location("atomic", sys.argv[1])
+atomic = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(atomic)
+with atomic.atomic_directory(sys.argv[2]) as staging:
+    with open(os.path.join(staging, "config.json"), "w") as f:
+        f.write("half")
+    print(staging, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_what_a_killed_writer_left_is_removed_by_the_next_write_and_not_before(tmp_path):
+    target = tmp_path / "preset"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, atomic.__file__, str(target)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        staging = writer.stdout.readline().strip()
+        assert os.path.basename(staging).startswith(".preset.tmp-")
+        _age(staging, 2 * atomic.ABANDONED_AFTER_S)
+        # Alive, the writer holds its staging directory: another write leaves it.
+        with atomic_directory(target) as mine:
+            _write(mine, "first")
+            assert atomic._lock(mine) is None  # this writer holds its own
+        assert os.path.isdir(staging)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    finally:
+        writer.kill()
+        writer.stdout.close()
+    # A copy a kill left half-deleted, and a staging directory younger than a minute.
+    trash, young = tmp_path / ".preset.trash-x", tmp_path / ".preset.tmp-young"
+    for stray in (trash, young):
+        stray.mkdir()
+    _age(trash, 2 * atomic.ABANDONED_AFTER_S)
+    with atomic_directory(target) as mine:
+        _write(mine, "second")
+    assert (target / "config.json").read_text() == "second"
+    # Killed, its lock went with it; the young one may be a writer between making and locking it.
+    assert sorted(os.listdir(tmp_path)) == [".preset.tmp-young", "preset"]
+
+
+def test_a_whole_earlier_copy_is_left_for_recovery(tmp_path):
+    old = tmp_path / ".preset.old-x"  # what a kill between the two renames leaves: `preset` is missing
+    old.mkdir()
+    _write(old, "whole")
+    _age(old, 2 * atomic.ABANDONED_AFTER_S)
+    atomic.remove_abandoned(tmp_path / "preset")
+    assert (old / "config.json").read_text() == "whole"
+    assert atomic.recover_directory(tmp_path / "preset")
+    assert (tmp_path / "preset" / "config.json").read_text() == "whole"
 
 
 PRESET_LIKE = atomic.DirectoryKind("a preset directory", "config.json", frozenset({"config.json", "assets"}))

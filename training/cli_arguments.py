@@ -9,6 +9,7 @@ import sys
 
 
 def build_parser():
+    """The `zoo` command's parser: a subcommand for each of `training.cli.COMMANDS`, its name in `command`."""
     parser = argparse.ArgumentParser(
         prog="zoo",
         description="Attention and recurrent sequence-to-sequence models on Keras 3.",

@@ -53,13 +53,14 @@ class FusedAdam(keras.optimizers.Adam):
 
         A model saved before it trained (just loaded from a preset, say)
         saves the optimizer's step count and learning rate only. Loading it,
-        Keras builds the optimizer first, and then skipped that state with a
-        warning that the variable counts differ. The state is whole: an
-        optimizer that never stepped has zero moments. So the saved
-        variables are loaded and the rest set to zero.
+        Keras builds the optimizer first, and its own loading skips that
+        state with a warning that the variable counts differ. The state is
+        whole: an optimizer that never stepped has zero moments. So the
+        saved variables are loaded and the rest set to zero.
         """
+        saved = len(store.keys())
         before = getattr(self, "_variables_before_build", None)
-        if before is None or not len(store.keys()) == before < len(self.variables):
+        if saved != before or saved == len(self.variables):  # a whole state, or not this one's
             return super().load_own_variables(store)
         for i, variable in enumerate(self.variables):
             variable.assign(store[str(i)] if i < before else keras.ops.zeros(variable.shape, variable.dtype))

@@ -82,3 +82,12 @@ def test_set_reads_json_values():
         "merge_mode": "sum",
         "attention_score": "general",
     }
+
+
+def test_every_command_the_parser_offers_is_one_main_runs():
+    from training.cli import COMMANDS
+
+    (commands,) = [
+        action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction)
+    ]
+    assert sorted(commands.choices) == sorted(COMMANDS)

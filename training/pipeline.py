@@ -18,6 +18,7 @@ import tensorflow as tf
 from keras_attention.checks import check_int
 from training.text_pairs import TextPairs
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+from zoo.text_inputs import empty_pairs_error
 from zoo.tokenizer import PAD_ID, UNK_ID
 
 TOKENIZE_CHUNK = 4096  # sentences tokenized per call when the data is prepared
@@ -271,16 +272,21 @@ def _tokenize(pairs, preprocessor, cache=True):
             return columns
     parts = [[], [], [], []]
     truncated = [0, 0]
+    empty = []  # pairs with a side of no tokens: "", "  ", "\x00"
     for start in range(0, len(pairs), TOKENIZE_CHUNK):
         chunk = pairs[start : start + TOKENIZE_CHUNK]
         source_ids = preprocessor.source_tokenizer.tokenize(tf.constant(chunk.sources, tf.string))
         target_ids = preprocessor.target_tokenizer.tokenize(tf.constant(chunk.targets, tf.string))
-        truncated[0] += int(np.sum(source_ids.row_lengths().numpy() > preprocessor.max_source_length))
-        truncated[1] += int(np.sum(target_ids.row_lengths().numpy() > preprocessor.max_target_length))
+        lengths = source_ids.row_lengths().numpy(), target_ids.row_lengths().numpy()
+        empty.extend(start + np.flatnonzero((lengths[0] == 0) | (lengths[1] == 0)))
+        truncated[0] += int(np.sum(lengths[0] > preprocessor.max_source_length))
+        truncated[1] += int(np.sum(lengths[1] > preprocessor.max_target_length))
         source_ids, target_ids = preprocessor.truncate_and_wrap(source_ids, target_ids)
         for i, ragged in ((0, source_ids), (2, target_ids)):
             parts[i].append(ragged.to_tensor(PAD_ID).numpy())
             parts[i + 1].append(ragged.row_lengths().numpy())
+    if empty:
+        raise empty_pairs_error("The text pairs", len(empty), int(empty[0]), *pairs[int(empty[0])])
     width = [max(a.shape[1] for a in parts[i]) for i in (0, 2)]
     columns = _Columns(
         sources=np.concatenate([np.pad(a, [(0, 0), (0, width[0] - a.shape[1])]) for a in parts[0]]),

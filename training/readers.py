@@ -169,9 +169,36 @@ def read_pairs(
     return load_tsv(data, source=source, target=target, header=header, errors=errors)
 
 
-def from_lists(sources: Sequence[str], targets: Sequence[str]) -> TextPairs:
-    """`TextPairs` from two aligned lists of strings."""
-    return TextPairs(sources, targets)
+def from_lists(sources: Sequence[str], targets: Sequence[str], errors: str = "raise") -> TextPairs:
+    """`TextPairs` from two aligned lists of strings.
+
+    Args:
+        sources: source sentences.
+        targets: target sentences, as many as `sources`.
+        errors: `"raise"` for a pair with an empty side (empty or only
+            whitespace), which nothing can be learned from or scored
+            against; `"skip"` to leave such pairs out, with one warning
+            that counts them.
+    """
+    if errors not in ERROR_MODES:
+        raise ValueError(f"`errors` must be one of {ERROR_MODES}, received {errors!r}.")
+    pairs = TextPairs(sources, targets)
+    empty = [i for i, (source, target) in enumerate(pairs) if not (source.strip() and target.strip())]
+    if not empty:
+        return pairs
+    if errors == "raise":
+        first = empty[0]
+        side = "source" if not pairs.sources[first].strip() else "target"
+        raise ValueError(
+            f"{len(empty)} of {len(pairs)} pairs have an empty side; the first is pair {first}, whose "
+            f'{side} sentence is {pairs[first][side == "target"]!r}. Pass `errors="skip"` to leave '
+            "such pairs out."
+        )
+    if len(empty) == len(pairs):
+        raise ValueError(f"No text pairs left: all {len(pairs)} have an empty side.")
+    warnings.warn(f"skipped {len(empty)} pair(s) with an empty side.", stacklevel=2)
+    dropped = set(empty)
+    return TextPairs(*zip(*(pair for i, pair in enumerate(pairs) if i not in dropped)))
 
 
 def _check_columns(source, target):

@@ -54,10 +54,29 @@ class Seq2SeqPreprocessor(tf.Module):
         self.max_target_length = max_target_length
 
     def tokenize(self, sources: tf.Tensor, targets: tf.Tensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
-        """Ragged ids of string batches `(batch,)`: sources, and targets wrapped in `[START]`/`[END]`."""
-        return self.truncate_and_wrap(
-            self.source_tokenizer.tokenize(sources), self.target_tokenizer.tokenize(targets)
+        """Ragged ids of string batches `(batch,)`: sources, and targets wrapped in `[START]`/`[END]`.
+
+        A pair with a side of no tokens (`""`, `"  "`) fails, in a graph or
+        a `tf.data` pipeline as well, with the first such pair in the message.
+        """
+        sources, targets = tf.convert_to_tensor(sources, tf.string), tf.convert_to_tensor(targets, tf.string)
+        source_ids, target_ids = (
+            self.source_tokenizer.tokenize(sources),
+            self.target_tokenizer.tokenize(targets),
         )
+        empty = tf.logical_or(tf.equal(source_ids.row_lengths(), 0), tf.equal(target_ids.row_lengths(), 0))
+        check = tf.debugging.Assert(
+            tf.logical_not(tf.reduce_any(empty)),
+            [
+                "A text pair has an empty side, which nothing can be learned from or scored against; "
+                "leave such pairs out first (`dataset.filter(...)`). The first such pair (source, target):",
+                tf.boolean_mask(sources, empty)[:1],
+                tf.boolean_mask(targets, empty)[:1],
+            ],
+        )
+        with tf.control_dependencies([check]):
+            source_ids = tf.identity(source_ids)
+        return self.truncate_and_wrap(source_ids, target_ids)
 
     def truncate_and_wrap(
         self, source_ids: tf.RaggedTensor, target_ids: tf.RaggedTensor

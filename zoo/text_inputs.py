@@ -137,7 +137,23 @@ def check_text_pairs(pairs, name):
         raise ValueError(f"Got {len(sources)} source sentences but {len(targets)} target sentences.")
     if not sources:
         raise ValueError(f"`{name}` is empty: the source and target lists hold no text pairs.")
+    empty = [
+        i
+        for i, (source, target) in enumerate(zip(sources, targets))
+        if not (source.strip() and target.strip())
+    ]
+    if empty:
+        raise empty_pairs_error(f"`{name}`", len(empty), empty[0], sources[empty[0]], targets[empty[0]])
     return sources, targets
+
+
+def empty_pairs_error(what, count, index, source, target):
+    """The error for `count` text pairs with a side that holds no words; `index` is the first's."""
+    return ValueError(
+        f"{what}: {count} pair(s) have an empty side, which nothing can be learned from or scored "
+        f"against; the first is pair {index}: ({source!r}, {target!r}). Leave such pairs out first, "
+        'as `training.datasets.from_lists(sources, targets, errors="skip")` does.'
+    )
 
 
 def is_string_pair_spec(spec):

@@ -1,6 +1,6 @@
 import pytest
 
-from training.readers import load_aligned, load_csv, load_tsv, read_pairs
+from training.readers import from_lists, load_aligned, load_csv, load_tsv, read_pairs
 
 
 def test_csv_with_quotes_and_header(tmp_path):
@@ -203,3 +203,19 @@ def test_readers_expand_a_home_directory(tmp_path, monkeypatch):
     assert list(load_aligned("~/x.en", "~/x.es")) == [("hello", "hola")]
     with pytest.raises(FileNotFoundError, match="No such data file: ~/missing.tsv"):
         load_tsv("~/missing.tsv")
+
+
+def test_from_lists_refuses_or_skips_pairs_with_an_empty_side():
+    sources, targets = ["a b", " ", "c", "d"], ["x", "y", "", "z"]
+    with pytest.raises(
+        ValueError, match=r"2 of 4 pairs have an empty side; the first is pair 1, whose source"
+    ):
+        from_lists(sources, targets)
+    with pytest.warns(UserWarning, match=r"skipped 2 pair\(s\) with an empty side"):
+        pairs = from_lists(sources, targets, errors="skip")
+    assert list(pairs) == [("a b", "x"), ("d", "z")]
+    assert list(from_lists(["a"], ["b"])) == [("a", "b")]
+    with pytest.raises(ValueError, match="all 1 have an empty side"):
+        from_lists([""], ["b"], errors="skip")
+    with pytest.raises(ValueError, match="`errors` must be one of"):
+        from_lists(["a"], ["b"], errors="ignore")

@@ -222,6 +222,38 @@ def test_fit_and_evaluate_given_a_file_path_say_how_to_read_it(toy_pairs):
     assert model.optimizer.iterations.numpy() == 0  # refused before any step
 
 
+def test_pairs_with_an_empty_side_are_refused_before_a_step(toy_pairs):
+    """An empty or blank side trained a pair that teaches nothing, and scored one against nothing."""
+    from training import TextPairs, evaluate
+
+    sources, targets = map(list, toy_pairs)
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    blank = (sources[:3] + ["  "] + sources[4:], targets)
+    message = r"`x`: 1 pair\(s\) have an empty side.*pair 3: \('  ', 'hello'\)\. .*errors=\"skip\""
+    assert targets[3] == "hello"
+    for method in (model.fit, model.evaluate, model.train_on_batch, model.test_on_batch):
+        with pytest.raises(ValueError, match=message):
+            method(blank)
+    with pytest.raises(ValueError, match="`pairs`: 1 pair"):
+        evaluate(model, blank)
+    with pytest.raises(ValueError, match=r"`train_data`: 2 pair\(s\) .*pair 0: \('a', ''\)"):
+        zoo.load("gru_luong", train_data=(["a", "b", *sources], ["", "\t", *targets]), **TINY)
+    # A side that is not blank but holds no tokens, once NULs are spaces: found when tokenized.
+    nul = TextPairs(sources, targets[:5] + ["\x00"] + targets[6:])
+    with pytest.raises(ValueError, match=r"The text pairs: 1 pair\(s\) .*pair 5: \('.*', '\\x00'\)"):
+        model.fit(nul, epochs=1, verbose=0)
+    # A dataset streams, so the check runs in its pipeline: the first such pair is in the message.
+    pairs = tf.data.Dataset.from_tensor_slices((["el gato", *sources], ["", *targets]))
+    for dataset in (pairs, pairs.batch(4)):
+        with pytest.raises(
+            tf.errors.InvalidArgumentError, match=r"(?s)A text pair has an empty side.*el gato"
+        ):
+            model.fit(dataset, epochs=1, verbose=0)
+    assert model.optimizer.iterations.numpy() == 0
+    model.fit(toy_pairs, epochs=1, verbose=0)  # and the pairs without one train as before
+    assert model.optimizer.iterations.numpy() > 0
+
+
 def test_fit_and_evaluate_check_the_batch_size_first(toy_pairs):
     """`fit(batch_size=0)` was an OverflowError from the batch count, or TensorFlow's error from inside tf.data."""
     from training import TextPairs

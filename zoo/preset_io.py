@@ -12,6 +12,7 @@ nothing in a preset is executed.
 """
 
 import datetime
+import difflib
 import json
 import numbers
 import os
@@ -186,8 +187,10 @@ def check_overrides(preset, overrides):
     checked = {}
     for key, value in overrides.items():
         if key not in defaults:
+            close = difflib.get_close_matches(str(key), defaults, n=1)
             raise ValueError(
-                f"Unknown setting {key!r} for preset {preset!r}. Expected one of {sorted(defaults)}."
+                f"Unknown setting {key!r} for preset {preset!r}."
+                f"{f' Did you mean {close[0]!r}?' if close else ''} Expected one of {sorted(defaults)}."
             )
         default, is_flag = defaults[key], isinstance(value, (bool, np.bool_))
         if isinstance(default, bool):

@@ -816,7 +816,9 @@ def test_load_errors(toy_pairs, tmp_path):
         zoo.load("hf://a/b")
     with pytest.raises(ValueError, match="train_data"):
         zoo.load("gru_luong")
-    with pytest.raises(ValueError, match="Unknown setting 'hidden_size'.*hidden_dim"):
+    with pytest.raises(
+        ValueError, match="Unknown setting 'hidden_size' for preset 'gru_luong'. Did you mean 'hidden_dim'\\?"
+    ):
         zoo.load("gru_luong", train_data=toy_pairs, hidden_size=3)
 
     class Table:  # as a pandas DataFrame: which column is which is the user's to say

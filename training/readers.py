@@ -187,18 +187,16 @@ def from_lists(sources: Sequence[str], targets: Sequence[str], errors: str = "ra
     if not empty:
         return pairs
     if errors == "raise":
-        first = empty[0]
-        side = "source" if not pairs.sources[first].strip() else "target"
+        source, target = pairs[empty[0]]
         raise ValueError(
-            f"{len(empty)} of {len(pairs)} pairs have an empty side; the first is pair {first}, whose "
-            f'{side} sentence is {pairs[first][side == "target"]!r}. Pass `errors="skip"` to leave '
-            "such pairs out."
+            f"{len(empty)} of {len(pairs)} pairs have an empty side; the first is pair {empty[0]}: "
+            f'({source!r}, {target!r}). Pass `errors="skip"` to leave such pairs out.'
         )
     if len(empty) == len(pairs):
         raise ValueError(f"No text pairs left: all {len(pairs)} have an empty side.")
     warnings.warn(f"skipped {len(empty)} pair(s) with an empty side.", stacklevel=2)
-    dropped = set(empty)
-    return TextPairs(*zip(*(pair for i, pair in enumerate(pairs) if i not in dropped)))
+    kept = sorted(set(range(len(pairs))) - set(empty))
+    return TextPairs([pairs.sources[i] for i in kept], [pairs.targets[i] for i in kept])
 
 
 def _check_columns(source, target):

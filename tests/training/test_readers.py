@@ -208,7 +208,7 @@ def test_readers_expand_a_home_directory(tmp_path, monkeypatch):
 def test_from_lists_refuses_or_skips_pairs_with_an_empty_side():
     sources, targets = ["a b", " ", "c", "d"], ["x", "y", "", "z"]
     with pytest.raises(
-        ValueError, match=r"2 of 4 pairs have an empty side; the first is pair 1, whose source"
+        ValueError, match=r"2 of 4 pairs have an empty side; the first is pair 1: \(' ', 'y'\)\."
     ):
         from_lists(sources, targets)
     with pytest.warns(UserWarning, match=r"skipped 2 pair\(s\) with an empty side"):

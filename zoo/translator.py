@@ -206,6 +206,8 @@ class Translator(keras.Model):
         (and `sample_weight`) pass through to Keras. `validation_split`
         holds out the last pairs as given, as Keras does (pairs in memory
         only; `TextPairs.split` is the split that keeps a source on one side).
+        A pair with an empty side raises `ValueError` before a step (in a
+        dataset of strings, `InvalidArgumentError` when the pair is read).
         """
         if y is not None:
             if not (is_text(x) or is_text(y)):

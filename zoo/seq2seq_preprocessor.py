@@ -65,7 +65,9 @@ class Seq2SeqPreprocessor(tf.Module):
             self.target_tokenizer.tokenize(targets),
         )
         empty = tf.logical_or(tf.equal(source_ids.row_lengths(), 0), tf.equal(target_ids.row_lengths(), 0))
-        check = tf.debugging.Assert(
+        # Eager, it raises here; in a `tf.data` map or a `tf.function`, automatic
+        # control dependencies run it, as they run every stateful op.
+        tf.debugging.Assert(
             tf.logical_not(tf.reduce_any(empty)),
             [
                 "A text pair has an empty side, which nothing can be learned from or scored against; "
@@ -74,8 +76,6 @@ class Seq2SeqPreprocessor(tf.Module):
                 tf.boolean_mask(targets, empty)[:1],
             ],
         )
-        with tf.control_dependencies([check]):
-            source_ids = tf.identity(source_ids)
         return self.truncate_and_wrap(source_ids, target_ids)
 
     def truncate_and_wrap(

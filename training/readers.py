@@ -183,7 +183,7 @@ def from_lists(sources: Sequence[str], targets: Sequence[str], errors: str = "ra
     if errors not in ERROR_MODES:
         raise ValueError(f"`errors` must be one of {ERROR_MODES}, received {errors!r}.")
     pairs = TextPairs(sources, targets)
-    empty = [i for i, (source, target) in enumerate(pairs) if not (source.strip() and target.strip())]
+    empty = [i for i, pair in enumerate(pairs) if _empty_side(*pair)]
     if not empty:
         return pairs
     if errors == "raise":
@@ -195,8 +195,13 @@ def from_lists(sources: Sequence[str], targets: Sequence[str], errors: str = "ra
     if len(empty) == len(pairs):
         raise ValueError(f"No text pairs left: all {len(pairs)} have an empty side.")
     warnings.warn(f"skipped {len(empty)} pair(s) with an empty side.", stacklevel=2)
-    kept = sorted(set(range(len(pairs))) - set(empty))
-    return TextPairs([pairs.sources[i] for i in kept], [pairs.targets[i] for i in kept])
+    kept = [pair for pair in pairs if not _empty_side(*pair)]
+    return TextPairs([source for source, _ in kept], [target for _, target in kept])
+
+
+def _empty_side(source, target):
+    """`"source"` or `"target"`, whichever is empty or blank (the source if both), else `None`."""
+    return "source" if not source.strip() else "target" if not target.strip() else None
 
 
 def _check_columns(source, target):
@@ -327,8 +332,7 @@ def _collect(path, rows, source, target, errors):
                 f"has {len(columns)} column(s), needs at least {needed} "
                 f"(source column {source}, target column {target})"
             )
-        elif not columns[source].strip() or not columns[target].strip():
-            side = "source" if not columns[source].strip() else "target"
+        elif side := _empty_side(columns[source], columns[target]):
             problem = f"has an empty {side} sentence"
         if problem:
             if errors == "raise":

@@ -4,6 +4,7 @@ Light: nothing here imports TensorFlow, so `zoo --help` answers at once.
 """
 
 import argparse
+import contextlib
 import json
 import sys
 
@@ -381,13 +382,51 @@ BEAM_SETTINGS = {
 SAMPLING_SETTINGS = ("temperature", "top_k", "top_p", "seed")
 
 
+# Each decoding flag by the name its setting has in Python, which the
+# strategies' and `Translator`'s errors give between backticks.
+DECODING_FLAGS = {
+    "beam_width": "--beam-width",
+    **{python: "--" + flag.replace("_", "-") for flag, python in BEAM_SETTINGS.items()},
+    **{name: "--" + name.replace("_", "-") for name in SAMPLING_SETTINGS},
+    "max_length": "--max-length",
+    "max_length_factor": "--max-length-factor",
+    "replace_unknown": "--replace-unknown",
+}
+
+
+@contextlib.contextmanager
+def decoding_flags_named():
+    """A decoding setting's `ValueError` names the flag that gave it: `--n-best`, not `num_hypotheses`."""
+    try:
+        yield
+    except ValueError as e:
+        message = str(e)
+        for name, flag in DECODING_FLAGS.items():
+            message = message.replace(f"`{name}`", flag)
+        if message == str(e):
+            raise
+        raise ValueError(message) from None
+
+
 def decoding_strategy(args):
-    """The `DecodingStrategy` the decoding arguments name.
+    """The `DecodingStrategy` the decoding arguments name, checked with `--max-length-factor`.
 
     A setting of a strategy that was not chosen (`--top-k` without
     `--sample`, `--length-penalty` without `--beam-width`) is an error:
-    ignoring it would decode otherwise than the user asked.
+    ignoring it would decode otherwise than the user asked. So is a value
+    out of its range, named by its flag, before a model is loaded.
     """
+    with decoding_flags_named():
+        strategy = _strategy(args)
+        from zoo.translator import check_max_length_factor
+
+        check_max_length_factor(args.max_length_factor)
+        if getattr(args, "max_length", None) is not None and args.max_length < 1:
+            raise ValueError(f"`max_length` must be a positive int, received {args.max_length}.")
+    return strategy
+
+
+def _strategy(args):
     from zoo.generation import BeamSearch, GreedySearch, RandomSampling
 
     def given(names):

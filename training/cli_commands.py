@@ -8,7 +8,13 @@ import os
 import shlex
 import sys
 
-from training.cli_arguments import check_data_arguments, columns, decoding_strategy, parse_overrides
+from training.cli_arguments import (
+    check_data_arguments,
+    columns,
+    decoding_flags_named,
+    decoding_strategy,
+    parse_overrides,
+)
 
 
 def run_train(args):
@@ -85,6 +91,7 @@ def run_evaluate(args):
     from training.evaluation import evaluate
     from training.readers import read_pairs
 
+    strategy = decoding_strategy(args)
     source, target = columns(args)
     pairs = read_pairs(
         args.data,
@@ -94,13 +101,13 @@ def run_evaluate(args):
         header=args.header,
         errors="skip" if args.skip_bad_lines else "raise",
     )
-    model = load_saved(args.model)
+    model = load_for_decoding(args, strategy)
     report = evaluate(
         model,
         pairs,
         batch_size=args.batch_size,
         max_sentences=args.max_sentences,
-        strategy=decoding_strategy(args),
+        strategy=strategy,
         max_length_factor=args.max_length_factor,
         truncate=args.truncate,
         multi_reference=args.multi_reference,
@@ -127,6 +134,22 @@ def load_saved(path):
     return zoo.load(path)
 
 
+def load_for_decoding(args, strategy):
+    """The saved model, with the decoding settings checked against it before any sentence is read.
+
+    A beam's coverage penalty or `--replace-unknown` for a model without
+    attention, or a `--max-length` beyond its positions, is refused here,
+    not at the first sentence (which, typed at a terminal, would end the
+    session after the user typed it).
+    """
+    model = load_saved(args.model)
+    with decoding_flags_named():
+        model.check_strategy(strategy)
+        model.check_max_length(getattr(args, "max_length", None))
+        model.check_replace_unknown(args.replace_unknown)
+    return model
+
+
 def run_translate(args):
     """`zoo translate`: translate the arguments, or standard input a chunk at a time."""
 
@@ -137,7 +160,7 @@ def run_translate(args):
         from zoo.atomic import check_file_target
 
         check_file_target(args.plot_attention)  # before the work, not after it
-    model = load_saved(args.model)
+    model = load_for_decoding(args, strategy)
     typed = not args.sentences and sys.stdin.isatty()
     if args.sentences:
         for sentence in args.sentences:
@@ -284,7 +307,7 @@ def run_export(args):
     """`zoo export`: write a saved model as a SavedModel that maps strings to strings."""
 
     strategy = decoding_strategy(args)
-    load_saved(args.model).export(
+    load_for_decoding(args, strategy).export(
         args.out,
         max_length=args.max_length,
         max_length_factor=args.max_length_factor,

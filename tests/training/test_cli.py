@@ -254,6 +254,41 @@ def test_translate_at_a_terminal_goes_on_after_an_over_long_line(trained_run, ca
     assert "line 2: the sentence has 200 tokens" in output.err
 
 
+def test_decoding_settings_a_model_cannot_take_are_refused_before_a_line_is_read(
+    tmp_path, capsys, monkeypatch
+):
+    """Checked at the first sentence, they ended a terminal session after the user typed it."""
+    import io
+    import sys
+
+    import zoo
+    from tests.conftest import TINY, tiny
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    pairs = (["el gato come", "el perro duerme"], ["the cat eats", "the dog sleeps"])
+    fixed, transformer = str(tmp_path / "fixed"), str(tmp_path / "transformer")
+    zoo.load("gru_seq2seq_small", train_data=pairs, **TINY).save_to_preset(fixed)
+    zoo.load("transformer_small", train_data=pairs, **tiny("transformer_small")).save_to_preset(transformer)
+    for preset, options, message in [
+        (fixed, ["--replace-unknown"], "--replace-unknown copies the source word"),
+        (fixed, ["--beam-width", "2", "--coverage-penalty", "0.2"], "--coverage-penalty reads the attention"),
+        (
+            transformer,
+            ["--max-length", "600"],
+            "--max-length is 600, but this model has positions for at most 512",
+        ),
+    ]:
+        stdin = Terminal("el gato come\n")
+        monkeypatch.setattr(sys, "stdin", stdin)
+        assert main(["translate", preset, *options]) == 2
+        output = capsys.readouterr()
+        assert message in output.err and "type a sentence" not in output.err and not output.out
+        assert stdin.tell() == 0
+
+
 @pytest.mark.slow
 def test_translate_into_a_reader_that_stops_early_is_quiet(trained_run, tmp_path):
     """`zoo translate MODEL < file | head -1`: no traceback when the pipe closes."""
@@ -541,7 +576,8 @@ def test_translate_decoding_options(trained_run, tmp_path, capsys, monkeypatch):
     assert main(["export", preset, str(tmp_path / "exported"), "--max-length-factor", "2.5"]) == 0
     assert factors == [1.5, 2.0, 2.5] and capsys.readouterr().out
     for options, message in [
-        (["--max-length-factor", "0"], "max_length_factor"),
+        (["--max-length-factor", "0"], "--max-length-factor must be a positive number"),
+        (["--max-length", "0"], "--max-length must be a positive int, received 0"),
         (["--n-best", "2"], "--n-best is a beam search setting; add --beam-width N"),
         (
             ["--length-penalty", "1", "--coverage-penalty", "0.2"],
@@ -550,9 +586,10 @@ def test_translate_decoding_options(trained_run, tmp_path, capsys, monkeypatch):
         (["--top-k", "3"], "--top-k is a sampling setting; add --sample"),
         (["--seed", "1", "--temperature", "0.5"], "--temperature, --seed are sampling settings"),
         (["--sample", "--n-best", "2"], "--n-best is a beam search setting, and --sample"),
-        (["--beam-width", "2", "--n-best", "3"], "num_hypotheses"),
+        (["--beam-width", "2", "--n-best", "3"], "--n-best must be at most --beam-width (2), received 3"),
+        (["--beam-width", "0"], "--beam-width must be an int >= 1, received 0"),
         (["--sample", "--beam-width", "2"], "pick one"),
-        (["--sample", "--top-p", "2"], "top_p"),
+        (["--sample", "--top-p", "2"], "--top-p must be in (0.0, 1.0], received 2.0"),
     ]:
         assert main(["translate", preset, "hola", *options]) == 2
         assert message in capsys.readouterr().err

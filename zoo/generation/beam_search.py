@@ -74,7 +74,12 @@ class BeamSearch(DecodingStrategy):
         check_int("beam_width", self.beam_width, 1)
         check_float("length_penalty", self.length_penalty, 0.0)
         check_float("coverage_penalty", self.coverage_penalty, 0.0)
-        check_int("num_hypotheses", self.num_hypotheses, 1, self.beam_width)
+        check_int("num_hypotheses", self.num_hypotheses, 1)
+        if self.num_hypotheses > self.beam_width:
+            raise ValueError(
+                f"`num_hypotheses` must be at most `beam_width` ({self.beam_width}), received "
+                f"{self.num_hypotheses}: a beam of {self.beam_width} holds {self.beam_width} hypotheses."
+            )
 
     def search(
         self,

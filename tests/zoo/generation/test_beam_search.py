@@ -168,7 +168,9 @@ def test_bad_settings():
         BeamSearch(0)
     with pytest.raises(ValueError, match="length_penalty"):
         BeamSearch(4, length_penalty=-1.0)
-    with pytest.raises(ValueError, match="num_hypotheses"):
+    with pytest.raises(ValueError, match=r"`num_hypotheses` must be at most `beam_width` \(2\), received 3"):
         BeamSearch(2, num_hypotheses=3)
+    with pytest.raises(ValueError, match=r"`num_hypotheses` must be an int >= 1, received 0"):
+        BeamSearch(2, num_hypotheses=0)
     with pytest.raises(ValueError, match="coverage_penalty"):
         BeamSearch(2, coverage_penalty="high")

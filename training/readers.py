@@ -175,9 +175,9 @@ def from_lists(sources: Sequence[str], targets: Sequence[str], errors: str = "ra
     Args:
         sources: source sentences.
         targets: target sentences, as many as `sources`.
-        errors: `"raise"` for a pair with an empty side (empty or only
-            whitespace), which nothing can be learned from or scored
-            against; `"skip"` to leave such pairs out, with one warning
+        errors: `"raise"` for a pair with an empty side (empty, or only
+            whitespace and NULs, which tokenize to nothing), which nothing
+            can be learned from or scored against; `"skip"` to leave such pairs out, with one warning
             that counts them.
     """
     if errors not in ERROR_MODES:
@@ -201,7 +201,17 @@ def from_lists(sources: Sequence[str], targets: Sequence[str], errors: str = "ra
 
 def _empty_side(source, target):
     """`"source"` or `"target"`, whichever is empty or blank (the source if both), else `None`."""
-    return "source" if not source.strip() else "target" if not target.strip() else None
+    return "source" if _blank(source) else "target" if _blank(target) else None
+
+
+# What the tokenizers' standardization (`zoo.tokenizer.standardize`, which
+# this light module cannot import) deletes or makes a space: a side of
+# these and whitespace alone has no tokens.
+_NO_TOKENS = dict.fromkeys(map(ord, "\x00\x01"))
+
+
+def _blank(text):
+    return not text.translate(_NO_TOKENS).strip()
 
 
 def _check_columns(source, target):

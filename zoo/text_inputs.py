@@ -138,13 +138,21 @@ def check_text_pairs(pairs, name):
     if not sources:
         raise ValueError(f"`{name}` is empty: the source and target lists hold no text pairs.")
     empty = [
-        i
-        for i, (source, target) in enumerate(zip(sources, targets))
-        if not (source.strip() and target.strip())
+        i for i, (source, target) in enumerate(zip(sources, targets)) if is_blank(source) or is_blank(target)
     ]
     if empty:
         raise empty_pairs_error(f"`{name}`", len(empty), empty[0], sources[empty[0]], targets[empty[0]])
     return sources, targets
+
+
+# What `zoo.tokenizer.standardize` deletes or makes a space: a side of these
+# and whitespace alone has no tokens (`training.readers` keeps the same set).
+_NO_TOKENS = dict.fromkeys(map(ord, "\x00\x01"))
+
+
+def is_blank(text):
+    """Whether `text` is empty, or whitespace and characters that tokenize to nothing (a NUL)."""
+    return not text.translate(_NO_TOKENS).strip()
 
 
 def empty_pairs_error(what, count, index, source, target):

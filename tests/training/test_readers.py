@@ -83,6 +83,10 @@ def test_aligned_files_bad_input(tmp_path):
     target.write_text("one\n\nthree\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 2: the line has an empty target sentence"):
         load_aligned(source, target)
+    target.write_text("one\n\x00\nthree\n", encoding="utf-8")  # a NUL tokenizes to nothing, as a space
+    with pytest.raises(ValueError, match="line 2: the line has an empty target sentence"):
+        load_aligned(source, target)
+    target.write_text("one\n\nthree\n", encoding="utf-8")
     with pytest.warns(UserWarning, match="skipped 1 malformed"):
         assert load_aligned(source, target, errors="skip").targets == ("one", "three")
     target.write_bytes("one\ntwo\n\xf1\n".encode("latin-1"))
@@ -219,3 +223,6 @@ def test_from_lists_refuses_or_skips_pairs_with_an_empty_side():
         from_lists([""], ["b"], errors="skip")
     with pytest.raises(ValueError, match="`errors` must be one of"):
         from_lists(["a"], ["b"], errors="ignore")
+    # A NUL is a space to the tokenizers, so a side of NULs is as empty as one of spaces.
+    with pytest.raises(ValueError, match=r"the first is pair 1: \('\\x00 ', 'y'\)"):
+        from_lists(["a", "\x00 "], ["x", "y"])

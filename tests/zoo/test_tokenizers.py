@@ -29,6 +29,14 @@ def test_round_trip_unknowns_and_vocabulary_file(name, tmp_path):
     # A NUL is a space, not the end of the text (TensorFlow's `lower` stops at one).
     ids = tokenizer.tokenize(tf.constant(["the cat\x00 sleeps!", "\x00the cat sleeps!"])).to_list()
     assert ids == tokenizer.tokenize(tf.constant(["the cat sleeps!"] * 2)).to_list()
+    # Text that tokenizes to nothing is blank to the checks of text pairs, which refuse it.
+    from training.readers import _blank
+    from zoo.text_inputs import is_blank
+
+    for text in ("", "\x00", "\x01", " \x00\t\n ", "\x85\u2028\u3000", "a\x00", "\uffed", "\u200b"):
+        has_tokens = tokenizer.tokenize(tf.constant([text])).to_list() != [[]]
+        assert is_blank(text) == _blank(text) and (is_blank(text) or has_tokens), repr(text)
+        assert is_blank(text) == (text in ("", "\x00", "\x01", " \x00\t\n ", "\x85\u2028\u3000"))
     path = tmp_path / "vocabulary.txt"
     tokenizer.save_vocabulary(path)
     again = TOKENIZERS[name].load_vocabulary(path)

@@ -238,7 +238,10 @@ def test_pairs_with_an_empty_side_are_refused_before_a_step(toy_pairs):
         evaluate(model, blank)
     with pytest.raises(ValueError, match=r"`train_data`: 2 pair\(s\) .*pair 0: \('a', ''\)"):
         zoo.load("gru_luong", train_data=(["a", "b", *sources], ["", "\t", *targets]), **TINY)
-    # A side that is not blank but holds no tokens, once NULs are spaces: found when tokenized.
+    # A NUL is a space to the tokenizers: a side of NULs is blank too.
+    with pytest.raises(ValueError, match=r"`x`: 1 pair\(s\) .*pair 5: \('.*', '\\x00'\)"):
+        model.fit((sources, targets[:5] + ["\x00"] + targets[6:]), epochs=1, verbose=0)
+    # `TextPairs` made by hand are checked when tokenized.
     nul = TextPairs(sources, targets[:5] + ["\x00"] + targets[6:])
     with pytest.raises(ValueError, match=r"The text pairs: 1 pair\(s\) .*pair 5: \('.*', '\\x00'\)"):
         model.fit(nul, epochs=1, verbose=0)

@@ -22,10 +22,11 @@ PAD_ID, UNK_ID, START_ID, END_ID = range(4)
 JOINER = "\uffed"
 _SEP = "\x01"  # temporary separator, never in standardized text
 _PUNCTUATION = r"[\pP\pS]"
+_WHITESPACE = r"[\s\v\x{85}\p{Z}]+"
 
 
 def standardize(texts, lowercase=True):
-    """`tf.string` texts in NFKC, lowercased, with NULs and whitespace runs made one space.
+    """`tf.string` texts in NFKC, lowercased, with NULs and Unicode whitespace runs made one space.
 
     `lowercase=False` keeps the case. Joiner marks are stripped, so they
     cannot pass for the tokenizer's own.
@@ -36,7 +37,9 @@ def standardize(texts, lowercase=True):
     if lowercase:
         texts = tf.strings.lower(texts, encoding="utf-8")
     texts = tf.strings.regex_replace(texts, f"[{JOINER}{_SEP}]", "")
-    texts = tf.strings.regex_replace(texts, r"\s+", " ")
+    # Unicode's whitespace (ICU's, which the word tokenizer splits on), not
+    # RE2's ASCII `\s`: a line or paragraph separator is a space to every tokenizer.
+    texts = tf.strings.regex_replace(texts, _WHITESPACE, " ")
     return tf.strings.strip(texts)
 
 

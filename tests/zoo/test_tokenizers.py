@@ -29,6 +29,9 @@ def test_round_trip_unknowns_and_vocabulary_file(name, tmp_path):
     # A NUL is a space, not the end of the text (TensorFlow's `lower` stops at one).
     ids = tokenizer.tokenize(tf.constant(["the cat\x00 sleeps!", "\x00the cat sleeps!"])).to_list()
     assert ids == tokenizer.tokenize(tf.constant(["the cat sleeps!"] * 2)).to_list()
+    # Unicode's whitespace is a space to every tokenizer (the character one read these as [UNK]).
+    ids = tokenizer.tokenize(tf.constant(["the\u2028cat\x85\x0b sleeps!\u2029", "\u1680the cat sleeps!"]))
+    assert ids.to_list() == tokenizer.tokenize(tf.constant(["the cat sleeps!"] * 2)).to_list()
     # Text that tokenizes to nothing is blank to the checks of text pairs, which refuse it.
     from training.readers import _blank
     from zoo.text_inputs import is_blank

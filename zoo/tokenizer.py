@@ -22,7 +22,10 @@ PAD_ID, UNK_ID, START_ID, END_ID = range(4)
 JOINER = "\uffed"
 _SEP = "\x01"  # temporary separator, never in standardized text
 _PUNCTUATION = r"[\pP\pS]"
-_WHITESPACE = r"[\s\v\x{85}\p{Z}]+"
+# Python's whitespace (`str.isspace`): Unicode's, as ICU's word splitting
+# reads it, and the ASCII separators \x1c-\x1f. A token then never holds
+# what a vocabulary's check of its tokens calls whitespace.
+_WHITESPACE = r"[\s\v\x{1c}-\x{1f}\x{85}\p{Z}]+"
 
 
 def standardize(texts, lowercase=True):
@@ -37,8 +40,7 @@ def standardize(texts, lowercase=True):
     if lowercase:
         texts = tf.strings.lower(texts, encoding="utf-8")
     texts = tf.strings.regex_replace(texts, f"[{JOINER}{_SEP}]", "")
-    # Unicode's whitespace (ICU's, which the word tokenizer splits on), not
-    # RE2's ASCII `\s`: a line or paragraph separator is a space to every tokenizer.
+    # Not RE2's `\s`, ASCII only: a line separator is a space to every tokenizer.
     texts = tf.strings.regex_replace(texts, _WHITESPACE, " ")
     return tf.strings.strip(texts)
 

@@ -107,7 +107,9 @@ def load_csv(
         source, target = (_column_index(path, names, column) for column in (source, target))
     _check_columns(source, target)
     numbered = list(lines)
-    reader = csv.reader((line for _, line in numbered), delimiter=delimiter)
+    # Each line with its end given back: a quoted field that spans lines
+    # keeps its line break, where csv would glue "one" and "two" into "onetwo".
+    reader = csv.reader((line + "\n" for _, line in numbered), delimiter=delimiter)
     # csv.reader may join quoted lines; line_num says where a row ended.
     offset = numbered[0][0] - 1 if numbered else 0
     rows = ((offset + reader.line_num, row) for row in reader if any(cell.strip() for cell in row))
@@ -253,10 +255,10 @@ def _lines(path, errors):
         )
     skipped, number = 0, 0
     with _open(path) as (compression, f):
-        lines = enumerate(f, start=1)
+        lines = iter(f)
         while True:
             try:
-                number, raw = next(lines)
+                raw = next(lines)
             except StopIteration:
                 break
             except (EOFError, OSError, lzma.LZMAError, zlib.error) as e:
@@ -267,12 +269,17 @@ def _lines(path, errors):
                     f"{path}: the {compression} data is broken {where} ({e}); "
                     "the file may be cut short or damaged."
                 ) from None
-            try:
-                yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as e:
-                if errors == "raise":
-                    raise ValueError(f"{path}, line {number}: not valid UTF-8 ({e.reason}).") from None
-                skipped += 1
+            # A lone CR ends a line too, as in Python's universal newlines: a file
+            # from classic Mac OS read as one line was one pair, the rest lost.
+            # (No byte of a UTF-8 character but CR itself is 0x0D.)
+            for line in raw.rstrip(b"\r\n").split(b"\r"):
+                number += 1
+                try:
+                    yield number, line.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as e:
+                    if errors == "raise":
+                        raise ValueError(f"{path}, line {number}: not valid UTF-8 ({e.reason}).") from None
+                    skipped += 1
     if skipped:
         warnings.warn(f"{path}: skipped {skipped} line(s) that are not valid UTF-8.", stacklevel=3)
 

@@ -64,6 +64,25 @@ def test_csv_line_numbers_follow_quoted_newlines(tmp_path):
     path.write_text('src,tgt\n"one\ntwo",x\nonly\n', encoding="utf-8")
     with pytest.raises(ValueError, match="line 4: the line has 1 column"):
         load_csv(path, source="src", target="tgt", header=True)
+    # The quoted line break stays between the words (csv glued them: "onetwo").
+    path.write_text('src,tgt\n"one\ntwo",x\r\n"three\r\nfour",y\n', encoding="utf-8")
+    assert list(load_csv(path, header=True)) == [("one\ntwo", "x"), ("three\nfour", "y")]
+
+
+def test_a_lone_carriage_return_ends_a_line(tmp_path):
+    """A file whose lines end in CR alone (classic Mac OS) was read as one line: one pair, the rest lost."""
+    path = tmp_path / "mac.tsv"
+    path.write_bytes(b"hola\thello\radi\xc3\xb3s\tbye\r\ngato\tcat\rperro\t\rpez\tfish\n")
+    with pytest.raises(ValueError, match=r"line 4: the line has an empty target sentence: 'perro\\t'"):
+        load_tsv(path)
+    with pytest.warns(UserWarning, match="skipped 1 malformed"):
+        pairs = load_tsv(path, errors="skip")
+    assert list(pairs) == [("hola", "hello"), ("adiós", "bye"), ("gato", "cat"), ("pez", "fish")]
+    source, target = tmp_path / "a.es", tmp_path / "a.en"
+    source.write_bytes(b"uno\rdos\rtres\r")
+    target.write_bytes(b"one\rtwo\r")
+    with pytest.raises(ValueError, match="a.es has 3 lines but .*a.en has 2"):
+        load_aligned(source, target)
 
 
 def test_aligned_files(tmp_path):

@@ -297,10 +297,27 @@ def _add_data_arguments(parser, required):
         help="the first line of a TSV/CSV file names its columns: it is not read as a pair",
     )
     parser.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        help="the column separator of a TSV/CSV file, one character, or `tab` (default: tab, or ',' "
+        "for a .csv file; spreadsheets in many locales write ';')",
+    )
+    parser.add_argument(
         "--skip-bad-lines",
         action="store_true",
         help="leave malformed lines out (and say how many) instead of stopping at the first",
     )
+
+
+def _delimiter(text):
+    from training.readers import check_delimiter
+
+    try:
+        return check_delimiter({"tab": "\t", "\\t": "\t"}.get(text, text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected one character (or `tab`), other than a line break or '\"'; received {text!r}"
+        ) from None
 
 
 def _column(text):
@@ -493,10 +510,16 @@ def check_data_arguments(args):
     def are(options):
         return f"{', '.join(options)} {'is' if len(options) == 1 else 'are'}"
 
-    if args.data is None and args.valid_data is None:  # the column and line options read --valid-data too
-        unread = named("source_column", "target_column", "header", "skip_bad_lines")
+    if args.data is None and getattr(args, "valid_data", None) is None:  # they read --valid-data too
+        unread = named("source_column", "target_column", "header", "delimiter", "skip_bad_lines")
         if unread:
             raise ValueError(f"{are(unread)} for --data, and without --data the built-in corpus is used.")
+    aligned = args.target_data is not None or getattr(args, "valid_target_data", None) is not None
+    if aligned and named("header", "delimiter"):
+        raise ValueError(
+            f"{are(named('header', 'delimiter'))} for a TSV or CSV file; aligned files hold one "
+            "sentence per line, in no columns."
+        )
     if args.data is not None and named("corpus", "num_pairs", "corpus_set"):
         part = (
             " To train on part of a file, give that part: --data <(shuf -n 10000 --random-source=FILE FILE) "

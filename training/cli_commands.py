@@ -36,6 +36,7 @@ def run_train(args):
         source_column=source_column,
         target_column=target_column,
         header=args.header,
+        delimiter=args.delimiter,
         corpus=args.corpus or defaults.corpus,
         num_pairs=defaults.num_pairs if args.num_pairs is None else args.num_pairs,
         corpus_options=parse_overrides(args.corpus_set or [], "--corpus-set"),
@@ -92,6 +93,7 @@ def run_evaluate(args):
     from training.readers import read_pairs
 
     strategy = decoding_strategy(args)
+    check_data_arguments(args)
     source, target = columns(args)
     pairs = read_pairs(
         args.data,
@@ -100,6 +102,7 @@ def run_evaluate(args):
         target=target,
         header=args.header,
         errors="skip" if args.skip_bad_lines else "raise",
+        delimiter=args.delimiter,
     )
     model = load_for_decoding(args, strategy)
     report = evaluate(

@@ -31,6 +31,7 @@ class TrainConfig:
     source_column: int | str = 0  # column of the source sentence in `data`: from 0, or its name with `header`
     target_column: int | str = 1  # column of the target sentence in `data`
     header: bool = False  # the first line of a TSV/CSV `data` (and `valid_data`) names its columns
+    delimiter: str | None = None  # the column separator of a TSV/CSV `data`; None: tab, or "," for .csv
     corpus: str = "dates"  # the built-in corpus used when `data` is None
     num_pairs: int = 20000  # pairs generated for the built-in corpus
     # The built-in corpus's own settings (`max_length=60` for copy and reverse; see `training.corpora`).

@@ -75,7 +75,7 @@ def load_tsv(
         source, target = (_column_index(path, names, column) for column in (source, target))
     _check_columns(source, target)
     rows = ((number, line.split(delimiter)) for number, line in lines)
-    return _collect(path, rows, source, target, errors)
+    return _collect(path, rows, source, target, errors, delimiter)
 
 
 def load_csv(
@@ -113,7 +113,7 @@ def load_csv(
     # csv.reader may join quoted lines; line_num says where a row ended.
     offset = numbered[0][0] - 1 if numbered else 0
     rows = ((offset + reader.line_num, row) for row in reader if any(cell.strip() for cell in row))
-    return _collect(path, rows, source, target, errors)
+    return _collect(path, rows, source, target, errors, delimiter)
 
 
 def load_aligned(
@@ -148,6 +148,7 @@ def read_pairs(
     target: int | str = 1,
     header: bool = False,
     errors: str = "raise",
+    delimiter: str | None = None,
 ) -> TextPairs:
     """The reader a path asks for: aligned files, CSV (`.csv`) or TSV (anything else).
 
@@ -158,17 +159,30 @@ def read_pairs(
         source, target: column indices for TSV/CSV, or names with `header`.
         header: whether the first line of a TSV/CSV file names its columns.
         errors: `"raise"` or `"skip"`.
+        delimiter: the column separator of a TSV/CSV file, one character
+            (such as `";"`, which spreadsheets write in many locales);
+            `None` for the reader's own (a tab, or `","` for CSV).
     """
+    for name, value in (("header", header), ("delimiter", delimiter)):
+        if target_data is not None and value not in (False, None):
+            raise ValueError(f"`{name}` is for a TSV or CSV file; aligned files hold sentences only.")
     if target_data is not None:
-        if header:
-            raise ValueError("`header` is for a TSV or CSV file; aligned files hold sentences only.")
         return load_aligned(data, target_data, errors=errors)
     name, extension = os.path.splitext(str(data).lower())
     if extension in (".gz", ".bz2", ".xz"):
         extension = os.path.splitext(name)[1]  # train.csv.gz is CSV
-    if extension == ".csv":
-        return load_csv(data, source=source, target=target, header=header, errors=errors)
-    return load_tsv(data, source=source, target=target, header=header, errors=errors)
+    read = load_csv if extension == ".csv" else load_tsv
+    separator = {} if delimiter is None else {"delimiter": check_delimiter(delimiter)}
+    return read(data, source=source, target=target, header=header, errors=errors, **separator)
+
+
+def check_delimiter(delimiter):
+    """`delimiter` if it is one character that can separate columns, else a `ValueError`."""
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
+        raise ValueError(
+            f"`delimiter` must be one character other than a line break or '\"', received {delimiter!r}."
+        )
+    return delimiter
 
 
 def from_lists(sources: Sequence[str], targets: Sequence[str], errors: str = "raise") -> TextPairs:
@@ -199,6 +213,24 @@ def from_lists(sources: Sequence[str], targets: Sequence[str], errors: str = "ra
     warnings.warn(f"skipped {len(empty)} pair(s) with an empty side.", stacklevel=2)
     kept = [pair for pair in pairs if not _empty_side(*pair)]
     return TextPairs([source for source, _ in kept], [target for _, target in kept])
+
+
+# Column separators that files of pairs use: one of these in a line that is
+# short of columns is most likely what separates them.
+SEPARATORS = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}
+
+
+def _separator_hint(line, delimiter, needed):
+    """`". Its columns may be separated by ';' ..."` for a line short of columns, or `""`."""
+    if delimiter is None:
+        return ""
+    for separator, shown in SEPARATORS.items():
+        if separator != delimiter and line.count(separator) >= needed - 1:
+            return (
+                f". Its columns may be separated by {separator!r}, not {delimiter!r}: read it with "
+                f"delimiter={separator!r} (zoo: --delimiter {shown})"
+            )
+    return ""
 
 
 def _empty_side(source, target):
@@ -338,8 +370,12 @@ class _Prefixed(io.RawIOBase):
         return n
 
 
-def _collect(path, rows, source, target, errors):
-    """`TextPairs` from `(line number, columns)` rows; bad rows raise or are skipped."""
+def _collect(path, rows, source, target, errors, delimiter=None):
+    """`TextPairs` from `(line number, columns)` rows; bad rows raise or are skipped.
+
+    `delimiter` is the separator the columns were split at, for the message
+    (`None`: aligned files, whose two columns are two files).
+    """
     sources, targets, skipped = [], [], 0
     needed = max(source, target) + 1
     for number, columns in rows:
@@ -353,8 +389,9 @@ def _collect(path, rows, source, target, errors):
             problem = f"has an empty {side} sentence"
         if problem:
             if errors == "raise":
-                shown = "\t".join(columns)[:80]
-                raise ValueError(f"{path}, line {number}: the line {problem}: {shown!r}")
+                line = (delimiter or "\t").join(columns)
+                hint = _separator_hint(line, delimiter, needed) if len(columns) < needed else ""
+                raise ValueError(f"{path}, line {number}: the line {problem}: {line[:80]!r}{hint}")
             skipped += 1
             continue
         sources.append(columns[source].strip())

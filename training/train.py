@@ -262,6 +262,7 @@ def _train(config, training, saved, started):
             target=config.target_column,
             header=config.header,
             errors="skip" if config.skip_bad_lines else "raise",
+            delimiter=config.delimiter,
         )
 
     if config.data is None:

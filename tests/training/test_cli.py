@@ -669,6 +669,11 @@ def test_presets_lists_every_preset(capsys):
         (["--data", "x.tsv", "--corpus", "numbers"], "--corpus is for the built-in corpus"),
         (["--source-column", "0"], "--source-column is for --data, and without --data the built-in"),
         (["--header", "--skip-bad-lines"], "--header, --skip-bad-lines are for --data"),
+        (["--delimiter", "tab"], "--delimiter is for --data, and without --data the built-in"),
+        (
+            ["--data", "x.es", "--target-data", "x.en", "--delimiter", ";"],
+            "--delimiter is for a TSV or CSV file; aligned files hold one sentence per line",
+        ),
         (["--data", "x.tsv", "--corpus-set", "max_length=5"], "--corpus-set is for the built-in corpus"),
         (["--corpus-set", "max_length"], "--corpus-set expects KEY=VALUE, received 'max_length'"),
         (["--corpus", "copy", "--corpus-set", "max_len=5"], "Unknown option 'max_len' for corpus 'copy'"),

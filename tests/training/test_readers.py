@@ -69,6 +69,38 @@ def test_csv_line_numbers_follow_quoted_newlines(tmp_path):
     assert list(load_csv(path, header=True)) == [("one\ntwo", "x"), ("three\nfour", "y")]
 
 
+def test_a_file_with_another_column_separator(tmp_path, capsys):
+    """A line short of columns that holds another usual separator names it, and `delimiter` reads it."""
+    from training.cli import main
+
+    semicolons, commas = tmp_path / "excel.csv", tmp_path / "pairs.tsv"
+    semicolons.write_text('hola;"hello; hi"\nadiós;bye\n', encoding="utf-8")
+    commas.write_text("hola,hello\n", encoding="utf-8")
+    with pytest.raises(
+        ValueError, match=r"line 1: .*: 'hola;\"hello; hi\"'\. Its columns may be separated by ';', not ','"
+    ):
+        read_pairs(semicolons)
+    with pytest.raises(ValueError, match=r"not '\\t': read it with delimiter=',' \(zoo: --delimiter ','\)"):
+        read_pairs(commas)
+    assert list(read_pairs(semicolons, delimiter=";")) == [("hola", "hello; hi"), ("adiós", "bye")]
+    assert list(read_pairs(commas, delimiter=",")) == [("hola", "hello")]
+    tabs = tmp_path / "tabs.csv"
+    tabs.write_text("hola\thello\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"separated by '\\t', not ',': .*\(zoo: --delimiter tab\)"):
+        read_pairs(tabs)
+    for bad in ("", ";;", "\n", '"', 1):
+        with pytest.raises(ValueError, match="`delimiter` must be one character other than a line break"):
+            read_pairs(semicolons, delimiter=bad)
+    with pytest.raises(ValueError, match="`delimiter` is for a TSV or CSV file"):
+        read_pairs(semicolons, commas, delimiter=";")
+    # The CLI's --delimiter: one character, or `tab`.
+    assert main(["evaluate", str(tmp_path / "none"), "--data", str(tabs), "--delimiter", "tab"]) == 2
+    assert "No saved model at" in capsys.readouterr().err  # the file was read with tabs first
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(tmp_path / "none"), "--data", str(tabs), "--delimiter", ";;"])
+    assert "argument --delimiter: expected one character (or `tab`)" in capsys.readouterr().err
+
+
 def test_a_lone_carriage_return_ends_a_line(tmp_path):
     """A file whose lines end in CR alone (classic Mac OS) was read as one line: one pair, the rest lost."""
     path = tmp_path / "mac.tsv"

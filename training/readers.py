@@ -310,7 +310,11 @@ def _lines(path, errors):
                     yield number, line.decode("utf-8-sig" if number == 1 else "utf-8")
                 except UnicodeDecodeError as e:
                     if errors == "raise":
-                        raise ValueError(f"{path}, line {number}: not valid UTF-8 ({e.reason}).") from None
+                        raise ValueError(
+                            f"{path}, line {number}: not valid UTF-8 ({e.reason} at byte {e.start}: "
+                            f"{line[max(0, e.start - 12) : e.start + 4]!r}); expected UTF-8 text. Convert "
+                            "a file in another encoding first, such as with `iconv -f WINDOWS-1252 -t UTF-8`."
+                        ) from None
                     skipped += 1
     if skipped:
         warnings.warn(f"{path}: skipped {skipped} line(s) that are not valid UTF-8.", stacklevel=3)

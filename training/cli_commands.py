@@ -229,18 +229,21 @@ def _stdin_chunks(size):
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream put in its place (a StringIO, say): already decoded
         stream = (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
-    lines, first = [], 1
-    for number, line in enumerate(stream, start=1):
-        try:
-            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as e:
-            raise ValueError(
-                f"standard input, line {number}: not UTF-8 text ({e.reason} at byte {e.start})."
-            ) from None
-        lines.append(text.rstrip("\r\n"))
-        if len(lines) == size:
-            yield first, lines
-            lines, first = [], number + 1
+    lines, first, number = [], 1, 0
+    for raw in stream:
+        # A lone CR ends a line too, as the file readers read it: one line out per line in.
+        for line in raw.rstrip(b"\r\n").split(b"\r"):
+            number += 1
+            try:
+                lines.append(line.decode("utf-8-sig" if number == 1 else "utf-8"))
+            except UnicodeDecodeError as e:
+                raise ValueError(
+                    f"standard input, line {number}: not UTF-8 text ({e.reason} at byte {e.start}); "
+                    "convert it first, such as with `iconv -f WINDOWS-1252 -t UTF-8`."
+                ) from None
+            if len(lines) == size:
+                yield first, lines
+                lines, first = [], number + 1
     if lines:
         yield first, lines
 

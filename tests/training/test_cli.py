@@ -167,12 +167,19 @@ def test_translate_reads_standard_input_as_utf8(trained_run, capsys, monkeypatch
     )
     assert main(["translate", preset]) == 0
     assert capsys.readouterr().out == expected
+    # Lines ended by CR alone (classic Mac OS) were one line: one translation for two.
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"March 3, 2021\r4 May 1999\r")))
+    assert main(["translate", preset]) == 0
+    assert capsys.readouterr().out == expected
     monkeypatch.setattr(sys, "stdin", io.StringIO("March 3, 2021\n4 May 1999\n"))  # no bytes underneath
     assert main(["translate", preset]) == 0
     assert capsys.readouterr().out == expected
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"March 3, 2021\n\xff\xfe4 May\n")))
     assert main(["translate", preset]) == 2
-    assert "standard input, line 2: not UTF-8 text (invalid start byte at byte 0)" in capsys.readouterr().err
+    assert (
+        "standard input, line 2: not UTF-8 text (invalid start byte at byte 0); convert"
+        in capsys.readouterr().err
+    )
     # Arguments that were not UTF-8 reach Python as lone surrogates.
     assert main(["translate", preset, "4 May \udcff1999"]) == 2
     assert "Source sentence 0 is not valid text: character 6 stands for a byte" in capsys.readouterr().err

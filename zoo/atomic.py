@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import glob
 import os
@@ -89,12 +90,14 @@ def atomic_directory(path, kind=None):
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        sync_tree(staging)
         old = None
         if os.path.exists(path):
             old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
             os.rmdir(old)
             os.rename(path, old)
         os.rename(staging, path)
+        _sync(parent)
     finally:
         if lock is not None:
             os.close(lock)
@@ -234,11 +237,42 @@ def atomic_file(path):
     os.chmod(staging, 0o666 & ~_umask())  # as `open` would create it; mkstemp makes it 0600
     try:
         yield staging
+        _sync(staging)
         os.replace(staging, path)
+        _sync(parent)
     except BaseException:
         if os.path.exists(staging):
             os.remove(staging)
         raise
+
+
+def sync_tree(root):
+    """Flush the files and directories under `root`, and `root`, to the disk (`fsync`).
+
+    A rename is atomic, but a machine that stops (power, a preempted VM)
+    before the system writes its cache back can leave the new name on
+    files whose data never reached the disk: empty or half written. So
+    what is renamed into place is flushed first, and the directory that
+    holds the new name after.
+    """
+    for directory, _, files in os.walk(root, topdown=False):
+        for name in files:
+            _sync(os.path.join(directory, name))
+        _sync(directory)
+
+
+def _sync(path):
+    """`fsync` one file or directory; a file system that cannot flush a directory is let be."""
+    if os.path.islink(path):
+        return
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF):
+            raise
+    finally:
+        os.close(descriptor)
 
 
 def absolute(path):

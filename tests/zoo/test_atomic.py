@@ -276,3 +276,45 @@ def test_loading_a_preset_whose_save_was_killed_names_the_whole_copy(
     assert f"what it was replacing is whole at {copy}: rename that to" in capsys.readouterr().err
     os.rename(copy, target)  # as the message says
     assert zoo.load(str(target)).translate("hola") == model.translate("hola")
+
+
+def test_what_is_renamed_into_place_reaches_the_disk_first(tmp_path, monkeypatch):
+    """A machine that stops after the rename must not leave the new name on unwritten data."""
+    events = []
+    fsync, rename, replace = os.fsync, os.rename, os.replace
+
+    def synced(descriptor):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{descriptor}")))
+        return fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(
+        os, "rename", lambda a, b: (events.append(("rename", str(a), str(b))), rename(a, b))[1]
+    )
+    monkeypatch.setattr(
+        os, "replace", lambda a, b: (events.append(("rename", str(a), str(b))), replace(a, b))[1]
+    )
+    for _ in range(2):  # the first write, then one that replaces it
+        events.clear()
+        with atomic_directory(tmp_path / "preset") as staging:
+            os.makedirs(os.path.join(staging, "assets"))
+            for name in ("config.json", os.path.join("assets", "vocabulary.txt")):
+                with open(os.path.join(staging, name), "w") as f:
+                    f.write("x")
+        into_place = next(
+            i for i, e in enumerate(events) if e[0] == "rename" and e[2] == str(tmp_path / "preset")
+        )
+        synced_before = {e[1] for e in events[:into_place] if e[0] == "fsync"}
+        staged = events[into_place][1]
+        assert synced_before >= {
+            staged,
+            os.path.join(staged, "assets"),
+            os.path.join(staged, "config.json"),
+            os.path.join(staged, "assets", "vocabulary.txt"),
+        }
+        assert ("fsync", str(tmp_path)) in events[into_place:]  # the new name itself
+    events.clear()
+    with atomic_file(tmp_path / "history.csv") as staging, open(staging, "w") as f:
+        f.write("x")
+    assert [e[0] for e in events] == ["fsync", "rename", "fsync"]
+    assert events[0][1] == events[1][1] and events[2][1] == str(tmp_path)

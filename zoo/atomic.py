@@ -109,19 +109,20 @@ def atomic_directory(path, kind=None):
 
 
 def remove_abandoned(path):
-    """Remove what killed writers left beside `path`: staging directories and half-deleted copies.
+    """Remove what killed writers left beside `path`: staging copies and half-deleted ones.
 
-    That is `.<name>.tmp-*` and `.<name>.trash-*`, and only those older
-    than `ABANDONED_AFTER_S` that no process holds: a writer holds its
-    staging directory's `flock` until the directory is in place. Where the
-    file system gives no locks, staging directories are left. A whole
-    earlier copy (`.<name>.old-*`, which a kill between the two renames
-    leaves) is never removed here: `recover_directory` puts it back.
+    That is `.<name>.tmp-*` (directories, or files that `atomic_file`
+    staged) and `.<name>.trash-*`, and only those older than
+    `ABANDONED_AFTER_S` that no process holds: a writer holds its staging
+    copy's `flock` until the copy is in place. Where the file system gives
+    no locks, staging copies are left. A whole earlier copy
+    (`.<name>.old-*`, which a kill between the two renames leaves) is never
+    removed here: `recover_directory` puts it back.
     """
     parent, name = os.path.split(absolute(path))
     for stray in _siblings(parent, f".{name}.tmp-") + _siblings(parent, f".{name}.trash-"):
         try:
-            if not os.path.isdir(stray) or time.time() - os.path.getmtime(stray) < ABANDONED_AFTER_S:
+            if os.path.islink(stray) or time.time() - os.path.getmtime(stray) < ABANDONED_AFTER_S:
                 continue
         except OSError:  # removed meanwhile
             continue
@@ -129,19 +130,24 @@ def remove_abandoned(path):
         if lock is None:
             continue  # its writer is alive, or there are no locks to tell
         try:
-            shutil.rmtree(stray, ignore_errors=True)
+            if os.path.isdir(stray):
+                shutil.rmtree(stray, ignore_errors=True)
+            else:
+                os.remove(stray)
+        except OSError:  # removed meanwhile
+            pass
         finally:
             os.close(lock)
 
 
-def _lock(directory):
-    """An open descriptor of `directory` that holds its exclusive `flock`.
+def _lock(path):
+    """An open descriptor of `path`, a directory or a file, that holds its exclusive `flock`.
 
     `None` if another open file holds it (another writer), or the file
     system gives no lock.
     """
     try:
-        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        descriptor = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
@@ -227,15 +233,23 @@ def _make_parent(path):
 def atomic_file(path):
     """Yield a temporary file path that replaces `path` when the block succeeds.
 
-    `path` is checked before the block runs (see `check_file_target`).
+    `path` is checked before the block runs (see `check_file_target`). The
+    file is flushed to the disk before it takes the name; staging files
+    that killed writers left beside `path` are removed (`remove_abandoned`).
     """
     path = check_file_target(path)
     parent, name = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
+    remove_abandoned(path)
     descriptor, staging = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=parent)
-    os.close(descriptor)
-    os.chmod(staging, 0o666 & ~_umask())  # as `open` would create it; mkstemp makes it 0600
     try:
+        # Held until the file is in place, and dropped by the system however
+        # this process ends: a staging file no one holds was abandoned.
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pass  # no locks here: `remove_abandoned` then leaves staging files alone
+    try:
+        os.chmod(staging, 0o666 & ~_umask())  # as `open` would create it; mkstemp makes it 0600
         yield staging
         _sync(staging)
         os.replace(staging, path)
@@ -244,6 +258,8 @@ def atomic_file(path):
         if os.path.exists(staging):
             os.remove(staging)
         raise
+    finally:
+        os.close(descriptor)
 
 
 def sync_tree(root):

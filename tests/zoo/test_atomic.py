@@ -165,6 +165,39 @@ def test_what_a_killed_writer_left_is_removed_by_the_next_write_and_not_before(t
     assert sorted(os.listdir(tmp_path)) == [".preset.tmp-young", "preset"]
 
 
+_FILE_WRITER = _WRITER.replace(
+    """with atomic.atomic_directory(sys.argv[2]) as staging:
+    with open(os.path.join(staging, "config.json"), "w") as f:""",
+    """with atomic.atomic_file(sys.argv[2]) as staging:
+    with open(staging, "w") as f:""",
+)
+
+
+def test_a_staging_file_a_killed_writer_left_is_removed_by_the_next_write_and_not_before(tmp_path):
+    target = tmp_path / "history.csv"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _FILE_WRITER, atomic.__file__, str(target)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        staging = writer.stdout.readline().strip()
+        assert os.path.basename(staging).startswith(".history.csv.tmp-") and os.path.isfile(staging)
+        _age(staging, 2 * atomic.ABANDONED_AFTER_S)
+        with atomic_file(target) as mine, open(mine, "w") as f:  # alive, the writer holds it
+            f.write("first")
+        assert os.path.isfile(staging)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    finally:
+        writer.kill()
+        writer.stdout.close()
+    young = tmp_path / ".history.csv.tmp-young"
+    young.write_text("")
+    with atomic_file(target) as mine, open(mine, "w") as f:
+        f.write("second")
+    assert target.read_text() == "second"
+    assert sorted(os.listdir(tmp_path)) == [".history.csv.tmp-young", "history.csv"]
+
+
 def test_a_whole_earlier_copy_is_left_for_recovery(tmp_path):
     old = tmp_path / ".preset.old-x"  # what a kill between the two renames leaves: `preset` is missing
     old.mkdir()

@@ -514,7 +514,11 @@ def check_data_arguments(args):
         unread = named("source_column", "target_column", "header", "delimiter", "skip_bad_lines")
         if unread:
             raise ValueError(f"{are(unread)} for --data, and without --data the built-in corpus is used.")
-    aligned = args.target_data is not None or getattr(args, "valid_target_data", None) is not None
+
+    def both(source, target):  # one side alone is `training.train`'s to explain
+        return getattr(args, source, None) is not None and getattr(args, target, None) is not None
+
+    aligned = both("data", "target_data") or both("valid_data", "valid_target_data")
     if aligned and named("header", "delimiter"):
         raise ValueError(
             f"{are(named('header', 'delimiter'))} for a TSV or CSV file; aligned files hold one "

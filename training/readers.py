@@ -176,7 +176,7 @@ def read_pairs(
     return read(data, source=source, target=target, header=header, errors=errors, **separator)
 
 
-def check_delimiter(delimiter):
+def check_delimiter(delimiter: str) -> str:
     """`delimiter` if it is one character that can separate columns, else a `ValueError`."""
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
         raise ValueError(

@@ -426,7 +426,7 @@ def decoding_flags_named():
 
 
 def decoding_strategy(args):
-    """The `DecodingStrategy` the decoding arguments name, checked with `--max-length-factor`.
+    """The `DecodingStrategy` the decoding arguments name; `--max-length` and its factor checked too.
 
     A setting of a strategy that was not chosen (`--top-k` without
     `--sample`, `--length-penalty` without `--beam-width`) is an error:

@@ -193,8 +193,8 @@ def from_lists(sources: Sequence[str], targets: Sequence[str], errors: str = "ra
         targets: target sentences, as many as `sources`.
         errors: `"raise"` for a pair with an empty side (empty, or only
             whitespace and NULs, which tokenize to nothing), which nothing
-            can be learned from or scored against; `"skip"` to leave such pairs out, with one warning
-            that counts them.
+            can be learned from or scored against; `"skip"` to leave such
+            pairs out, with one warning that counts them.
     """
     if errors not in ERROR_MODES:
         raise ValueError(f"`errors` must be one of {ERROR_MODES}, received {errors!r}.")

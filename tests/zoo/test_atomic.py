@@ -134,13 +134,24 @@ with atomic.atomic_directory(sys.argv[2]) as staging:
 """
 
 
+def _start_writer(script, target):
+    """A writer in a process of its own, stopped inside an atomic write: the process and its staging path."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", script, atomic.__file__, str(target)], stdout=subprocess.PIPE, text=True
+    )
+    return writer, writer.stdout.readline().strip()
+
+
+def _kill(writer):
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    writer.stdout.close()
+
+
 def test_what_a_killed_writer_left_is_removed_by_the_next_write_and_not_before(tmp_path):
     target = tmp_path / "preset"
-    writer = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, atomic.__file__, str(target)], stdout=subprocess.PIPE, text=True
-    )
+    writer, staging = _start_writer(_WRITER, target)
     try:
-        staging = writer.stdout.readline().strip()
         assert os.path.basename(staging).startswith(".preset.tmp-")
         _age(staging, 2 * atomic.ABANDONED_AFTER_S)
         # Alive, the writer holds its staging directory: another write leaves it.
@@ -148,11 +159,8 @@ def test_what_a_killed_writer_left_is_removed_by_the_next_write_and_not_before(t
             _write(mine, "first")
             assert atomic._lock(mine) is None  # this writer holds its own
         assert os.path.isdir(staging)
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
     finally:
-        writer.kill()
-        writer.stdout.close()
+        _kill(writer)
     # A copy a kill left half-deleted, and a staging directory younger than a minute.
     trash, young = tmp_path / ".preset.trash-x", tmp_path / ".preset.tmp-young"
     for stray in (trash, young):
@@ -175,21 +183,15 @@ _FILE_WRITER = _WRITER.replace(
 
 def test_a_staging_file_a_killed_writer_left_is_removed_by_the_next_write_and_not_before(tmp_path):
     target = tmp_path / "history.csv"
-    writer = subprocess.Popen(
-        [sys.executable, "-c", _FILE_WRITER, atomic.__file__, str(target)], stdout=subprocess.PIPE, text=True
-    )
+    writer, staging = _start_writer(_FILE_WRITER, target)
     try:
-        staging = writer.stdout.readline().strip()
         assert os.path.basename(staging).startswith(".history.csv.tmp-") and os.path.isfile(staging)
         _age(staging, 2 * atomic.ABANDONED_AFTER_S)
         with atomic_file(target) as mine, open(mine, "w") as f:  # alive, the writer holds it
             f.write("first")
         assert os.path.isfile(staging)
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
     finally:
-        writer.kill()
-        writer.stdout.close()
+        _kill(writer)
     young = tmp_path / ".history.csv.tmp-young"
     young.write_text("")
     with atomic_file(target) as mine, open(mine, "w") as f:

@@ -426,20 +426,19 @@ def decoding_flags_named():
 
 
 def decoding_strategy(args):
-    """The `DecodingStrategy` the decoding arguments name; `--max-length` and its factor checked too.
+    """The `DecodingStrategy` the decoding arguments name; `--max-length-factor` is checked too.
 
     A setting of a strategy that was not chosen (`--top-k` without
     `--sample`, `--length-penalty` without `--beam-width`) is an error:
     ignoring it would decode otherwise than the user asked. So is a value
-    out of its range, named by its flag, before a model is loaded.
+    out of its range, named by its flag, before a model is loaded
+    (`--max-length` waits for the model, whose positions may limit it).
     """
     with decoding_flags_named():
         strategy = _strategy(args)
         from zoo.translator import check_max_length_factor
 
         check_max_length_factor(args.max_length_factor)
-        if getattr(args, "max_length", None) is not None and args.max_length < 1:
-            raise ValueError(f"`max_length` must be a positive int, received {args.max_length}.")
     return strategy
 
 

@@ -226,13 +226,14 @@ def _stdin_chunks(size):
 
     The lines are read as UTF-8 whatever the locale, a leading BOM dropped.
     """
+    from training.readers import split_line_ends
+
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream put in its place (a StringIO, say): already decoded
         stream = (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
     lines, first, number = [], 1, 0
     for raw in stream:
-        # A lone CR ends a line too, as the file readers read it: one line out per line in.
-        for line in raw.rstrip(b"\r\n").split(b"\r"):
+        for line in split_line_ends(raw):  # as the file readers read lines: one out per line in
             number += 1
             try:
                 lines.append(line.decode("utf-8-sig" if number == 1 else "utf-8"))

@@ -301,10 +301,7 @@ def _lines(path, errors):
                     f"{path}: the {compression} data is broken {where} ({e}); "
                     "the file may be cut short or damaged."
                 ) from None
-            # A lone CR ends a line too, as in Python's universal newlines: a file
-            # from classic Mac OS read as one line was one pair, the rest lost.
-            # (No byte of a UTF-8 character but CR itself is 0x0D.)
-            for line in raw.rstrip(b"\r\n").split(b"\r"):
+            for line in split_line_ends(raw):
                 number += 1
                 try:
                     yield number, line.decode("utf-8-sig" if number == 1 else "utf-8")
@@ -318,6 +315,16 @@ def _lines(path, errors):
                     skipped += 1
     if skipped:
         warnings.warn(f"{path}: skipped {skipped} line(s) that are not valid UTF-8.", stacklevel=3)
+
+
+def split_line_ends(raw: bytes) -> list[bytes]:
+    """The lines of `raw`, one line of a binary stream, without their ends.
+
+    A lone CR ends a line too, as in Python's universal newlines: a file
+    from classic Mac OS, read as one line, was one pair and the rest lost.
+    (No byte of a UTF-8 character but CR itself is 0x0D.)
+    """
+    return raw.rstrip(b"\r\n").split(b"\r")
 
 
 @contextlib.contextmanager

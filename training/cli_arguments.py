@@ -436,7 +436,7 @@ def decoding_strategy(args):
     """
     with decoding_flags_named():
         strategy = _strategy(args)
-        from zoo.translator import check_max_length_factor
+        from zoo.translation_graph import check_max_length_factor
 
         check_max_length_factor(args.max_length_factor)
     return strategy

@@ -5,7 +5,8 @@ import tensorflow as tf
 from zoo.annotations import PathLike
 from zoo.atomic import DirectoryKind, atomic_directory
 from zoo.generation import DecodingStrategy
-from zoo.translator import Translator, check_max_length_factor
+from zoo.translation_graph import check_max_length_factor
+from zoo.translator import Translator
 
 # What an export may replace: an earlier SavedModel, nothing else (not a
 # preset, not a run's folder).

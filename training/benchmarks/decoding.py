@@ -239,7 +239,7 @@ def decoding_work(model, batches, strategy):
 
 def length_grouped(model, sources, batch_size):
     """The batches of sentences one `translate` call over `sources` decodes."""
-    from zoo.translator import length_groups
+    from zoo.translation_graph import length_groups
 
     return [[sources[i] for i in batch] for batch in length_groups(model.source_lengths(sources), batch_size)]
 

@@ -420,6 +420,8 @@ def decoding_flags_named():
         message = str(e)
         for name, flag in DECODING_FLAGS.items():
             message = message.replace(f"`{name}`", flag)
+        # What the library's Python spelling means at a command line.
+        message = message.replace("(or None for no limit)", "(leave the flag out for no limit)")
         if message == str(e):
             raise
         raise ValueError(message) from None

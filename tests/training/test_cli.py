@@ -583,7 +583,10 @@ def test_translate_decoding_options(trained_run, tmp_path, capsys, monkeypatch):
     assert main(["export", preset, str(tmp_path / "exported"), "--max-length-factor", "2.5"]) == 0
     assert factors == [1.5, 2.0, 2.5] and capsys.readouterr().out
     for options, message in [
-        (["--max-length-factor", "0"], "--max-length-factor must be a positive number"),
+        (
+            ["--max-length-factor", "0"],
+            "--max-length-factor must be a positive number (leave the flag out for no limit)",
+        ),
         (["--max-length", "0"], "--max-length must be a positive int, received 0"),
         (["--n-best", "2"], "--n-best is a beam search setting; add --beam-width N"),
         (

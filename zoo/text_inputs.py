@@ -5,6 +5,7 @@ list of `(source, target)` tuples, `training.TextPairs`, a `tf.data.Dataset`
 of string pairs), each with an error that says what was expected.
 """
 
+import collections.abc
 import math
 import os
 
@@ -197,6 +198,27 @@ def _dataset_text_pairs(dataset, name):
     return sources, targets
 
 
+def _dataset_texts(dataset, side):
+    """The strings of a finite dataset of strings, batched or not, as bytes."""
+    spec = dataset.element_spec
+    if getattr(spec, "dtype", None) != tf.string or spec.shape.rank not in (0, 1):
+        raise TypeError(
+            f"A dataset of {side} sentences must yield strings, one or a batch at a time; this one "
+            f"yields {spec}. Map it to strings first, such as `dataset.map(lambda d: d['es'])`."
+        )
+    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
+        raise ValueError(
+            f"The dataset of {side} sentences is endless (it repeats); give a finite one, such as "
+            "`dataset.take(n)`."
+        )
+    if spec.shape.rank == 0:
+        dataset = dataset.batch(4096)  # read in batches: one string at a time is slow
+    texts = []
+    for batch in dataset.as_numpy_iterator():
+        texts.extend(batch)
+    return texts
+
+
 def _is_list_of_pairs(pairs):
     """Whether `pairs` is a list of `(source, target)` tuples rather than `(sources, targets)`.
 
@@ -217,9 +239,24 @@ def _is_list_of_pairs(pairs):
 def check_texts(texts, side):
     """A list of `str` from `texts`, or an error that names the bad item.
 
-    `texts` is any iterable of `str`, or of UTF-8 `bytes` (as `tf.data` and
-    NumPy give strings), or a 1-D `tf.string` tensor; bytes are decoded.
+    `texts` is any ordered iterable of `str`, or of UTF-8 `bytes` (as
+    `tf.data` and NumPy give strings), a 1-D `tf.string` tensor, or a finite
+    `tf.data.Dataset` of strings, batched or not (read whole); bytes are
+    decoded. A set or a dict is refused: results could not be matched to
+    its items.
     """
+    if isinstance(texts, tf.data.Dataset):
+        texts = _dataset_texts(texts, side)
+    if isinstance(texts, (set, frozenset)):
+        raise TypeError(
+            f"Expected a list of {side} strings, received a {type(texts).__name__}, whose order is arbitrary: "
+            "the results could not be told apart. Pass a list, such as `sorted(...)` of it."
+        )
+    if isinstance(texts, collections.abc.Mapping):
+        raise TypeError(
+            f"Expected a list of {side} strings, received a {type(texts).__name__}; pass a list of its "
+            "values or keys, such as `list(d.values())`."
+        )
     if tf.is_tensor(texts):
         if texts.dtype != tf.string or texts.shape.rank != 1:
             raise TypeError(

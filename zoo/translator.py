@@ -161,7 +161,8 @@ class Translator(Seq2SeqTask):
 
         Args:
             sentences: a string or a list of strings: `str`, UTF-8 `bytes` (as
-                `tf.data` gives them) or a `tf.string` tensor.
+                `tf.data` gives them) or a `tf.string` tensor; or a finite
+                `tf.data.Dataset` of strings, batched or not (a list back).
             strategy: how to decode: a `zoo.generation.DecodingStrategy`
                 (`GreedySearch()`, `BeamSearch(...)`, `RandomSampling(...)`)
                 or one of the names `"greedy"` (the default), `"beam"`,

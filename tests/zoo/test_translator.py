@@ -101,8 +101,11 @@ def test_translate_takes_strings_as_tensorflow_and_numpy_give_them(trained_trans
     assert trained_translator.translate(sentences[3].encode()) == expected[3]
     assert trained_translator.translate(np.array(sentences[3])) == expected[3]  # 0-d: one sentence
     assert trained_translator.translate(np.array(sentences[3].encode())) == expected[3]
-    dataset = tf.data.Dataset.from_tensor_slices(sentences).as_numpy_iterator()
+    dataset = tf.data.Dataset.from_tensor_slices(sentences)
+    assert trained_translator.translate(dataset.as_numpy_iterator()) == expected
     assert trained_translator.translate(dataset) == expected
+    assert trained_translator.translate(dataset.batch(3)) == expected
+    assert trained_translator.translate(dataset.take(1)) == expected[:1]  # a list, as for a list of one
 
 
 def test_text_pairs_as_a_list_of_tuples(trained_translator, toy_pairs):
@@ -211,6 +214,17 @@ def test_translate_bad_input(trained_translator):
         )
     with pytest.raises(ValueError, match="max_length"):
         trained_translator.translate("hola", max_length=0)
+    # Containers whose order is not the caller's, or that are not a list of sentences.
+    with pytest.raises(TypeError, match="received a set, whose order is arbitrary.*Pass a list"):
+        trained_translator.translate({"hola", "el gato"})
+    with pytest.raises(TypeError, match="received a dict; pass a list of its values or keys"):
+        trained_translator.translate({"hola": "hello"})
+    with pytest.raises(TypeError, match="must yield strings, one or a batch at a time; this one yields"):
+        trained_translator.translate(tf.data.Dataset.from_tensor_slices({"es": ["hola"]}))
+    with pytest.raises(TypeError, match="must yield strings"):
+        trained_translator.translate(tf.data.Dataset.from_tensor_slices([[1, 2]]))
+    with pytest.raises(ValueError, match="is endless \\(it repeats\\); give a finite one"):
+        trained_translator.translate(tf.data.Dataset.from_tensor_slices(["hola"]).repeat())
 
 
 def test_preset_round_trip(trained_translator, toy_pairs, tmp_path):

@@ -185,14 +185,8 @@ def _dataset_text_pairs(dataset, name):
     """`(sources, targets)` of a finite dataset of `(source, target)` strings, batched or not."""
     if not is_string_pair_spec(dataset.element_spec):
         raise TypeError(not_string_pairs(f"`{name}`", dataset.element_spec))
-    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
-        raise ValueError(
-            f"`{name}` is an endless dataset (it repeats); give a finite one, such as `dataset.take(n)`."
-        )
-    if dataset.element_spec[0].shape.rank == 0:
-        dataset = dataset.batch(4096)  # read in batches: one pair at a time is slow
     sources, targets = [], []
-    for batch_sources, batch_targets in dataset.as_numpy_iterator():
+    for batch_sources, batch_targets in _batches(dataset, f"`{name}`"):
         sources.extend(batch_sources)
         targets.extend(batch_targets)
     return sources, targets
@@ -206,17 +200,21 @@ def _dataset_texts(dataset, side):
             f"A dataset of {side} sentences must yield strings, one or a batch at a time; this one "
             f"yields {spec}. Map it to strings first, such as `dataset.map(lambda d: d['es'])`."
         )
-    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
-        raise ValueError(
-            f"The dataset of {side} sentences is endless (it repeats); give a finite one, such as "
-            "`dataset.take(n)`."
-        )
-    if spec.shape.rank == 0:
-        dataset = dataset.batch(4096)  # read in batches: one string at a time is slow
     texts = []
-    for batch in dataset.as_numpy_iterator():
+    for batch in _batches(dataset, f"The dataset of {side} sentences"):
         texts.extend(batch)
     return texts
+
+
+def _batches(dataset, what):
+    """A finite dataset's elements as NumPy batches: elements of rank 0 read in batches, as one is slow."""
+    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
+        raise ValueError(
+            f"{what} is an endless dataset (it repeats); give a finite one, such as `dataset.take(n)`."
+        )
+    if tf.nest.flatten(dataset.element_spec)[0].shape.rank == 0:
+        dataset = dataset.batch(4096)
+    return dataset.as_numpy_iterator()
 
 
 def _is_list_of_pairs(pairs):
@@ -249,8 +247,8 @@ def check_texts(texts, side):
         texts = _dataset_texts(texts, side)
     if isinstance(texts, (set, frozenset)):
         raise TypeError(
-            f"Expected a list of {side} strings, received a {type(texts).__name__}, whose order is arbitrary: "
-            "the results could not be told apart. Pass a list, such as `sorted(...)` of it."
+            f"Expected a list of {side} strings, received a {type(texts).__name__}, whose order is "
+            "arbitrary: pass a list, in the order the sentences belong in (such as `sorted(...)` of it)."
         )
     if isinstance(texts, collections.abc.Mapping):
         raise TypeError(

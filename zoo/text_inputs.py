@@ -240,8 +240,8 @@ def check_texts(texts, side):
     `texts` is any ordered iterable of `str`, or of UTF-8 `bytes` (as
     `tf.data` and NumPy give strings), a 1-D `tf.string` tensor, or a finite
     `tf.data.Dataset` of strings, batched or not (read whole); bytes are
-    decoded. A set or a dict is refused: results could not be matched to
-    its items.
+    decoded. A set, a dict or a table is refused: its iteration order is
+    not the caller's, or its items are not the sentences.
     """
     if isinstance(texts, tf.data.Dataset):
         texts = _dataset_texts(texts, side)
@@ -249,6 +249,11 @@ def check_texts(texts, side):
         raise TypeError(
             f"Expected a list of {side} strings, received a {type(texts).__name__}, whose order is "
             "arbitrary: pass a list, in the order the sentences belong in (such as `sorted(...)` of it)."
+        )
+    if hasattr(texts, "columns"):  # a table (a pandas DataFrame) iterates over its column names
+        raise TypeError(
+            f"Expected a list of {side} strings, received a {type(texts).__name__}; pass one of its "
+            "columns, such as `df['es']`."
         )
     if isinstance(texts, collections.abc.Mapping):
         raise TypeError(

@@ -219,6 +219,12 @@ def test_translate_bad_input(trained_translator):
         trained_translator.translate({"hola", "el gato"})
     with pytest.raises(TypeError, match="received a dict; pass a list of its values or keys"):
         trained_translator.translate({"hola": "hello"})
+
+    class Table(list):  # iterates as a pandas DataFrame does: over its column names
+        columns = ["es", "en"]
+
+    with pytest.raises(TypeError, match="received a Table; pass one of its columns, such as `df\\['es'\\]`"):
+        trained_translator.translate(Table(["es", "en"]))
     with pytest.raises(TypeError, match="must yield strings, one or a batch at a time; this one yields"):
         trained_translator.translate(tf.data.Dataset.from_tensor_slices({"es": ["hola"]}))
     with pytest.raises(TypeError, match="must yield strings"):

@@ -282,6 +282,11 @@ def check_texts(texts, side):
         if not isinstance(text, str):
             raise TypeError(
                 f"{side.capitalize()} sentence {i} is not a str but {type(text).__name__}: {text!r}."
+                + (
+                    " A sentence is one string: join words split already, such as `' '.join(words)`."
+                    if isinstance(text, list) and all(isinstance(t, (str, bytes)) for t in text)
+                    else ""
+                )
             )
         if not text.isascii():
             try:

@@ -188,8 +188,12 @@ def test_a_saved_preset_takes_new_length_limits_and_nothing_else(trained_transla
 
 
 def test_translate_bad_input(trained_translator):
-    with pytest.raises(TypeError, match="Source sentence 1 is not a str but int: 3"):
+    with pytest.raises(TypeError, match="Source sentence 1 is not a str but int: 3\\.$"):
         trained_translator.translate(["hola", 3])
+    with pytest.raises(
+        TypeError, match="sentence 0 is not a str but list: \\['el', 'gato'\\]. A sentence is one"
+    ):
+        trained_translator.translate([["el", "gato"]])
     with pytest.raises(ValueError, match="Source sentence 1 is bytes that are not UTF-8 .*at byte 1"):
         trained_translator.translate([b"hola", b"c\xe9sped"])
     with pytest.raises(TypeError, match="a tensor of int32 and shape \\(2,\\), where a 1-D tf.string"):

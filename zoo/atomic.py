@@ -230,18 +230,27 @@ def _make_parent(path):
 
 
 @contextlib.contextmanager
-def atomic_file(path):
+def atomic_file(path, in_directory=False):
     """Yield a temporary file path that replaces `path` when the block succeeds.
 
     `path` is checked before the block runs (see `check_file_target`). The
     file is flushed to the disk before it takes the name; staging files
     that killed writers left beside `path` are removed (`remove_abandoned`).
+    `in_directory=True` stages it as `.<name>.tmp-*/<name>`: under its own
+    name, for a writer that reads the format from it (Keras' `.keras` and
+    `.weights.h5`), and with the lock on the directory, for a writer that
+    locks the file it writes (HDF5).
     """
     path = check_file_target(path)
     parent, name = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
     remove_abandoned(path)
-    descriptor, staging = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=parent)
+    if in_directory:
+        holder = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+        descriptor, staging = os.open(holder, os.O_RDONLY), os.path.join(holder, name)
+    else:
+        holder = None
+        descriptor, staging = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=parent)
     try:
         # Held until the file is in place, and dropped by the system however
         # this process ends: a staging file no one holds was abandoned.
@@ -249,7 +258,8 @@ def atomic_file(path):
     except OSError:
         pass  # no locks here: `remove_abandoned` then leaves staging files alone
     try:
-        os.chmod(staging, 0o666 & ~_umask())  # as `open` would create it; mkstemp makes it 0600
+        if holder is None:  # the writer creates it otherwise, as `open` would
+            os.chmod(staging, 0o666 & ~_umask())  # mkstemp makes it 0600
         yield staging
         _sync(staging)
         os.replace(staging, path)
@@ -260,6 +270,8 @@ def atomic_file(path):
         raise
     finally:
         os.close(descriptor)
+        if holder is not None:
+            shutil.rmtree(holder, ignore_errors=True)
 
 
 def sync_tree(root):

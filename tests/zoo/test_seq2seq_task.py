@@ -1,3 +1,4 @@
+import os
 import pathlib
 import warnings
 
@@ -453,3 +454,73 @@ def test_a_keras_file_with_an_unknown_metric_names_the_ways_to_load_it(toy_pairs
     plain = keras.saving.load_model(path, compile=False)
     assert plain.translate(toy_pairs[0][:2]) == model.translate(toy_pairs[0][:2])
     assert "confidence" not in plain.evaluate(toy_pairs, batch_size=4, return_dict=True, verbose=0)
+
+
+@pytest.mark.parametrize("method, name", [("save", "model.keras"), ("save_weights", "model.weights.h5")])
+def test_a_save_that_fails_midway_leaves_the_earlier_file_whole(
+    trained_translator, toy_pairs, tmp_path, monkeypatch, method, name
+):
+    """Keras writes straight into the path: a kill mid-save truncated the file it was replacing."""
+    path = tmp_path / name
+    getattr(trained_translator, method)(path)
+    saved = path.read_bytes()
+
+    def killed_midway(self, filepath, *args, **kwargs):
+        with open(filepath, "wb") as f:
+            f.write(saved[: len(saved) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, method, killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        getattr(trained_translator, method)(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == saved
+    assert sorted(os.listdir(tmp_path)) == [name]  # the staging copy went with the failed save
+    if method == "save":
+        restored = keras.saving.load_model(path)
+    else:
+        restored = zoo.load("gru_luong_small", train_data=toy_pairs, **TINY)
+        restored.load_weights(path)
+    assert restored.translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])
+
+
+def test_save_refuses_other_formats_and_an_unwanted_overwrite(trained_translator, tmp_path):
+    for name in ("model.h5", "model.hdf5"):
+        with pytest.raises(
+            ValueError, match=r"legacy HDF5 .*custom_objects=\{'Translator': zoo.Translator\}"
+        ):
+            trained_translator.save(tmp_path / name)
+    with pytest.raises(ValueError, match=r"model.zip: `save` writes a `.keras` file.*save_to_preset\(DIR\)"):
+        trained_translator.save(tmp_path / "model.zip")
+    assert os.listdir(tmp_path) == []
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"mine")
+    for method in ("save", "save_weights"):
+        target = path if method == "save" else tmp_path / "model.weights.h5"
+        target.write_bytes(b"mine")
+        with pytest.raises(FileExistsError, match="exists, and `overwrite=False` was given"):
+            getattr(trained_translator, method)(target, overwrite=False)
+        assert target.read_bytes() == b"mine"
+
+
+def test_load_weights_restores_the_optimizer_state_into_a_model_just_loaded(toy_pairs, tmp_path):
+    """Keras skipped the saved optimizer's variables, with a warning, where the optimizer was not built."""
+    model = zoo.load("gru_luong", train_data=toy_pairs, dropout=0.0, **TINY)
+    model.fit(toy_pairs, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    model.save_weights(tmp_path / "trained.weights.h5")
+    zoo.load("gru_luong", train_data=toy_pairs, **TINY).save_weights(tmp_path / "untrained.weights.h5")
+    for name, source in (("trained", model), ("untrained", None)):
+        restored = zoo.load("gru_luong", train_data=toy_pairs, dropout=0.0, **TINY)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            restored.load_weights(tmp_path / f"{name}.weights.h5")
+        if source is None:  # saved before a step: its step count, and zero moments
+            assert int(restored.optimizer.iterations) == 0
+            continue
+        assert int(restored.optimizer.iterations) == int(model.optimizer.iterations) == 3
+        for saved, loaded in zip(model.optimizer.variables, restored.optimizer.variables, strict=True):
+            np.testing.assert_array_equal(np.asarray(loaded), np.asarray(saved))
+        for m in (model, restored):  # so training on from the file is training on from the model
+            m.fit(toy_pairs, batch_size=4, epochs=1, shuffle=False, verbose=0)
+        for a, b in zip(model.weights, restored.weights, strict=True):
+            np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-7)

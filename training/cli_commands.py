@@ -124,9 +124,9 @@ def load_saved(path):
     import zoo
 
     if not os.path.isdir(path):
-        from zoo.preset_io import interrupted_save_note
+        from zoo.preset_io import not_a_preset_note
 
-        note = interrupted_save_note(path)
+        note = not_a_preset_note(path)
         if note:
             raise FileNotFoundError(f"No saved model at {path}.{note}")
         what = "a built-in preset, which has no vocabulary until it is trained" if path in zoo.PRESETS else ""

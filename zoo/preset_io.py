@@ -138,7 +138,7 @@ def _load(preset, train_data, overrides):
                 "its vocabularies."
             )
         return load_preset_directory(preset, **overrides)
-    note = "" if means_builtin else interrupted_save_note(preset)
+    note = "" if means_builtin else not_a_preset_note(preset)
     if note or (
         not means_builtin and (os.sep in preset or preset.endswith(".json") or os.path.exists(preset))
     ):
@@ -272,15 +272,44 @@ def save_to_preset(model: Translator, path: PathLike) -> None:
         model.preprocessor.target_tokenizer.save_vocabulary(os.path.join(staging, TARGET_VOCABULARY_FILE))
 
 
-def interrupted_save_note(path):
-    """A sentence naming the whole copy a killed save left beside a missing `path`, or ""."""
+def not_a_preset_note(path):
+    """A sentence on where the preset is when `path`, no directory, is not one; or "".
+
+    For a missing `path`, the whole copy a killed save left beside it. For
+    a file, what it is and what reads it: a `.keras` file, a file inside a
+    preset directory, weights alone, a legacy HDF5 model.
+    """
     copy = interrupted_save(path)
-    if not copy:
+    if copy:
+        return (
+            f" A save into it was stopped before it finished, and what it was replacing is whole "
+            f"at {copy}: rename that to {path} to load it."
+        )
+    if not os.path.isfile(path):
         return ""
-    return (
-        f" A save into it was stopped before it finished, and what it was replacing is whole "
-        f"at {copy}: rename that to {path} to load it."
-    )
+    directory = os.path.dirname(os.path.abspath(path))
+    for holder in (directory, os.path.dirname(directory)):  # a preset's file, or one of its assets
+        if os.path.isfile(os.path.join(holder, CONFIG_FILE)) and os.path.isfile(
+            os.path.join(holder, METADATA_FILE)
+        ):
+            return f" It is a file of the preset directory {holder}: load that directory."
+    if path.endswith(".keras"):
+        return (
+            " It is a `.keras` file (what `model.save` writes), which `keras.saving.load_model` reads "
+            "after `import zoo`; write a preset directory from the loaded model with "
+            "`model.save_to_preset(DIR)`."
+        )
+    if path.endswith(".weights.h5"):
+        return (
+            " It holds weights alone: build the model it came from (the same preset, settings and "
+            "vocabularies) and read them with `model.load_weights(path)`."
+        )
+    if path.endswith((".h5", ".hdf5")):
+        return (
+            " It is an HDF5 file: a legacy Keras model loads with `keras.saving.load_model(path, "
+            "custom_objects={'Translator': zoo.Translator})`."
+        )
+    return " It is a file; a preset is a directory."
 
 
 def _look_at(path):

@@ -712,6 +712,9 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert "no text pairs" in capsys.readouterr().err
     assert main(["translate", str(tmp_path / "no-model"), "hola"]) == 2
     assert "No saved model at " in capsys.readouterr().err
+    (tmp_path / "model.keras").write_bytes(b"PK")
+    assert main(["translate", str(tmp_path / "model.keras"), "hola"]) == 2
+    assert "model.keras. It is a `.keras` file (what `model.save` writes)" in capsys.readouterr().err
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("hola\thello\n", encoding="utf-8")
     for command in (["translate", "gru_luong", "hola"], ["evaluate", "gru_luong", "--data", str(pairs)]):

@@ -1,6 +1,7 @@
 import json
 import os
 import pathlib
+import re
 
 import keras
 import numpy as np
@@ -434,6 +435,33 @@ def test_load_errors(toy_pairs, tmp_path):
         zoo.load("~/nowhere-in-home")  # `~` is the home folder, as in a shell
     with pytest.raises(ValueError, match="3 source sentences but 2 target"):
         zoo.load("gru_luong", train_data=(["a", "b", "c"], ["x", "y"]))
+
+
+def test_loading_a_file_says_what_it_is_and_what_reads_it(trained_translator, tmp_path):
+    trained_translator.save(tmp_path / "model.keras")
+    trained_translator.save_weights(tmp_path / "model.weights.h5")
+    trained_translator.save_to_preset(tmp_path / "preset")
+    (tmp_path / "legacy.h5").write_bytes(b"\x89HDF")
+    (tmp_path / "notes.txt").write_text("")
+    preset = re.escape(str(tmp_path / "preset"))
+    for name, note in (
+        (
+            "model.keras",
+            r"a `\.keras` file .*`keras\.saving\.load_model` reads after `import zoo`.*save_to_preset",
+        ),
+        ("model.weights.h5", r"weights alone: build the model .*`model\.load_weights\(path\)`"),
+        ("legacy.h5", r"legacy Keras model loads with .*custom_objects=\{'Translator': zoo\.Translator\}"),
+        ("preset/config.json", rf"a file of the preset directory {preset}: load that directory\.$"),
+        (
+            "preset/assets/source_vocabulary.txt",
+            rf"a file of the preset directory {preset}: load that directory",
+        ),
+        ("notes.txt", r"is a file; a preset is a directory\.$"),
+    ):
+        with pytest.raises(
+            FileNotFoundError, match=rf"^No preset directory at .*{re.escape(name)}\. It .*{note}"
+        ):
+            zoo.load(tmp_path / name)
 
 
 def test_a_folder_named_like_a_preset_means_it_only_without_train_data(

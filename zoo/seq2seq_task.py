@@ -1,17 +1,16 @@
 """The training half of a sequence-to-sequence task: compile defaults, and `fit`/`evaluate` on text."""
 
 import contextlib
-import os
 
 import keras
 import tensorflow as tf
 from keras import ops
 
 from keras_attention.checks import check_int
-from zoo.atomic import atomic_file
 from zoo.compile_arguments import check_loss_takes_logits, with_token_metrics
 from zoo.fused_adam import FusedAdam
 from zoo.length_grouping import length_grouped_batches
+from zoo.model_files import ModelFiles
 from zoo.perplexity import Perplexity
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.target_tokens import TargetTokens
@@ -29,7 +28,7 @@ from zoo.token_accuracy import TokenAccuracy
 from zoo.token_weighted_loss import TokenWeightedLoss
 
 
-class Seq2SeqTask(keras.Model):
+class Seq2SeqTask(ModelFiles):
     """A `keras.Model` that trains on text pairs through its `preprocessor`.
 
     The base of `zoo.Translator`: everything between raw text pairs and
@@ -136,61 +135,6 @@ class Seq2SeqTask(keras.Model):
         self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)  # so the saved state has variables to go to
-
-    # --- Saving -----------------------------------------------------------
-
-    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
-        """`keras.Model.save`, with a `.keras` file written atomically.
-
-        The file is written beside `filepath` and takes its name only when
-        whole and flushed to the disk, so a save that is killed or fails
-        leaves an earlier file at `filepath` as it was. `overwrite=False`
-        raises `FileExistsError` where a file exists (Keras would ask at the
-        terminal). Any other extension is refused, Keras' legacy HDF5 format
-        (`.h5`) among them: such a file loads back only with
-        `custom_objects`, where `keras.saving.load_model` reads a `.keras`
-        file after `import zoo`. A directory (`zipped=False`) or a remote
-        path is Keras' to write, as it does.
-        """
-        path = _local_path(filepath)
-        if path is None or zipped is False:
-            return super().save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
-        if not path.endswith(".keras"):
-            name = type(self).__name__
-            legacy = (
-                f" Keras' legacy HDF5 format would load back only with `custom_objects={{{name!r}: zoo.{name}}}`."
-                if path.endswith((".h5", ".hdf5"))
-                else ""
-            )
-            raise ValueError(
-                f"Cannot save to {path}: `save` writes a `.keras` file, so give the path that extension "
-                f"(`keras.saving.load_model` reads it after `import zoo`).{legacy} A preset directory, "
-                "which `zoo.load` and the CLI read, is `save_to_preset(DIR)`; a SavedModel, `export(DIR)`."
-            )
-        _check_overwrite(path, overwrite)
-        with atomic_file(path, in_directory=True) as staging:
-            super().save(staging, zipped=zipped, **kwargs)
-
-    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
-        """`keras.Model.save_weights`, with a `.weights.h5` file written atomically, as `save` writes."""
-        path = _local_path(filepath)
-        if path is None or max_shard_size is not None or not path.endswith(".weights.h5"):
-            return super().save_weights(filepath, overwrite=overwrite, max_shard_size=max_shard_size)
-        _check_overwrite(path, overwrite)
-        with atomic_file(path, in_directory=True) as staging:
-            super().save_weights(staging)
-
-    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """`keras.Model.load_weights`, the optimizer's state included when the file holds it.
-
-        Keras restores an optimizer's variables only into a built optimizer:
-        into a model just loaded or compiled it skipped them, with a warning
-        that their counts differ, and training went on with fresh moments.
-        So the optimizer is built first, as for a `.keras` file.
-        """
-        if self.built and self.compiled and self.optimizer is not None and not self.optimizer.built:
-            self.optimizer.build(self.trainable_variables)
-        return super().load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     # --- Training on text -------------------------------------------------
 
@@ -366,18 +310,3 @@ class Seq2SeqTask(keras.Model):
         if shuffle:
             dataset = dataset.shuffle(len(sources), seed=0)
         return self._as_dataset(dataset, batch_size, shuffle)
-
-
-def _local_path(filepath):
-    """`filepath` as a string when it names a local file, else `None` (a file object, a remote URL)."""
-    if not isinstance(filepath, (str, os.PathLike)):
-        return None
-    path = os.fspath(filepath)
-    if not isinstance(path, str) or "://" in path:
-        return None
-    return path
-
-
-def _check_overwrite(path, overwrite):
-    if not overwrite and os.path.lexists(path):
-        raise FileExistsError(f"{path} exists, and `overwrite=False` was given.")

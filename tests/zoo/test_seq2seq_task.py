@@ -1,5 +1,6 @@
 import os
 import pathlib
+import re
 import warnings
 
 import keras
@@ -524,3 +525,42 @@ def test_load_weights_restores_the_optimizer_state_into_a_model_just_loaded(toy_
             m.fit(toy_pairs, batch_size=4, epochs=1, shuffle=False, verbose=0)
         for a, b in zip(model.weights, restored.weights, strict=True):
             np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-7)
+
+
+def test_load_weights_that_do_not_fit_say_what_to_load_instead(trained_translator, toy_pairs, tmp_path):
+    trained_translator.save_weights(tmp_path / "model.weights.h5")
+    trained_translator.save(tmp_path / "model.keras")
+    trained_translator.save_to_preset(tmp_path / "preset")
+    wider = zoo.load(
+        "gru_luong_small", train_data=toy_pairs, **{**TINY, "hidden_dim": 2 * TINY["hidden_dim"]}
+    )
+    other_words = zoo.load("gru_luong_small", train_data=(["un dos tres"], ["one two three"]), **TINY)
+    for model in (wider, other_words):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras' own, on each layer it skips
+            with pytest.raises(
+                ValueError, match=r"model.weights.h5: the weights do not fit this model\. A weights"
+            ):
+                model.load_weights(tmp_path / "model.weights.h5")
+            with pytest.raises(
+                ValueError, match=r"holds a whole model, which `keras.saving.load_model\(path\)`"
+            ):
+                model.load_weights(tmp_path / "model.keras")
+    preset = re.escape(repr(str(tmp_path / "preset")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(
+            ValueError, match=rf"backbone's weights of the preset directory .*zoo.load\({preset}\)"
+        ):
+            wider.load_weights(tmp_path / "preset" / "model.weights.h5")
+    with pytest.raises(
+        IsADirectoryError, match=rf"not a weights file: a preset directory loads with `zoo.load\({preset}\)`"
+    ):
+        wider.load_weights(tmp_path / "preset")
+    with pytest.raises(FileNotFoundError, match="No weights file at .*missing.weights.h5"):
+        wider.load_weights(tmp_path / "missing.weights.h5")
+    # The backbone's weights alone load, as the hint says, and give the preset's translations.
+    from_preset = zoo.load(tmp_path / "preset")
+    fresh = zoo.load("gru_luong_small", train_data=toy_pairs, **TINY)
+    fresh.backbone.load_weights(tmp_path / "preset" / "model.weights.h5")
+    assert fresh.translate(toy_pairs[0]) == from_preset.translate(toy_pairs[0])

@@ -70,6 +70,8 @@ class ModelFiles(keras.Model):
         """
         path = _local_path(filepath)
         if path is not None:
+            # `~` is the home folder, as where `save_weights` wrote.
+            filepath = path = os.path.expanduser(path)
             _check_weights_path(path)
         if self.built and self.compiled and self.optimizer is not None and not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)

@@ -564,3 +564,14 @@ def test_load_weights_that_do_not_fit_say_what_to_load_instead(trained_translato
     fresh = zoo.load("gru_luong_small", train_data=toy_pairs, **TINY)
     fresh.backbone.load_weights(tmp_path / "preset" / "model.weights.h5")
     assert fresh.translate(toy_pairs[0]) == from_preset.translate(toy_pairs[0])
+
+
+def test_model_files_under_the_home_folder_round_trip(trained_translator, toy_pairs, tmp_path, monkeypatch):
+    """`~` is the home folder, as `zoo.load` reads it: Keras' own loading looked for a folder named `~`."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    trained_translator.save_weights("~/model.weights.h5")
+    trained_translator.save("~/model.keras")
+    assert sorted(os.listdir(tmp_path)) == ["model.keras", "model.weights.h5"]
+    restored = zoo.load("gru_luong_small", train_data=toy_pairs, **TINY)
+    restored.load_weights("~/model.weights.h5")
+    assert restored.translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])

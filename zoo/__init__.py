@@ -15,7 +15,8 @@ from zoo.export import export_translator
 from zoo.fused_adam import FusedAdam
 from zoo.per_token_metric import PerTokenMetric
 from zoo.perplexity import Perplexity
-from zoo.preset_io import PRECISIONS, architecture, load, parameter_count, save_to_preset
+from zoo.precision import PRECISIONS
+from zoo.preset_io import architecture, load, parameter_count, save_to_preset
 from zoo.presets import PRESETS, TRAINING_DEFAULTS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_backbone import Seq2SeqBackbone

@@ -26,6 +26,7 @@ from keras_attention.checks import check_bool, check_int
 from zoo.annotations import PathLike, TextPairsLike
 from zoo.atomic import DirectoryKind, atomic_directory, interrupted_save
 from zoo.export import SAVED_MODEL_DIRECTORY
+from zoo.precision import computing_in
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
@@ -47,9 +48,6 @@ TARGET_VOCABULARY_FILE = os.path.join("assets", "target_vocabulary.txt")
 PRESET_DIRECTORY = DirectoryKind(
     "a preset directory", CONFIG_FILE, frozenset({CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, "assets"})
 )
-
-# What `load(dtype=...)` accepts: float32 and Keras' two mixed-precision policies.
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 # The classes a config may name; nothing else is ever constructed.
 BACKBONE_CLASSES = {"RecurrentSeq2Seq": RecurrentSeq2Seq, "TransformerSeq2Seq": TransformerSeq2Seq}
@@ -89,15 +87,8 @@ def load(
     """
     if dtype is None:
         return _load(preset, train_data, overrides)
-    if dtype not in PRECISIONS:
-        raise ValueError(f"Unknown `dtype` {dtype!r}. Expected one of {', '.join(map(repr, PRECISIONS))}.")
-    # Layers take their policy from the global one when they are built.
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(dtype)
-    try:
+    with computing_in(dtype):
         return _load(preset, train_data, overrides)
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def _load(preset, train_data, overrides):

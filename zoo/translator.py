@@ -1,6 +1,7 @@
 """The translation task: raw text pairs in, text out."""
 
 import concurrent.futures
+import contextlib
 import functools
 import threading
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from keras_attention.checks import check_bool
 from zoo.annotations import PathLike, TextPairsLike, Texts, TranslateOptions
 from zoo.api_export import zoo_export
 from zoo.generation import BeamSearch, DecodingStrategy, get_strategy
+from zoo.precision import computing_in
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.seq2seq_task import Seq2SeqTask
 from zoo.source_too_long_error import SourceTooLongError
@@ -497,12 +499,14 @@ class Translator(Seq2SeqTask):
             "lowercase": self.preprocessor.source_tokenizer.lowercase,
             "source_vocabulary": list(self.preprocessor.source_tokenizer.vocabulary),
             "target_vocabulary": list(self.preprocessor.target_tokenizer.vocabulary),
+            # For a `.keras` file: a model saved in mixed precision loads in it (a preset records none).
+            "dtype": self.dtype_policy.name,
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        backbone = keras.saving.deserialize_keras_object(config.pop("backbone"))
+        dtype = config.pop("dtype", None)  # files saved before it was recorded: the global policy
         tokenizer_class = get_tokenizer_class(config.pop("tokenizer", "word"))
         lowercase = config.pop("lowercase", True)  # files saved before the setting lowercased
         preprocessor = Seq2SeqPreprocessor(
@@ -510,4 +514,6 @@ class Translator(Seq2SeqTask):
             tokenizer_class(config.pop("target_vocabulary"), lowercase=lowercase),
             **config.pop("preprocessor"),
         )
-        return cls(backbone, preprocessor, **config)
+        with contextlib.nullcontext() if dtype is None else computing_in(dtype):
+            backbone = keras.saving.deserialize_keras_object(config.pop("backbone"))
+            return cls(backbone, preprocessor, **config)

@@ -1,5 +1,7 @@
 """Mixed precision: `zoo.load(dtype=...)`, `zoo train --precision`, and what stays float32."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -56,6 +58,28 @@ def test_a_mixed_precision_model_trains_and_decodes(pairs, precision):
     for strategy in (zoo.generation.GreedySearch(), zoo.generation.BeamSearch(2)):
         translations = model.translate(sources, strategy)
         assert len(translations) == 3 and all(isinstance(t, str) for t in translations)
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_a_keras_file_keeps_the_precision_and_the_loss_scale(pairs, precision, tmp_path):
+    """Loaded in float32, the model computed otherwise and its LossScaleOptimizer's state was skipped."""
+    model = zoo.load("gru_luong_small", train_data=pairs, dtype=precision, dropout=0.0, **TINY)
+    model.fit(pairs, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    model.save(tmp_path / "model.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras warned that the optimizer's variable counts differed
+        restored = keras.saving.load_model(tmp_path / "model.keras")
+    assert keras.config.dtype_policy().name == "float32"
+    assert restored.dtype_policy.name == precision
+    assert restored.backbone.output_projection.compute_dtype == model.backbone.output_projection.compute_dtype
+    assert type(restored.optimizer) is type(model.optimizer)
+    for saved, loaded in zip(model.optimizer.variables, restored.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(loaded), np.asarray(saved))
+    assert restored.translate(pairs.sources[:4]) == model.translate(pairs.sources[:4])
+    for m in (model, restored):
+        m.fit(pairs, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    for a, b in zip(model.weights, restored.weights, strict=True):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-6, atol=1e-7)
 
 
 def test_resuming_in_another_precision_is_refused(pairs, tmp_path):

@@ -8,17 +8,21 @@ import keras
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
+def check_precision(dtype):
+    """Raise `ValueError` unless `dtype` is one of `PRECISIONS`."""
+    if dtype not in PRECISIONS:
+        raise ValueError(f"Unknown `dtype` {dtype!r}. Expected one of {', '.join(map(repr, PRECISIONS))}.")
+
+
 @contextlib.contextmanager
-def computing_in(dtype):
-    """Build the layers made inside the block in `dtype`, one of `PRECISIONS`.
+def computing_in(policy):
+    """Build the layers made inside the block in the dtype policy named `policy`.
 
     Keras gives a layer the global dtype policy when it is made, so the
     policy is set for the block and put back after it.
     """
-    if dtype not in PRECISIONS:
-        raise ValueError(f"Unknown `dtype` {dtype!r}. Expected one of {', '.join(map(repr, PRECISIONS))}.")
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(dtype)
+    keras.config.set_dtype_policy(policy)
     try:
         yield
     finally:

@@ -26,7 +26,7 @@ from keras_attention.checks import check_bool, check_int
 from zoo.annotations import PathLike, TextPairsLike
 from zoo.atomic import DirectoryKind, atomic_directory, interrupted_save
 from zoo.export import SAVED_MODEL_DIRECTORY
-from zoo.precision import computing_in
+from zoo.precision import check_precision, computing_in
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
@@ -87,6 +87,7 @@ def load(
     """
     if dtype is None:
         return _load(preset, train_data, overrides)
+    check_precision(dtype)
     with computing_in(dtype):
         return _load(preset, train_data, overrides)
 

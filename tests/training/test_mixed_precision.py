@@ -139,3 +139,17 @@ def test_train_in_mixed_precision_evaluates_and_exports_in_float32(tmp_path):
     serve = tf.saved_model.load(result.export_dir).signatures["serving_default"]
     exported = [t.decode() for t in serve(text=tf.constant(sources))["translation"].numpy().ravel()]
     assert exported == saved.translate(sources)
+
+
+def test_a_keras_file_loads_in_any_policy_it_was_built_in(pairs, tmp_path):
+    """`zoo.load(dtype=...)` takes `PRECISIONS` only, but a file records the policy Keras gave the model."""
+    keras.config.set_dtype_policy("float16")
+    try:
+        model = zoo.load("gru_luong_small", train_data=pairs, **TINY)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras")
+    assert restored.backbone.output_projection.compute_dtype == "float16"
+    assert keras.config.dtype_policy().name == "float32"
+    assert restored.translate(pairs.sources[:2]) == model.translate(pairs.sources[:2])

@@ -200,6 +200,33 @@ def test_a_staging_file_a_killed_writer_left_is_removed_by_the_next_write_and_no
     assert sorted(os.listdir(tmp_path)) == [".history.csv.tmp-young", "history.csv"]
 
 
+def test_a_file_staged_in_a_directory_keeps_its_name_and_a_killed_writer_leaves_nothing_for_long(tmp_path):
+    """`in_directory=True`, for Keras' `.keras` and `.weights.h5`: the lock is on the directory (HDF5 locks the file)."""
+    target = tmp_path / "model.keras"
+    script = _FILE_WRITER.replace(
+        "atomic.atomic_file(sys.argv[2])", "atomic.atomic_file(sys.argv[2], in_directory=True)"
+    )
+    writer, staging = _start_writer(script, target)
+    holder = os.path.dirname(staging)
+    try:
+        assert os.path.basename(staging) == "model.keras"
+        assert os.path.basename(holder).startswith(".model.keras.tmp-") and os.path.isfile(staging)
+        _age(holder, 2 * atomic.ABANDONED_AFTER_S)
+        with atomic_file(target, in_directory=True) as mine:  # alive, the writer holds its directory
+            with open(mine, "w") as f:
+                f.write("first")
+            lock = atomic._lock(mine)  # the file itself is left free for its writer to lock
+            assert lock is not None
+            os.close(lock)
+        assert os.path.isfile(staging)
+    finally:
+        _kill(writer)
+    with atomic_file(target, in_directory=True) as mine, open(mine, "w") as f:
+        f.write("second")
+    assert target.read_text() == "second"
+    assert os.listdir(tmp_path) == ["model.keras"]
+
+
 def test_a_whole_earlier_copy_is_left_for_recovery(tmp_path):
     old = tmp_path / ".preset.old-x"  # what a kill between the two renames leaves: `preset` is missing
     old.mkdir()

@@ -5,6 +5,7 @@ import os
 import keras
 
 from zoo.atomic import atomic_file
+from zoo.preset_files import is_preset_directory
 
 
 class ModelFiles(keras.Model):
@@ -83,7 +84,7 @@ class ModelFiles(keras.Model):
             preset = os.path.dirname(os.path.abspath(path))
             if path.endswith(".keras"):
                 hint = "It holds a whole model, which `keras.saving.load_model(path)` loads with its own settings."
-            elif os.path.isfile(os.path.join(preset, "config.json")):
+            elif is_preset_directory(preset):
                 hint = (
                     f"It holds the backbone's weights of the preset directory {preset}: "
                     f"`zoo.load({preset!r})` loads that model, `model.backbone.load_weights(path)` "
@@ -116,7 +117,7 @@ def _check_overwrite(path, overwrite):
 def _check_weights_path(path):
     """Raise unless `path` is a file; a preset directory gets the call that loads it."""
     if os.path.isdir(path):
-        if os.path.isfile(os.path.join(path, "config.json")):
+        if is_preset_directory(path):
             raise IsADirectoryError(
                 f"{path} is a directory, not a weights file: a preset directory loads with "
                 f"`zoo.load({path!r})`."

@@ -27,6 +27,14 @@ from zoo.annotations import PathLike, TextPairsLike
 from zoo.atomic import DirectoryKind, atomic_directory, interrupted_save
 from zoo.export import SAVED_MODEL_DIRECTORY
 from zoo.precision import check_precision, computing_in
+from zoo.preset_files import (
+    CONFIG_FILE,
+    METADATA_FILE,
+    SOURCE_VOCABULARY_FILE,
+    TARGET_VOCABULARY_FILE,
+    WEIGHTS_FILE,
+    is_preset_directory,
+)
 from zoo.presets import PRESETS, get_preset
 from zoo.recurrent_seq2seq import RecurrentSeq2Seq
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
@@ -37,13 +45,8 @@ from zoo.transformer_seq2seq import TransformerSeq2Seq
 from zoo.translator import Translator
 
 FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
 # What `zoo.load` may change of a saved preset: the preprocessor's limits, which no weight depends on.
 SAVED_PRESET_SETTINGS = ("max_source_length", "max_target_length")
-METADATA_FILE = "metadata.json"
-WEIGHTS_FILE = "model.weights.h5"
-SOURCE_VOCABULARY_FILE = os.path.join("assets", "source_vocabulary.txt")
-TARGET_VOCABULARY_FILE = os.path.join("assets", "target_vocabulary.txt")
 # What `save_to_preset` may replace: an earlier preset, nothing else.
 PRESET_DIRECTORY = DirectoryKind(
     "a preset directory", CONFIG_FILE, frozenset({CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE, "assets"})
@@ -281,9 +284,7 @@ def not_a_preset_note(path):
         return ""
     directory = os.path.dirname(os.path.abspath(path))
     for holder in (directory, os.path.dirname(directory)):  # a preset's file, or one of its assets
-        if os.path.isfile(os.path.join(holder, CONFIG_FILE)) and os.path.isfile(
-            os.path.join(holder, METADATA_FILE)
-        ):
+        if is_preset_directory(holder):
             return f" It is a file of the preset directory {holder}: load that directory."
     if path.endswith(".keras"):
         return (
@@ -314,8 +315,7 @@ def _look_at(path):
     presets = sorted(
         os.path.join(path, entry)
         for entry in os.listdir(path)
-        if os.path.isfile(os.path.join(path, entry, CONFIG_FILE))
-        and os.path.isfile(os.path.join(path, entry, METADATA_FILE))
+        if is_preset_directory(os.path.join(path, entry))
     )
     if not presets:
         return ""

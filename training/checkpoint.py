@@ -33,9 +33,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     It is written atomically every `save_every` steps and at the end of each
     epoch. When `fit` starts and a `latest` checkpoint exists, the state is
     restored and training continues at the step after it: the first epoch
-    runs only its remaining steps. With the data of `training.TextPairs`
-    (whose batch order is a function of the optimizer's step) the resumed
-    run reads the same batches as an uninterrupted one, and its final
+    runs only its remaining steps. With `training.TextPairs` or pairs in
+    lists (whose batch order `fit` makes a function of the optimizer's
+    step) the resumed run reads the same batches as an uninterrupted one
+    (a `tf.data.Dataset` starts its epoch afresh), and its final
     weights match it (bit for bit with deterministic kernels,
     `TF_DETERMINISTIC_OPS=1`). The resumed epoch's metrics average only the
     steps after the restore. A checkpoint written for a model with other
@@ -198,6 +199,15 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.best = state.get("best")
         self._epoch, self._step = state["epoch"], state["step"]
         self.model._initial_epoch = self._epoch
+        if not getattr(self.model, "_input_resumes", True) and self._epoch < self.params.get(
+            "epochs", math.inf
+        ):
+            warnings.warn(
+                f"Resuming from {path} with a tf.data.Dataset, which starts its epoch afresh: the "
+                "resumed run reads other batches than the interrupted one would have. Pass a "
+                "training.TextPairs or (sources, targets) lists to resume exactly.",
+                stacklevel=2,
+            )
         if self._step:
             self._stop_epoch_at = steps
         if not self.verbose:

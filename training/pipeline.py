@@ -5,9 +5,7 @@ pairs in the order `stateless_shuffle(seed=[seed, k])`, bucketed by length,
 each pair exactly once. Where the stream starts is read from `start_step`
 (the optimizer's step counter) when an iterator makes its first batch, so a
 run restored from a checkpoint reads exactly the batches that the
-interrupted run would have read next. That read runs beside the training
-step which asks for the batch; a step that updates the counter must wait for
-its batch first, as `Translator.train_step` does.
+interrupted run would have read next (`zoo.batch_stream`).
 """
 
 import dataclasses
@@ -17,6 +15,7 @@ import tensorflow as tf
 
 from keras_attention.checks import check_int
 from training.text_pairs import TextPairs
+from zoo.batch_stream import stream_from_step
 from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
 from zoo.text_inputs import empty_pairs_error
 from zoo.tokenizer import PAD_ID, UNK_ID
@@ -116,22 +115,13 @@ def make_dataset(
     else:
         size = len(pairs)
 
-        def shuffled_epoch(k, skip):
+        def shuffled_epoch(k):
             order = tf.random.experimental.stateless_shuffle(
                 tf.range(size, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), k])
             )
-            return epoch(order).skip(skip)
+            return epoch(order)
 
-        def stream_from(step):
-            first = step // per_epoch
-            return tf.data.Dataset.range(first, tf.int64.max).flat_map(
-                lambda k: shuffled_epoch(k, tf.where(k == first, step - first * per_epoch, 0))
-            )
-
-        position = tf.data.Dataset.from_tensors(0).map(
-            lambda _: tf.cast(tf.convert_to_tensor(start_step), tf.int64)
-        )
-        dataset = position.flat_map(stream_from)
+        dataset = stream_from_step(shuffled_epoch, per_epoch, start_step)
     return dataset.map(preprocessor.pack, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 

@@ -7,9 +7,10 @@ import tensorflow as tf
 from keras import ops
 
 from keras_attention.checks import check_int
+from zoo.batch_stream import stream_from_step
 from zoo.compile_arguments import check_loss_takes_logits, with_token_metrics
 from zoo.fused_adam import FusedAdam
-from zoo.length_grouping import length_grouped_batches
+from zoo.length_grouping import length_grouped_batches, length_grouped_stream
 from zoo.model_files import ModelFiles
 from zoo.perplexity import Perplexity
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
@@ -144,16 +145,20 @@ class Seq2SeqTask(ModelFiles):
         `x` (and `validation_data`) may be a `(sources, targets)` pair of
         string lists, an object with `to_tf_dataset(preprocessor, ...)`
         (such as `training.TextPairs`, which buckets by length over the
-        whole data and gives an exactly resumable order; see
-        `training.pipeline`), a `tf.data.Dataset` of `(source, target)`
-        strings, batched or not, or a dataset that is already tokenized.
-        Lists and a dataset of single pairs are batched by length within
-        windows (`zoo.length_grouping`), so batches carry little padding;
-        a batched dataset is used as batched. As in Keras, `x` may hold the
-        source sentences and `y` the target sentences; token ids with `y`
-        (and `sample_weight`) pass through to Keras. `validation_split`
-        holds out the last pairs as given, as Keras does (pairs in memory
-        only; `TextPairs.split` is the split that keeps a source on one side).
+        whole data; see `training.pipeline`), a `tf.data.Dataset` of
+        `(source, target)` strings, batched or not, or a dataset that is
+        already tokenized. Lists and a dataset of single pairs are batched by
+        length within windows (`zoo.length_grouping`), so batches carry
+        little padding; a batched dataset is used as batched. A `TextPairs`
+        and pairs in memory are read as an endless stream of epochs that
+        starts at the optimizer's step, so a run restored by
+        `training.checkpoint.TrainingCheckpoint` reads the batches the
+        interrupted run would have read next (a `tf.data.Dataset` starts its
+        epoch afresh). As in Keras, `x` may hold the source sentences and
+        `y` the target sentences; token ids with `y` (and `sample_weight`)
+        pass through to Keras. `validation_split` holds out the last pairs
+        as given, as Keras does (pairs in memory only; `TextPairs.split` is
+        the split that keeps a source on one side).
         A pair with an empty side raises `ValueError` before a step (in a
         dataset of strings, `InvalidArgumentError` when the pair is read).
         """
@@ -167,16 +172,9 @@ class Seq2SeqTask(ModelFiles):
         validation_split = kwargs.pop("validation_split", 0.0)
         if validation_split and validation_data is None:
             x, validation_data = split_off_validation(x, validation_split)
-        if hasattr(x, "to_tf_dataset") and shuffle:
-            # An endless stream of reshuffled epochs that starts at the
-            # optimizer's step: a run restored from a checkpoint continues
-            # with exactly the batches the interrupted run would have read.
-            kwargs.setdefault("steps_per_epoch", x.batches_per_epoch(self.preprocessor, batch_size))
-            x = x.to_tf_dataset(
-                self.preprocessor, batch_size=batch_size, shuffle=True, start_step=self.optimizer.iterations
-            )
-        else:
-            x = self._as_dataset(x, batch_size, shuffle)
+        x, steps_per_epoch = self._training_data(x, batch_size, shuffle)
+        if steps_per_epoch is not None:
+            kwargs.setdefault("steps_per_epoch", steps_per_epoch)
         if validation_data is not None:
             validation_batch_size = kwargs.pop("validation_batch_size", None)
             validation_batch_size = batch_size if validation_batch_size is None else validation_batch_size
@@ -193,6 +191,34 @@ class Seq2SeqTask(ModelFiles):
             )
         # The data is shuffled above; Keras cannot shuffle a dataset.
         return super().fit(x, validation_data=validation_data, shuffle=False, **kwargs)
+
+    def _training_data(self, x, batch_size, shuffle):
+        """`fit`'s data as Keras reads it, and the steps of an epoch, where `fit` must give them.
+
+        A `TextPairs` and pairs in memory become an endless stream of epochs
+        that starts at the optimizer's step (`zoo.batch_stream`), so a run
+        restored from a checkpoint reads exactly the batches the interrupted
+        run would have read next. A `tf.data.Dataset` starts its epoch
+        afresh; `_input_resumes` says which, for
+        `training.checkpoint.TrainingCheckpoint`.
+        """
+        start = self.optimizer.iterations
+        self._input_resumes = not isinstance(x, tf.data.Dataset)
+        if hasattr(x, "to_tf_dataset"):
+            steps = x.batches_per_epoch(self.preprocessor, batch_size)
+            if shuffle:
+                stream = x.to_tf_dataset(
+                    self.preprocessor, batch_size=batch_size, shuffle=True, start_step=start
+                )
+                return stream, steps
+            epoch = x.to_tf_dataset(self.preprocessor, batch_size=batch_size, shuffle=False)
+            return stream_from_step(lambda k: epoch, steps, start), steps
+        if isinstance(x, tf.data.Dataset):
+            return self._as_dataset(x, batch_size, shuffle), None
+        sources, targets = check_text_pairs(x, "x")
+        return length_grouped_stream(
+            sources, targets, self.preprocessor, batch_size, shuffle, start_step=start
+        )
 
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict` on token ids: the next-token logits. Text goes to `translate`."""

@@ -1,9 +1,12 @@
 import json
+import math
 import os
+import warnings
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import zoo
 from tests.conftest import TINY
@@ -40,32 +43,43 @@ class Crash(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def _fit(pairs, directory, epochs, extra_callbacks=()):
+def _fit(pairs, directory, epochs, extra_callbacks=(), form="TextPairs"):
+    """Train with a checkpoint on `pairs` given in `form`: "TextPairs", "unshuffled", "lists" or "dataset"."""
     keras.utils.set_random_seed(0)
     # Dropout on, so the restored random state matters too.
     model = zoo.load("gru_luong_small", train_data=pairs, dropout=0.2, **TINY)
-    steps = pairs.batches_per_epoch(model.preprocessor, batch_size=8)
+    validation = pairs[:16]
+    if form in ("lists", "dataset"):
+        steps = math.ceil(len(pairs) / 8)
+        validation = (list(validation.sources), list(validation.targets))
+        pairs = (list(pairs.sources), list(pairs.targets))
+        if form == "dataset":
+            pairs = tf.data.Dataset.from_tensor_slices(pairs).shuffle(len(pairs[0]), seed=0)
+    else:
+        steps = pairs.batches_per_epoch(model.preprocessor, batch_size=8)
     schedule = learning_rate_schedule("cosine", 3e-3, warmup_steps=3, total_steps=epochs * steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0))
     checkpoint = TrainingCheckpoint(directory, save_every=2, verbose=0)
     history = model.fit(
         pairs,
-        validation_data=pairs[:16],
+        validation_data=validation,
         epochs=epochs,
         batch_size=8,
+        shuffle=form != "unshuffled",
         callbacks=[checkpoint, *extra_callbacks],
         verbose=0,
     )
     return model, history, steps
 
 
-def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path, deterministic_ops):
+@pytest.mark.parametrize("form", ["TextPairs", "unshuffled", "lists"])
+def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path, deterministic_ops, form):
     pairs = dates(120, seed=3)
-    expected, expected_history, steps = _fit(pairs, tmp_path / "a", epochs=3)
+    expected, expected_history, steps = _fit(pairs, tmp_path / "a", epochs=3, form=form)
 
     crash_after = steps + 2 * (steps // 4) + 1  # mid-epoch 2, one step after a save
     with pytest.raises(KeyboardInterrupt):
-        _fit(pairs, tmp_path / "b", epochs=3, extra_callbacks=[Crash(crash_after)])
+        _fit(pairs, tmp_path / "b", epochs=3, extra_callbacks=[Crash(crash_after)], form=form)
     with open(tmp_path / "b" / "latest" / "state.json") as f:
         state = json.load(f)
     assert (state["epoch"], state["optimizer_step"]) == (1, crash_after - 1)
@@ -74,7 +88,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path, determinis
     os.rename(tmp_path / "b" / "latest", tmp_path / "b" / ".latest.old-x")
     os.makedirs(tmp_path / "b" / ".latest.tmp-y")
 
-    resumed, history, _ = _fit(pairs, tmp_path / "b", epochs=3)
+    resumed, history, _ = _fit(pairs, tmp_path / "b", epochs=3, form=form)
     assert int(resumed.optimizer.iterations.numpy()) == 3 * steps  # no step lost or repeated
     assert len(history.history["loss"]) == 2  # the rest of epoch 2, then epoch 3
     np.testing.assert_allclose(
@@ -86,6 +100,20 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path, determinis
     assert sorted(os.listdir(tmp_path / "b")) == [".lock", "best"]
     best = zoo.load(tmp_path / "b" / "best")  # the best epoch, as a preset directory
     assert best.translate(pairs.sources[0]) == zoo.load(tmp_path / "a" / "best").translate(pairs.sources[0])
+
+
+def test_a_resume_from_a_dataset_says_that_its_epoch_starts_afresh(tmp_path):
+    pairs = dates(120, seed=3)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(pairs, tmp_path, epochs=2, extra_callbacks=[Crash(5)], form="dataset")
+    with pytest.warns(UserWarning, match="tf.data.Dataset, which starts its epoch afresh"):
+        _fit(pairs, tmp_path, epochs=2, form="dataset")
+    with pytest.raises(KeyboardInterrupt):
+        _fit(pairs, tmp_path / "lists", epochs=2, extra_callbacks=[Crash(5)], form="lists")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _fit(pairs, tmp_path / "lists", epochs=2, form="lists")
+    assert not [w for w in caught if "afresh" in str(w.message)]  # lists resume exactly: nothing to say
 
 
 def test_a_checkpoint_from_other_settings_is_refused(tmp_path):

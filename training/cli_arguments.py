@@ -116,6 +116,12 @@ def build_parser():
     )
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better --monitor")
     p.add_argument(
+        "--restore-best",
+        action="store_true",
+        help="end with the best epoch's model by --monitor (OUT/checkpoint/best) as OUT/preset, in the "
+        "final evaluation and in OUT/exported, instead of the last epoch's",
+    )
+    p.add_argument(
         "--bleu-samples",
         type=int,
         default=defaults.bleu_samples,

@@ -52,6 +52,7 @@ def run_train(args):
         label_smoothing=args.label_smoothing,
         monitor=args.monitor,
         patience=args.patience,
+        restore_best=args.restore_best,
         bleu_samples=args.bleu_samples,
         multi_reference=args.multi_reference,
         replace_unknown=args.replace_unknown,
@@ -77,10 +78,12 @@ def run_train(args):
         print(f"  {mark}{source!r} -> {translation!r}  ({shown})")
     print(f'saved {result.preset_dir}  (zoo translate {result.preset_dir} "...")')
     best = result.best
-    if best and best["epoch"] != result.epochs:  # early stopping, or a later epoch that did worse
+    model_epoch = result.epochs if result.model_epoch is None else result.model_epoch
+    if best and best["epoch"] != model_epoch:  # early stopping, or a later epoch that did worse
         print(
-            f"  it is epoch {result.epochs}'s model; epoch {best['epoch']} had the best {best['monitor']} "
-            f"({best['value']:.4f}): {os.path.join(args.out, CHECKPOINT_DIR, BEST)}"
+            f"  it is epoch {model_epoch}'s model; epoch {best['epoch']} had the best {best['monitor']} "
+            f"({best['value']:.4f}): {os.path.join(args.out, CHECKPOINT_DIR, BEST)} (or train with "
+            "--restore-best)"
         )
     print(f"exported {result.export_dir}  (SavedModel, tf.string -> tf.string)")
     print(f"done in {result.seconds:.0f}s")

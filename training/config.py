@@ -50,6 +50,9 @@ class TrainConfig:
     label_smoothing: float | None = None  # 0 is plain cross-entropy; None: the preset's
     monitor: str = "val_loss"  # picks the best checkpoint and early stopping: "val_loss" or "val_bleu"
     patience: int | None = None  # stop after this many epochs without a better `monitor`; None: never
+    # End with the best epoch's model by `monitor` (`checkpoint/best`) as the preset, in the final
+    # evaluation and in the export, as Keras' `restore_best_weights` does; False: the last epoch's.
+    restore_best: bool = False
     save_every: int = 200  # steps between checkpoints within an epoch (and one at every epoch end)
     eval_samples: int = 1000  # held-out pairs decoded for BLEU and exact match
     bleu_samples: int = 200  # held-out pairs decoded after each epoch when monitor is "val_bleu"
@@ -92,5 +95,6 @@ class TrainResult:
     preset_dir: str
     export_dir: str
     seconds: float
-    epochs: int | None = None  # epochs trained, a resumed run's included: the preset is the last one's
+    epochs: int | None = None  # epochs trained, a resumed run's included
     best: dict | None = None  # the best epoch by `monitor`: {"monitor", "value", "epoch"}; None if none
+    model_epoch: int | None = None  # the epoch whose model the preset holds: the last, or the best one's

@@ -32,6 +32,7 @@ from training.schedules import learning_rate_schedule
 from training.validation_bleu import ValidationBleu
 from zoo.atomic import atomic_file, check_replaceable, recover_directory
 from zoo.export import SAVED_MODEL_DIRECTORY
+from zoo.preset_files import WEIGHTS_FILE
 from zoo.preset_io import PRESET_DIRECTORY, check_overrides
 
 
@@ -40,8 +41,9 @@ def train(config: TrainConfig) -> TrainResult:
 
     Writes to `config.out`:
 
-    - `preset/`: the final model (reload with `zoo.load`), and
-      `checkpoint/best/`: the model of the best epoch by `config.monitor`;
+    - `preset/`: the final model (reload with `zoo.load`): the last epoch's,
+      or with `config.restore_best` the best epoch's, which is also in
+      `checkpoint/best/` (the model of the best epoch by `config.monitor`);
     - `exported/`: the SavedModel;
     - `logs/`: TensorBoard logs, `history.csv`, `training_curves.png`, and
       `evaluation.json`, the held-out figures.
@@ -350,6 +352,7 @@ def _train(config, training, saved, started):
     )
     preset_dir = os.path.join(config.out, PRESET_DIR)
     export_dir = os.path.join(config.out, EXPORT_DIR)
+    model_epoch = _restore_best(config, model, checkpoint)
     model.save_to_preset(preset_dir)
     shutil.rmtree(checkpoint.latest_path)  # the run is finished: see `_check_finished`
     plot_history(os.path.join(logs_dir, "history.csv"), os.path.join(logs_dir, "training_curves.png"))
@@ -366,7 +369,12 @@ def _train(config, training, saved, started):
     )
     # Before the export: a run killed while exporting is finished but for it, and is not run again.
     _write_evaluation(
-        os.path.join(logs_dir, EVALUATION_FILE), config, report, checkpoint, time.perf_counter() - started
+        os.path.join(logs_dir, EVALUATION_FILE),
+        config,
+        report,
+        checkpoint,
+        model_epoch,
+        time.perf_counter() - started,
     )
     model.export(export_dir, replace_unknown=config.replace_unknown)
     samples = list(zip(report.sources, report.references, report.translations))[:5]
@@ -384,15 +392,33 @@ def _train(config, training, saved, started):
         seconds=time.perf_counter() - started,
         epochs=checkpoint.epochs_done,
         best=checkpoint.best,
+        model_epoch=model_epoch,
     )
 
 
-def _write_evaluation(path, config, report, checkpoint, seconds):
+def _restore_best(config, model, checkpoint):
+    """With `config.restore_best`, load the best epoch's weights into `model`; the epoch `model` then holds."""
+    best = checkpoint.best
+    if not config.restore_best or best is None or best["epoch"] == checkpoint.epochs_done:
+        if config.restore_best and best is None:
+            _log(config, f"no epoch had a finite {config.monitor}: keeping the last epoch's model")
+        return checkpoint.epochs_done
+    model.backbone.load_weights(os.path.join(checkpoint.best_path, WEIGHTS_FILE))
+    _log(
+        config,
+        f"restored epoch {best['epoch']}'s model, the best {best['monitor']} ({best['value']:.4f}), "
+        f"from {checkpoint.best_path}",
+    )
+    return best["epoch"]
+
+
+def _write_evaluation(path, config, report, checkpoint, model_epoch, seconds):
     """The run's held-out figures as JSON, for scripts that compare runs (written atomically)."""
     record = {
         "preset": config.preset,
         "epochs": checkpoint.epochs_done,
         "best": checkpoint.best,  # the epoch and value of `checkpoint/best` by the monitor
+        "model_epoch": model_epoch,  # the epoch whose model is evaluated here (the last, or the best)
         "seconds": round(seconds, 1),  # to the evaluation's end, in this process (a resumed run's last part)
         **report.to_dict(),
     }

@@ -347,6 +347,40 @@ def test_train_says_where_the_best_epoch_is_when_the_preset_is_another(tmp_path,
         assert (line in capsys.readouterr().out) == said
 
 
+@pytest.mark.parametrize("restore_best", [False, True])
+def test_train_with_restore_best_keeps_the_best_epochs_model(tmp_path, capsys, monkeypatch, restore_best):
+    import tensorflow as tf
+
+    import zoo
+    from training.checkpoint import TrainingCheckpoint
+
+    # Epoch 1 is the best and epoch 2 the last, whatever the losses.
+    monkeypatch.setattr(TrainingCheckpoint, "_improves", lambda self, value: self.best is None)
+    run = tmp_path / "run"
+    arguments = ["train", "--preset", "gru_luong_small", "--num-pairs", "200", "--epochs", "2"]
+    arguments += ["--steps-per-epoch", "2", "--verbose", "2", "--out", str(run)]
+    assert main(arguments + (["--restore-best"] if restore_best else [])) == 0
+    said = capsys.readouterr().out
+    preset, best = zoo.load(run / "preset"), zoo.load(run / "checkpoint" / "best")
+    same = [np.array_equal(a, b) for a, b in zip(preset.get_weights(), best.get_weights())]
+    evaluation = json.loads((run / "logs" / "evaluation.json").read_text(encoding="utf-8"))
+    assert (evaluation["epochs"], evaluation["best"]["epoch"]) == (2, 1)
+    if restore_best:
+        assert all(same)
+        assert evaluation["model_epoch"] == 1
+        assert "restored epoch 1's model, the best val_loss" in said and "it is epoch" not in said
+        # The export serves the restored model.
+        sentences = ["Thu 4 Mar 2021", "the 31st of January 2014", "1999/12/31"]
+        served = tf.saved_model.load(str(run / "exported")).signatures["serving_default"](
+            tf.constant(sentences)
+        )
+        assert [t.decode() for t in served["translation"].numpy()] == best.translate(sentences)
+    else:
+        assert not all(same)
+        assert evaluation["model_epoch"] == 2
+        assert "it is epoch 2's model; epoch 1 had the best val_loss" in said and "--restore-best" in said
+
+
 def test_train_with_a_validation_file(tmp_path, capsys):
     from training.datasets import dates
 

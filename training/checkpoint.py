@@ -167,6 +167,14 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 f"but this run has {steps}. Resume with the same data, batch size and steps per epoch, "
                 f"or {self.afresh} to start afresh."
             )
+        written_seed, seed = state.get("data_seed"), getattr(self.model, "_input_seed", None)
+        if None not in (written_seed, seed) and written_seed != seed and self.model._input_resumes:
+            raise ValueError(
+                f"The checkpoint in {path} was written by a run that shuffled its data with seed "
+                f"{written_seed}, but this run shuffles with seed {seed}: it would read other batches. "
+                f"Resume with fit(..., seed={written_seed}) (or keras.utils.set_random_seed({written_seed}) "
+                f"before fit), or {self.afresh} to start afresh."
+            )
         precision = self.model.dtype_policy.name
         if state.get("precision", "float32") != precision:
             raise ValueError(
@@ -281,6 +289,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             "optimizer_step": int(self.model.optimizer.iterations.numpy()),
             "seed_states": [generator.state.numpy().tolist() for generator in _seed_generators(self.model)],
             "best": self.best,
+            "data_seed": getattr(self.model, "_input_seed", None),  # the seed of `fit`'s shuffle
         }
         with atomic_directory(self.latest_path) as staging:
             self.model.save_weights(os.path.join(staging, WEIGHTS_FILE))

@@ -347,6 +347,7 @@ def _train(config, training, saved, started):
         epochs=config.epochs,
         batch_size=config.batch_size,
         steps_per_epoch=steps,
+        seed=config.seed,
         callbacks=callbacks,
         verbose=config.verbose,
     )

@@ -139,7 +139,7 @@ class Seq2SeqTask(ModelFiles):
 
     # --- Training on text -------------------------------------------------
 
-    def fit(self, x=None, y=None, batch_size=64, validation_data=None, shuffle=True, **kwargs):
+    def fit(self, x=None, y=None, batch_size=64, validation_data=None, shuffle=True, seed=None, **kwargs):
         """`keras.Model.fit` on text pairs.
 
         `x` (and `validation_data`) may be a `(sources, targets)` pair of
@@ -159,6 +159,9 @@ class Seq2SeqTask(ModelFiles):
         pass through to Keras. `validation_split` holds out the last pairs
         as given, as Keras does (pairs in memory only; `TextPairs.split` is
         the split that keeps a source on one side).
+        `seed` (an int) seeds the shuffle of text pairs: the order of
+        every epoch is a function of it and the epoch; by default, the seed
+        given to `keras.utils.set_random_seed`, or 0 where none was.
         A pair with an empty side raises `ValueError` before a step (in a
         dataset of strings, `InvalidArgumentError` when the pair is read).
         """
@@ -172,7 +175,7 @@ class Seq2SeqTask(ModelFiles):
         validation_split = kwargs.pop("validation_split", 0.0)
         if validation_split and validation_data is None:
             x, validation_data = split_off_validation(x, validation_split)
-        x, steps_per_epoch = self._training_data(x, batch_size, shuffle)
+        x, steps_per_epoch = self._training_data(x, batch_size, shuffle, shuffle_seed(seed))
         if steps_per_epoch is not None:
             kwargs.setdefault("steps_per_epoch", steps_per_epoch)
         if validation_data is not None:
@@ -192,32 +195,33 @@ class Seq2SeqTask(ModelFiles):
         # The data is shuffled above; Keras cannot shuffle a dataset.
         return super().fit(x, validation_data=validation_data, shuffle=False, **kwargs)
 
-    def _training_data(self, x, batch_size, shuffle):
+    def _training_data(self, x, batch_size, shuffle, seed):
         """`fit`'s data as Keras reads it, and the steps of an epoch, where `fit` must give them.
 
         A `TextPairs` and pairs in memory become an endless stream of epochs
         that starts at the optimizer's step (`zoo.batch_stream`), so a run
         restored from a checkpoint reads exactly the batches the interrupted
         run would have read next. A `tf.data.Dataset` starts its epoch
-        afresh; `_input_resumes` says which, for
-        `training.checkpoint.TrainingCheckpoint`.
+        afresh; `_input_resumes` says which, and `_input_seed` the order's
+        seed, for `training.checkpoint.TrainingCheckpoint`.
         """
         start = self.optimizer.iterations
         self._input_resumes = not isinstance(x, tf.data.Dataset)
+        self._input_seed = seed
         if hasattr(x, "to_tf_dataset"):
             steps = x.batches_per_epoch(self.preprocessor, batch_size)
             if shuffle:
                 stream = x.to_tf_dataset(
-                    self.preprocessor, batch_size=batch_size, shuffle=True, start_step=start
+                    self.preprocessor, batch_size=batch_size, shuffle=True, seed=seed, start_step=start
                 )
                 return stream, steps
             epoch = x.to_tf_dataset(self.preprocessor, batch_size=batch_size, shuffle=False)
             return stream_from_step(lambda k: epoch, steps, start), steps
         if isinstance(x, tf.data.Dataset):
-            return self._as_dataset(x, batch_size, shuffle), None
+            return self._as_dataset(x, batch_size, shuffle, seed=seed), None
         sources, targets = check_text_pairs(x, "x")
         return length_grouped_stream(
-            sources, targets, self.preprocessor, batch_size, shuffle, start_step=start
+            sources, targets, self.preprocessor, batch_size, shuffle, seed=seed, start_step=start
         )
 
     def predict(self, x, *args, **kwargs):
@@ -316,7 +320,7 @@ class Seq2SeqTask(ModelFiles):
         check_no_weights(x, kwargs)
         return super().evaluate(self._as_dataset(x, batch_size, False), **kwargs)
 
-    def _as_dataset(self, data, batch_size, shuffle, name="x"):
+    def _as_dataset(self, data, batch_size, shuffle, name="x", seed=0):
         if hasattr(data, "to_tf_dataset"):
             return data.to_tf_dataset(self.preprocessor, batch_size=batch_size, shuffle=shuffle)
         if isinstance(data, tf.data.Dataset):
@@ -327,12 +331,23 @@ class Seq2SeqTask(ModelFiles):
                 return data  # already (x, y[, sample_weight]) ids
             if spec[0].shape.rank == 0:
                 check_int("batch_size", batch_size, 1)
-                return length_grouped_batches(data, self.preprocessor, batch_size, shuffle)
+                return length_grouped_batches(data, self.preprocessor, batch_size, shuffle, seed)
             # Batched by the user: as given.
             return data.map(self.preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-        # Pairs in memory; anything else (a file's path, a table) gets the message that says what to pass.
+        # Pairs in memory (`fit` streams its own: see `_training_data`); anything else (a file's
+        # path, a table) gets the message that says what to pass.
         sources, targets = check_text_pairs(data, name)
         dataset = tf.data.Dataset.from_tensor_slices((sources, targets))
-        if shuffle:
-            dataset = dataset.shuffle(len(sources), seed=0)
-        return self._as_dataset(dataset, batch_size, shuffle)
+        return self._as_dataset(dataset, batch_size, shuffle, seed=seed)
+
+
+def shuffle_seed(seed: int | None) -> int:
+    """`fit`'s shuffle seed: `seed`, else the one given to `keras.utils.set_random_seed`, else 0."""
+    if seed is None:
+        # Keras keeps the seed of `set_random_seed` here and has no public getter for it.
+        from keras.src.utils.rng_utils import get_random_seed
+
+        seed = get_random_seed()
+    if seed is None:
+        return 0
+    return check_int("seed", seed, -(2**63), 2**63 - 1)

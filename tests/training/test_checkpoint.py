@@ -43,7 +43,7 @@ class Crash(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def _fit(pairs, directory, epochs, extra_callbacks=(), form="TextPairs"):
+def _fit(pairs, directory, epochs, extra_callbacks=(), form="TextPairs", seed=None):
     """Train with a checkpoint on `pairs` given in `form`: "TextPairs", "unshuffled", "lists" or "dataset"."""
     keras.utils.set_random_seed(0)
     # Dropout on, so the restored random state matters too.
@@ -66,6 +66,7 @@ def _fit(pairs, directory, epochs, extra_callbacks=(), form="TextPairs"):
         epochs=epochs,
         batch_size=8,
         shuffle=form != "unshuffled",
+        seed=seed,
         callbacks=[checkpoint, *extra_callbacks],
         verbose=0,
     )
@@ -111,6 +112,14 @@ def test_a_resume_from_a_dataset_says_that_its_epoch_starts_afresh(tmp_path):
         _fit(pairs, tmp_path, epochs=2, extra_callbacks=[Crash(5)], form="dataset")
     with pytest.warns(UserWarning, match="tf.data.Dataset, which starts its epoch afresh"):
         _fit(pairs, tmp_path, epochs=2, form="dataset")
+
+
+def test_a_checkpoint_of_data_shuffled_with_another_seed_is_refused(tmp_path):
+    pairs = dates(120, seed=3)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(pairs, tmp_path, epochs=2, extra_callbacks=[Crash(5)], form="lists", seed=1)
+    with pytest.raises(ValueError, match=r"shuffled its data with seed 1, but this run shuffles with seed 2"):
+        _fit(pairs, tmp_path, epochs=2, form="lists", seed=2)
 
 
 def test_a_checkpoint_from_other_settings_is_refused(tmp_path):

@@ -200,6 +200,36 @@ def test_fit_and_evaluate_take_keras_x_and_y(toy_pairs):
     assert model.optimizer.iterations.numpy() == 2 * -(-len(sources) // 4)
 
 
+def test_the_shuffle_of_text_pairs_follows_the_seed(monkeypatch):
+    """The order was always seed 0's: `zoo train --seed` and `keras.utils.set_random_seed` left it alone."""
+    from training import TextPairs
+
+    sources, targets = [f"s{i}" for i in range(64)], [f"t{i}" for i in range(64)]
+    model = zoo.load("gru_luong", train_data=(sources, targets), **TINY)
+    given = []
+    monkeypatch.setattr(keras.Model, "fit", lambda self, x, **kwargs: given.append(x))
+
+    def first_batches(data, **kwargs):  # the source ids of the stream's first 4 batches of 8
+        model.fit(data, batch_size=8, **kwargs)
+        return [x["encoder_token_ids"].numpy().tolist() for x, _, _ in given.pop().take(4)]
+
+    from keras.src.backend.common import global_state
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED, get_random_seed
+
+    previous = get_random_seed()  # restored below, for the tests that come after in this process
+    for data in ((sources, targets), TextPairs(sources, targets)):
+        assert first_batches(data, seed=1) == first_batches(data, seed=1)
+        assert first_batches(data, seed=1) != first_batches(data, seed=2)
+        keras.utils.set_random_seed(2)
+        assert first_batches(data) == first_batches(data, seed=2)  # Keras' seed, where one was set
+        with monkeypatch.context() as unseeded:
+            unseeded.setattr("keras.src.utils.rng_utils.get_random_seed", lambda: None)
+            assert first_batches(data) == first_batches(data, seed=0)
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, previous)
+    with pytest.raises(ValueError, match="`seed` must be an int"):
+        model.fit((sources, targets), seed="1")
+
+
 def test_metrics_are_listed_once_however_often_the_model_is_compiled(toy_pairs):
     model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
     for _ in range(3):

@@ -137,7 +137,7 @@ def test_stream_starts_at_a_given_step_and_repeats_for_a_seed():
 def test_fit_trains_on_the_batch_at_the_optimizers_step():
     pairs = dates(100, seed=2)
     model = zoo.load("gru_luong_small", train_data=pairs, **TINY)
-    model.fit(pairs, epochs=1, steps_per_epoch=1, batch_size=8, verbose=0)  # builds the optimizer
+    model.fit(pairs, epochs=1, steps_per_epoch=1, batch_size=8, seed=0, verbose=0)  # builds the optimizer
     state = [v.numpy() for v in model.variables + model.optimizer.variables]
 
     def one_step(step, batch=None):
@@ -145,7 +145,7 @@ def test_fit_trains_on_the_batch_at_the_optimizers_step():
             variable.assign(value)
         model.optimizer.iterations.assign(step)
         if batch is None:
-            model.fit(pairs, epochs=1, steps_per_epoch=1, batch_size=8, verbose=0)
+            model.fit(pairs, epochs=1, steps_per_epoch=1, batch_size=8, seed=0, verbose=0)
         else:
             model.train_on_batch(*batch)
         return model.get_weights()

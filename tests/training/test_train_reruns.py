@@ -69,6 +69,7 @@ def test_a_finished_run_is_not_replaced_unasked(tmp_path):
         "preset": "gru_luong_small",
         "epochs": 2,
         "best": result.best,
+        "model_epoch": 2,  # the last epoch's model: no --restore-best
         **result.report.to_dict(),
     }
     assert evaluation["count"] == 4 and evaluation["bleu"] == result.bleu

@@ -159,7 +159,13 @@ def build_parser():
         "export and logs (without it, a finished run there is an error and an interrupted one "
         "resumes)",
     )
-    p.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="seeds the built-in corpus, the held-out split, the order the pairs are read in, the "
+        "initial weights and dropout (default: %(default)s)",
+    )
     p.add_argument(
         "--verbose",
         type=int,

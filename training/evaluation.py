@@ -13,6 +13,7 @@ from training.pipeline import MAX_UNKNOWN_SHARE, unknown_shares
 from training.text_pairs import TextPairs
 from zoo.annotations import TextPairsLike
 from zoo.generation import DecodingStrategy
+from zoo.perplexity import Perplexity
 from zoo.text_inputs import check_text_pairs
 from zoo.translator import Translator
 
@@ -301,7 +302,8 @@ def evaluate(
         metrics = model.evaluate((sources, targets), batch_size=batch_size, verbose=0, return_dict=True)
         # The compiled loss may be label-smoothed (the Transformer presets train
         # so); the perplexity metric is always the plain cross-entropy.
-        plain = math.log(metrics["perplexity"]) if "perplexity" in metrics else metrics["loss"]
+        perplexity = _perplexity_metric(model)
+        plain = metrics["loss"] if perplexity is None else float(perplexity.cross_entropy())
         accuracy = metrics.get("accuracy")  # absent where the model was compiled without it
         report.loss, report.accuracy = float(plain), None if accuracy is None else float(accuracy)
     # Not cached: pairs read once would push a training set out of the cache `fit` reads.
@@ -316,3 +318,14 @@ def evaluate(
         "truncate": bool(truncate),
     }
     return report
+
+
+def _perplexity_metric(model):
+    """The model's compiled `Perplexity`, whose state is the last `evaluate`'s; None without one."""
+    pending = list(model.metrics)
+    while pending:
+        metric = pending.pop(0)
+        if isinstance(metric, Perplexity):
+            return metric
+        pending.extend(getattr(metric, "metrics", []))  # Keras' compiled metrics hold theirs
+    return None

@@ -280,3 +280,21 @@ def test_evaluate_reports_the_loss_of_a_model_compiled_without_the_accuracy(toy_
         model.evaluate(toy_pairs, verbose=0, return_dict=True)["loss"], rel=1e-5
     )
     assert "token accuracy" not in report.summary() and f"loss {report.loss:.4f}" in report.summary()
+
+
+def test_the_loss_of_a_diverged_model_is_reported_as_it_is(toy_pairs):
+    """The report read the loss as log(perplexity), and float32's exp is inf past 88.7 nats: "loss inf"."""
+    import numpy as np
+
+    import zoo
+    from tests.conftest import TINY
+
+    model = zoo.load("gru_luong", train_data=toy_pairs, **TINY)
+    projection = model.backbone.output_projection
+    kernel, bias = projection.get_weights()
+    projection.set_weights([kernel, np.where(np.arange(bias.size) == 5, 1e3, 0.0).astype(bias.dtype)])
+    keras_loss = model.evaluate(toy_pairs, verbose=0, return_dict=True)["loss"]
+    report = evaluate(model, toy_pairs)
+    assert keras_loss > 100 and math.isfinite(report.loss)  # one token takes all: a mean over 88.7 nats
+    assert report.loss == pytest.approx(keras_loss, rel=1e-5)
+    assert f"loss {report.loss:.4f}" in report.summary()

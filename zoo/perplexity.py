@@ -2,6 +2,7 @@
 
 from keras import ops
 
+from zoo.annotations import Tensor
 from zoo.api_export import zoo_export
 from zoo.sequence_cross_entropy import SequenceCrossEntropy
 from zoo.token_mean import TokenMean
@@ -31,6 +32,6 @@ class Perplexity(TokenMean):
     def result(self):
         return ops.exp(super().result())
 
-    def cross_entropy(self):
+    def cross_entropy(self) -> Tensor:
         """The mean cross-entropy behind `result()`: its log, also where float32's `exp` is inf (past 88.7)."""
         return super().result()

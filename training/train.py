@@ -400,9 +400,9 @@ def _train(config, training, saved, started):
 def _restore_best(config, model, checkpoint):
     """With `config.restore_best`, load the best epoch's weights into `model`; the epoch `model` then holds."""
     best = checkpoint.best
+    if config.restore_best and best is None:
+        _log(config, f"no epoch had a finite {config.monitor}: keeping the last epoch's model")
     if not config.restore_best or best is None or best["epoch"] == checkpoint.epochs_done:
-        if config.restore_best and best is None:
-            _log(config, f"no epoch had a finite {config.monitor}: keeping the last epoch's model")
         return checkpoint.epochs_done
     model.backbone.load_weights(os.path.join(checkpoint.best_path, WEIGHTS_FILE))
     _log(

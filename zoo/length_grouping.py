@@ -1,5 +1,6 @@
 """Batches of text pairs of about one length, for pairs that come as plain lists or a dataset."""
 
+import functools
 from collections.abc import Sequence
 
 import tensorflow as tf
@@ -42,9 +43,7 @@ def length_grouped_batches(
         seed: the batch shuffle's seed.
     """
     window = WINDOW_BATCHES * batch_size
-
-    def sorted_window(sources, targets):
-        return sorted_by_length(preprocessor, sources, targets)
+    sorted_window = functools.partial(sorted_by_length, preprocessor)
 
     def window_batches(source_ids, target_ids):
         return tf.data.Dataset.from_tensor_slices((source_ids, target_ids)).batch(batch_size)

@@ -1,6 +1,5 @@
 """Checkpoints that resume an interrupted `fit` exactly, and keep the best model."""
 
-import hashlib
 import json
 import math
 import os
@@ -12,6 +11,7 @@ import numpy as np
 
 from training.locks import lock_directory, unlock_directory
 from zoo.atomic import atomic_directory, recover_directory
+from zoo.vocabulary_digest import digest, vocabulary_digest
 
 LATEST = "latest"
 BEST = "best"
@@ -309,23 +309,11 @@ def _model_identity(model):
     if backbone is None or preprocessor is None:
         return {}
     settings = {k: v for k, v in backbone.get_config().items() if k not in ("name", "trainable", "dtype")}
-    return {
-        "settings": _digest([type(backbone).__name__, settings, preprocessor.get_config()]),
-        "source_vocabulary": _vocabulary_digest(preprocessor.source_tokenizer),
-        "target_vocabulary": _vocabulary_digest(preprocessor.target_tokenizer),
-    }
-
-
-def _vocabulary_digest(tokenizer):
-    """The vocabulary's digest; with its case setting when it keeps case.
-
-    The same tokens can be read with or without lowercasing (a character
-    vocabulary of lowercase text), and the model would then see other ids.
-    A lowercasing tokenizer's digest is the tokens' alone, as before the
-    setting existed, so earlier checkpoints still resume.
-    """
-    tokens = list(tokenizer.vocabulary)
-    return _digest(tokens if tokenizer.lowercase else [tokens, "keeps case"])
+    identity = {"settings": digest([type(backbone).__name__, settings, preprocessor.get_config()])}
+    for side in ("source", "target"):
+        tokenizer = getattr(preprocessor, f"{side}_tokenizer")
+        identity[f"{side}_vocabulary"] = vocabulary_digest(tokenizer.vocabulary, tokenizer.lowercase)
+    return identity
 
 
 def _json_value(name, value):
@@ -334,10 +322,6 @@ def _json_value(name, value):
         return json.loads(json.dumps(value))
     except (TypeError, ValueError) as e:
         raise ValueError(f"`{name}` must hold JSON values (str, number, bool, list, dict): {e}") from None
-
-
-def _digest(value):
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def _seed_generators(model):

@@ -1,11 +1,18 @@
 """`save`, `save_weights` and `load_weights` for a `keras.Model`: atomic writes, and checked reads."""
 
+import json
 import os
+import warnings
+import zipfile
 
+import h5py
 import keras
 
 from zoo.atomic import atomic_file
 from zoo.preset_files import is_preset_directory
+
+# The `.weights.h5` attribute that records a vocabulary's digest, by side.
+VOCABULARY_ATTRIBUTE = "zoo_{side}_vocabulary"
 
 
 class ModelFiles(keras.Model):
@@ -57,6 +64,9 @@ class ModelFiles(keras.Model):
         _check_overwrite(path, overwrite)
         with atomic_file(path, in_directory=True) as staging:
             super().save_weights(staging)
+            with h5py.File(staging, "r+") as f:  # what `load_weights` checks the model's against
+                for side, digest in self._vocabulary_digests().items():
+                    f.attrs[VOCABULARY_ATTRIBUTE.format(side=side)] = digest
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """`keras.Model.load_weights`, the optimizer's state included when the file holds it.
@@ -67,13 +77,17 @@ class ModelFiles(keras.Model):
         So the optimizer is built first, as for a `.keras` file. Weights that
         do not fit (another preset, other settings or vocabulary sizes), a
         preset directory and a preset's own weights file are refused with
-        what to load instead.
+        what to load instead. So are weights saved with other vocabularies,
+        which Keras loaded where the sizes matched, with every embedding row
+        standing for another token; `skip_mismatch=True` loads those with a
+        warning.
         """
         path = _local_path(filepath)
         if path is not None:
             # `~` is the home folder, as where `save_weights` wrote.
             filepath = path = os.path.expanduser(path)
             _check_weights_path(path)
+            self._check_vocabularies(path, skip_mismatch)
         if self.built and self.compiled and self.optimizer is not None and not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
         try:
@@ -98,6 +112,44 @@ class ModelFiles(keras.Model):
                 )
             raise ValueError(f"{path}: the weights do not fit this model. {hint}\n{error}") from error
 
+    def _vocabulary_digests(self, config=None):
+        """`{side: vocabulary_digest}` of this model, or of the model that `config` (`get_config`'s) describes.
+
+        Empty for a model without vocabularies, and for a config that does
+        not describe one. A subclass with vocabularies overrides it.
+        """
+        return {}
+
+    def _check_vocabularies(self, path, skip_mismatch):
+        """Raise where the file at `path` records vocabularies other than this model's."""
+        ours = self._vocabulary_digests()
+        if not ours:
+            return
+        if path.endswith(".keras"):
+            config = _keras_file_config(path)
+            saved = {} if config is None else self._vocabulary_digests(config)
+        elif path.endswith(".weights.h5"):
+            saved = _recorded_digests(path, ours)
+        else:
+            return
+        other = [side for side in ours if saved.get(side, ours[side]) != ours[side]]
+        if not other:
+            return
+        keep = (
+            "`keras.saving.load_model(path)` loads the model it holds, with its vocabularies."
+            if path.endswith(".keras")
+            else "a weights file holds no vocabularies: save a `.keras` file or a preset directory, which keep them."
+        )
+        message = (
+            f"{path}: vocabulary mismatch: these weights were saved by a model with another "
+            f"{' and '.join(other)} vocabulary than this model's (one learned from other training data, "
+            "or with another case setting), so each embedding and output row would stand for another "
+            f"token here. Load them into a model built from the same training data and settings; {keep}"
+        )
+        if not skip_mismatch:
+            raise ValueError(message)
+        warnings.warn(f"{message} Loading them anyway, as `skip_mismatch=True` asks.", stacklevel=3)
+
 
 def _local_path(filepath):
     """`filepath` as a string when it names a local file, else `None` (a file object, a remote URL)."""
@@ -107,6 +159,30 @@ def _local_path(filepath):
     if not isinstance(path, str) or "://" in path:
         return None
     return path
+
+
+def _recorded_digests(path, sides):
+    """The vocabulary digests `save_weights` recorded in the `.weights.h5` file at `path`, by side.
+
+    Empty for a file without them (Keras' own `save_weights`, a preset's
+    backbone weights) and for one h5py cannot open, whose error Keras gives.
+    """
+    try:
+        with h5py.File(path, "r") as f:
+            recorded = {side: f.attrs.get(VOCABULARY_ATTRIBUTE.format(side=side)) for side in sides}
+    except OSError:
+        return {}
+    return {side: str(digest) for side, digest in recorded.items() if digest is not None}
+
+
+def _keras_file_config(path):
+    """The model config a `.keras` file holds, or `None` where it cannot be read (Keras then says why)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    return config.get("config") if isinstance(config, dict) else None
 
 
 def _check_overwrite(path, overwrite):

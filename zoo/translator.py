@@ -29,6 +29,7 @@ from zoo.translation_graph import (
     translation_graph,
     translations_with_details,
 )
+from zoo.vocabulary_digest import vocabulary_digest
 from zoo.wordpiece_tokenizer import WordPieceTokenizer
 
 # Batches `translate` decodes at once (see there).
@@ -502,6 +503,17 @@ class Translator(Seq2SeqTask):
             # For a `.keras` file: a model saved in mixed precision loads in it (a preset records none).
             "dtype": self.dtype_policy.name,
         }
+
+    def _vocabulary_digests(self, config=None):
+        config = self.get_config() if config is None else config
+        try:
+            lowercase = check_bool("lowercase", config.get("lowercase", True))
+            return {
+                side: vocabulary_digest(config[f"{side}_vocabulary"], lowercase)
+                for side in ("source", "target")
+            }
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return {}  # not a translator's config: Keras' loading says what does not fit
 
     @classmethod
     def from_config(cls, config):

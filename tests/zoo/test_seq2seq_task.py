@@ -1,6 +1,7 @@
 import os
 import pathlib
 import re
+import string
 import warnings
 
 import keras
@@ -564,18 +565,20 @@ def test_load_weights_that_do_not_fit_say_what_to_load_instead(trained_translato
     wider = zoo.load(
         "gru_luong_small", train_data=toy_pairs, **{**TINY, "hidden_dim": 2 * TINY["hidden_dim"]}
     )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras' own, on each layer it skips
+        with pytest.raises(
+            ValueError, match=r"model.weights.h5: the weights do not fit this model\. A weights"
+        ):
+            wider.load_weights(tmp_path / "model.weights.h5")
+        with pytest.raises(ValueError, match=r"holds a whole model, which `keras.saving.load_model\(path\)`"):
+            wider.load_weights(tmp_path / "model.keras")
     other_words = zoo.load("gru_luong_small", train_data=(["un dos tres"], ["one two three"]), **TINY)
-    for model in (wider, other_words):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Keras' own, on each layer it skips
-            with pytest.raises(
-                ValueError, match=r"model.weights.h5: the weights do not fit this model\. A weights"
-            ):
-                model.load_weights(tmp_path / "model.weights.h5")
-            with pytest.raises(
-                ValueError, match=r"holds a whole model, which `keras.saving.load_model\(path\)`"
-            ):
-                model.load_weights(tmp_path / "model.keras")
+    for name in ("model.weights.h5", "model.keras"):
+        with pytest.raises(
+            ValueError, match=rf"{name}: vocabulary mismatch: .*another source and target vocabulary"
+        ):
+            other_words.load_weights(tmp_path / name)
     preset = re.escape(repr(str(tmp_path / "preset")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -594,6 +597,48 @@ def test_load_weights_that_do_not_fit_say_what_to_load_instead(trained_translato
     fresh = zoo.load("gru_luong_small", train_data=toy_pairs, **TINY)
     fresh.backbone.load_weights(tmp_path / "preset" / "model.weights.h5")
     assert fresh.translate(toy_pairs[0]) == from_preset.translate(toy_pairs[0])
+
+
+def test_load_weights_refuses_other_vocabularies_of_the_same_size(trained_translator, toy_pairs, tmp_path):
+    """Keras loaded them: the shapes match, and every embedding row then stood for another token."""
+    trained_translator.save_weights(tmp_path / "model.weights.h5")
+    trained_translator.save(tmp_path / "model.keras")
+    shift = str.maketrans(string.ascii_lowercase, string.ascii_lowercase[1:] + "a")  # other words, as many
+    sources, targets = toy_pairs
+    shifted_sources, shifted_targets = (
+        [text.lower().translate(shift) for text in side] for side in toy_pairs
+    )
+    for sides, data in (
+        ("source", (shifted_sources, targets)),
+        ("target", (sources, shifted_targets)),
+        ("source and target", (shifted_sources, shifted_targets)),
+    ):
+        model = zoo.load("gru_luong_small", train_data=data, **TINY)
+        assert model.count_params() == trained_translator.count_params()
+        untouched = [np.asarray(w) for w in model.weights]
+        for name, keep in (
+            ("model.weights.h5", "save a `.keras` file or a preset directory"),
+            ("model.keras", r"`keras.saving.load_model\(path\)` loads the model it holds"),
+        ):
+            with pytest.raises(
+                ValueError,
+                match=rf"{name}: vocabulary mismatch: .* another {sides} vocabulary than this model's .*{keep}",
+            ):
+                model.load_weights(tmp_path / name)
+            for before, after in zip(untouched, model.weights, strict=True):
+                np.testing.assert_array_equal(np.asarray(after), before)
+    # `skip_mismatch=True` loads them, with the same words as a warning.
+    with pytest.warns(
+        UserWarning, match=r"vocabulary mismatch: .*Loading them anyway, as `skip_mismatch=True`"
+    ):
+        model.load_weights(tmp_path / "model.weights.h5", skip_mismatch=True)
+    for saved, loaded in zip(trained_translator.weights, model.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(loaded), np.asarray(saved))
+    # A file without the record (Keras' own `save_weights`) loads as before.
+    keras.Model.save_weights(trained_translator, tmp_path / "keras.weights.h5")
+    same = zoo.load("gru_luong_small", train_data=toy_pairs, **TINY)
+    same.load_weights(tmp_path / "keras.weights.h5")
+    assert same.translate(toy_pairs[0]) == trained_translator.translate(toy_pairs[0])
 
 
 def test_model_files_under_the_home_folder_round_trip(trained_translator, toy_pairs, tmp_path, monkeypatch):

@@ -492,9 +492,32 @@ def test_a_folder_named_like_a_preset_means_it_only_without_train_data(
     np.testing.assert_array_equal(restored.backbone.output_projection.kernel.numpy(), trained_kernel)
 
 
-@pytest.mark.parametrize("preset", sorted(zoo.PRESETS))
+# A `_small` preset is its namesake at smaller sizes and without dropout, so
+# at the tests' tiny sizes the two are one model, checked once (the export
+# tests build each `_small` one).
+FULL_PRESETS = sorted(name for name in zoo.PRESETS if not name.endswith("_small"))
+
+
+@pytest.mark.parametrize("preset", FULL_PRESETS)
 def test_every_preset(preset, toy_pairs, tmp_path):
     check_preset(zoo.load(preset, train_data=toy_pairs, **tiny(preset)), toy_pairs, tmp_path)
+
+
+def test_a_small_preset_is_its_namesake_at_smaller_sizes():
+    sizes = {"hidden_dim", "embedding_dim", "intermediate_dim", "num_heads", "num_layers", "dropout"}
+    small = [name for name in zoo.PRESETS if name.endswith("_small")]
+    assert len(small) == 4
+    for name in small:
+        preset, namesake = zoo.get_preset(name), zoo.get_preset(name.removesuffix("_small"))
+        config, namesake_config = preset["backbone"]["config"], namesake["backbone"]["config"]
+        assert config.keys() == namesake_config.keys()
+        assert {key for key in config if config[key] != namesake_config[key]} <= sizes, name
+        assert {**preset, "backbone": None, "description": None} == {
+            **namesake,
+            "backbone": None,
+            "description": None,
+        }
+        assert preset["backbone"]["class_name"] == namesake["backbone"]["class_name"]
 
 
 def test_luong_score_is_selectable(toy_pairs):

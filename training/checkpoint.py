@@ -11,7 +11,7 @@ import numpy as np
 
 from training.locks import lock_directory, unlock_directory
 from zoo.atomic import atomic_directory, recover_directory
-from zoo.vocabulary_digest import digest, vocabulary_digest
+from zoo.vocabulary_digest import digest
 
 LATEST = "latest"
 BEST = "best"
@@ -310,9 +310,8 @@ def _model_identity(model):
         return {}
     settings = {k: v for k, v in backbone.get_config().items() if k not in ("name", "trainable", "dtype")}
     identity = {"settings": digest([type(backbone).__name__, settings, preprocessor.get_config()])}
-    for side in ("source", "target"):
-        tokenizer = getattr(preprocessor, f"{side}_tokenizer")
-        identity[f"{side}_vocabulary"] = vocabulary_digest(tokenizer.vocabulary, tokenizer.lowercase)
+    # The digests `save_weights` records in a weights file, which `load_weights` checks.
+    identity.update({f"{side}_vocabulary": value for side, value in model._vocabulary_digests().items()})
     return identity
 
 

@@ -167,6 +167,7 @@ class Seq2SeqTask(ModelFiles):
         """
         if y is not None:
             if not (is_text(x) or is_text(y)):
+                self._build_optimizer()
                 return super().fit(
                     x, y, batch_size=batch_size, validation_data=validation_data, shuffle=shuffle, **kwargs
                 )
@@ -192,8 +193,21 @@ class Seq2SeqTask(ModelFiles):
             kwargs["callbacks"] = sorted(
                 kwargs["callbacks"], key=lambda callback: not getattr(callback, "writes_epoch_logs", False)
             )
+        self._build_optimizer()
         # The data is shuffled above; Keras cannot shuffle a dataset.
         return super().fit(x, validation_data=validation_data, shuffle=False, **kwargs)
+
+    def _build_optimizer(self):
+        """Create the optimizer's variables now, before Keras traces the training step.
+
+        Without a distribution strategy Keras creates them inside the first
+        traced step, and TensorFlow traces a function that created variables
+        a second time to run it: the whole step traced twice, seconds at the
+        start of every `fit`.
+        """
+        if self.built and self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
 
     def _training_data(self, x, batch_size, shuffle, seed):
         """`fit`'s data as Keras reads it, and the steps of an epoch, where `fit` must give them.
@@ -244,6 +258,7 @@ class Seq2SeqTask(ModelFiles):
         `sample_weight`) pass through to Keras.
         """
         x, y, sample_weight = self._one_batch(x, y, sample_weight, kwargs)
+        self._build_optimizer()
         return super().train_on_batch(x, y, sample_weight=sample_weight, **kwargs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, **kwargs):

@@ -22,6 +22,23 @@ def test_fit_lowers_the_loss(toy_pairs):
     assert after < 0.7 * before
 
 
+def test_fit_and_train_on_batch_trace_the_training_step_once(toy_pairs, monkeypatch):
+    # Keras would create the optimizer's variables inside the first traced
+    # step, and TensorFlow then traces a step that created variables again.
+    from zoo.seq2seq_task import Seq2SeqTask
+
+    traced = []
+    step = Seq2SeqTask.train_step
+    monkeypatch.setattr(Seq2SeqTask, "train_step", lambda self, data: traced.append(1) or step(self, data))
+    model = zoo.load("gru_seq2seq_small", train_data=toy_pairs, **TINY)
+    model.fit(toy_pairs, epochs=2, batch_size=4, verbose=0)
+    assert len(traced) == 1 and model.optimizer.built
+    model = zoo.load("gru_seq2seq_small", train_data=toy_pairs, **TINY)
+    model.train_on_batch(toy_pairs)
+    model.train_on_batch(toy_pairs)
+    assert len(traced) == 2 and int(model.optimizer.iterations) == 2
+
+
 def test_fit_and_evaluate_take_every_form_of_text_pairs(toy_pairs):
     from training import TextPairs
 

@@ -116,11 +116,13 @@ def export_translator(
             )
         return served
 
-    module.serve = serve
-    # Checks `path` on entry, before `save` traces the graph (seconds).
+    # Checks `path` on entry, before the graph is traced (seconds). Traced
+    # once, here: `save` and the outputs read below use this trace (asked
+    # for after `save`, a trace was made anew, seconds more).
     with atomic_directory(path, SAVED_MODEL_DIRECTORY) as staging:
-        tf.saved_model.save(module, staging, signatures={"serving_default": serve})
-    return sorted(serve.get_concrete_function().structured_outputs)
+        concrete = serve.get_concrete_function()
+        tf.saved_model.save(module, staging, signatures={"serving_default": concrete})
+    return sorted(concrete.structured_outputs)
 
 
 def _token_strings(tokenizer, ids):

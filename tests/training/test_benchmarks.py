@@ -111,12 +111,16 @@ def test_peer_decoding_flops_count_its_attention_projecting_the_source_at_every_
 
 @pytest.mark.slow
 def test_decoding_work_counts_the_rows_still_decoding_at_each_step(trained_translator):
-    from training.benchmarks.decoding import decoding_work
+    from training.benchmarks.decoding import DecodingWork, decoding_work
     from zoo.generation import BeamSearch, GreedySearch
 
     model = trained_translator
     batches = [TOY_SOURCES[:5], TOY_SOURCES[5:] + ["", "the"]]  # an empty source decodes nothing
     greedy = decoding_work(model, batches, GreedySearch())
+    # One counter, traced once, counts each call afresh (the benchmark counts several passes with it).
+    work = DecodingWork(model, GreedySearch())
+    assert work(batches[:1]) == decoding_work(model, batches[:1], GreedySearch())
+    assert work(batches) == greedy
     # A row runs until its [END], which it outputs: the steps are the tokens it emitted.
     max_length = model.check_max_length(None)
     emitted = 0

@@ -97,11 +97,13 @@ def measure_decoding(
     strategies = {"greedy": GreedySearch(), f"beam{beam_width}": BeamSearch(beam_width)}
 
     work = {}  # live and exported decode the same batches: count them once
+    counters = {name: DecodingWork(model, strategy) for name, strategy in strategies.items()}
 
     def add_work(row, batches):
         key = (row["strategy"], row["batch_size"], row["where"] == "live, one call")
         if key not in work:
-            work[key] = decoding_gflop(model, batches, strategies[row["strategy"]])
+            name = row["strategy"]
+            work[key] = decoding_gflop(model, batches, strategies[name], counters[name])
         flops = row["gflop"] = work[key]
         row["gflop_per_second"] = (
             None if flops is None else flops * row["sentences_per_second"] / row["sentences"]
@@ -176,65 +178,92 @@ def measure_decoding(
     return rows
 
 
-def decoding_gflop(model, batches, strategy):
+def decoding_gflop(model, batches, strategy, work=None):
     """Forward matmul GFLOP that decoding `batches` with `strategy` does; `None` for a backbone not counted.
 
     What `training.benchmarks.flops.decoding_flops` counts (recurrent
-    backbones), from what one untimed pass runs (`decoding_work`).
+    backbones), from what one untimed pass runs (`DecodingWork`; pass
+    `work`, one for `model` and `strategy`, to count with its traced pass).
     """
     import zoo
     from training.benchmarks.flops import decoding_flops
 
     if not isinstance(model.backbone, zoo.RecurrentSeq2Seq):
         return None
-    return decoding_flops(model.backbone, **decoding_work(model, batches, strategy)) / 1e9
+    work = work or DecodingWork(model, strategy)
+    return decoding_flops(model.backbone, **work(batches)) / 1e9
 
 
 def decoding_work(model, batches, strategy):
-    """What the decoder runs on `batches` (lists of sentences), each decoded as one `translate` batch.
+    """What the decoder runs on `batches` with `strategy` (see `DecodingWork`)."""
+    return DecodingWork(model, strategy)(batches)
 
-    One untimed pass through `model.translate_graph`, with the backbone's
-    `next` wrapped to count the rows of every step: each row is a sentence
-    (greedy search) or a hypothesis (beam search) still decoding, so a
-    finished row no longer counts.
 
-    Returns:
-        A dict: `source_tokens` (real source tokens encoded), `row_steps`
-        (decoder steps summed over rows) and `attention_cells` (row steps
-        times the batch's source width, padding column included).
+class DecodingWork:
+    """What the decoder runs on batches of sentences, each decoded as one `translate` batch.
+
+    Calling it makes one untimed pass through `model.translate_graph`, with
+    the backbone's `next` wrapped to count the rows of every step: each row
+    is a sentence (greedy search) or a hypothesis (beam search) still
+    decoding, so a finished row no longer counts. The pass is traced on the
+    first call and reused by the next ones, which count afresh.
+
+    Calling it with `batches` (lists of sentences) returns a dict:
+    `source_tokens` (real source tokens encoded), `row_steps` (decoder steps
+    summed over rows) and `attention_cells` (row steps times the batch's
+    source width, padding column included).
     """
-    import tensorflow as tf
 
-    backbone = model.backbone
-    rows = tf.Variable(0, dtype=tf.int64, trainable=False)
-    cells = tf.Variable(0, dtype=tf.int64, trainable=False)
-    step = backbone.next
+    def __init__(self, model, strategy):
+        import tensorflow as tf
 
-    def counted(tokens, cache, position):
-        logits, cache = step(tokens, cache, position)
-        n = tf.cast(tf.shape(tokens)[0], tf.int64)
-        rows.assign_add(n)
-        cells.assign_add(n * tf.cast(tf.shape(cache["attention"])[-1], tf.int64))
-        return logits, cache
+        self.model, self.strategy = model, strategy
+        self._rows = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._cells = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._pass = None
 
-    max_length = model.check_max_length(None)
-    seed = tf.constant(strategy.call_seed(), tf.int32)
-    backbone.next = counted  # an instance attribute, deleted below, shadows the method
-    try:
-        function = tf.function(
-            lambda texts: model.translate_graph(texts, max_length, strategy, seed, return_attention=False),
-            input_signature=[tf.TensorSpec([None], tf.string)],
-            autograph=False,
-        )
+    def _trace(self):
+        import tensorflow as tf
+
+        model, rows, cells = self.model, self._rows, self._cells
+        backbone = model.backbone
+        step = backbone.next
+
+        def counted(tokens, cache, position):
+            logits, cache = step(tokens, cache, position)
+            n = tf.cast(tf.shape(tokens)[0], tf.int64)
+            rows.assign_add(n)
+            cells.assign_add(n * tf.cast(tf.shape(cache["attention"])[-1], tf.int64))
+            return logits, cache
+
+        max_length = model.check_max_length(None)
+        seed = tf.constant(self.strategy.call_seed(), tf.int32)
+        backbone.next = counted  # an instance attribute, deleted below, shadows the method
+        try:
+            function = tf.function(
+                lambda texts: model.translate_graph(
+                    texts, max_length, self.strategy, seed, return_attention=False
+                ),
+                autograph=False,
+            )
+            return function.get_concrete_function(tf.TensorSpec([None], tf.string))
+        finally:
+            del backbone.next
+
+    def __call__(self, batches):
+        import tensorflow as tf
+
+        if self._pass is None:
+            self._pass = self._trace()
+        self._rows.assign(0)
+        self._cells.assign(0)
         for batch in batches:
-            function(tf.constant(batch))
-    finally:
-        del backbone.next
-    return {
-        "source_tokens": int(sum(model.source_lengths(batch).sum() for batch in batches)),
-        "row_steps": int(rows.numpy()),
-        "attention_cells": int(cells.numpy()),
-    }
+            self._pass(tf.constant(batch, tf.string))
+        return {
+            "source_tokens": int(sum(self.model.source_lengths(batch).sum() for batch in batches)),
+            "row_steps": int(self._rows.numpy()),
+            "attention_cells": int(self._cells.numpy()),
+        }
 
 
 def length_grouped(model, sources, batch_size):

@@ -26,6 +26,10 @@ from training.benchmarks.flops import (
 from training.budget import TimeBudget
 from training.progress import StepTimer
 
+# One worker runs the module (setup.cfg: --dist loadgroup), so its module
+# fixtures are built once, not once in each worker.
+pytestmark = pytest.mark.xdist_group("benchmarks")
+
 E, U = 8, 16  # embedding and hidden sizes of the FLOP tests
 
 

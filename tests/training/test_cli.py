@@ -10,6 +10,10 @@ import pytest
 
 from training.cli import main
 
+# One worker runs the module (setup.cfg: --dist loadgroup), so its module
+# fixtures are built once, not once in each worker.
+pytestmark = pytest.mark.xdist_group("cli")
+
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):

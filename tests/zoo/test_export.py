@@ -12,6 +12,10 @@ import tensorflow as tf
 from tests.conftest import tiny
 from zoo.generation import BeamSearch, GreedySearch, RandomSampling
 
+# One worker runs the module (setup.cfg: --dist loadgroup), so its module
+# fixtures are built once, not once in each worker.
+pytestmark = pytest.mark.xdist_group("export")
+
 LONG = " ".join(["el gato come"] * 40)  # 120 tokens: over max_source_length (100)
 SENTENCES = ["el gato come", "", "¿dónde está el gato?", LONG, "zebra", "la casa es pequeña"]
 BATCH_SIZES = (0, 1, 2, 6)  # 0: an empty request gets empty answers, not an error

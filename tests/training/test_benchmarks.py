@@ -26,10 +26,6 @@ from training.benchmarks.flops import (
 from training.budget import TimeBudget
 from training.progress import StepTimer
 
-# One worker runs the module (setup.cfg: --dist loadgroup), so its module
-# fixtures are built once, not once in each worker.
-pytestmark = pytest.mark.xdist_group("benchmarks")
-
 E, U = 8, 16  # embedding and hidden sizes of the FLOP tests
 
 
@@ -283,7 +279,9 @@ json.dump({"params": 1000, "steps_per_s": 4.0, "target_tokens_per_s": 500.0,
 """
 
 
-@pytest.fixture(scope="module")
+# Session-scoped, as the export tests' fixtures: built once per worker, however
+# the worker's stretches of this module fall.
+@pytest.fixture(scope="session")
 def suite_run(tmp_path_factory):
     from training.benchmarks import suite
 

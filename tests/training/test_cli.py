@@ -10,12 +10,10 @@ import pytest
 
 from training.cli import main
 
-# One worker runs the module (setup.cfg: --dist loadgroup), so its module
-# fixtures are built once, not once in each worker.
-pytestmark = pytest.mark.xdist_group("cli")
 
-
-@pytest.fixture(scope="module")
+# Session-scoped, as the export tests' fixtures: built once per worker, however
+# the worker's stretches of this module fall.
+@pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     code = main(

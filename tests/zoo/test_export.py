@@ -12,10 +12,6 @@ import tensorflow as tf
 from tests.conftest import tiny
 from zoo.generation import BeamSearch, GreedySearch, RandomSampling
 
-# One worker runs the module (setup.cfg: --dist loadgroup), so its module
-# fixtures are built once, not once in each worker.
-pytestmark = pytest.mark.xdist_group("export")
-
 LONG = " ".join(["el gato come"] * 40)  # 120 tokens: over max_source_length (100)
 SENTENCES = ["el gato come", "", "¿dónde está el gato?", LONG, "zebra", "la casa es pequeña"]
 BATCH_SIZES = (0, 1, 2, 6)  # 0: an empty request gets empty answers, not an error
@@ -89,7 +85,9 @@ def serve_in_fresh_process(exports, sentences, sizes=BATCH_SIZES):
     return {name: {int(size): out for size, out in sizes.items()} for name, sizes in served.items()}
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: xdist may hand a worker the module's tests in more than
+# one stretch, and a module fixture is built again for each stretch.
+@pytest.fixture(scope="session")
 def models(trained_translator, toy_pairs):
     import zoo
 
@@ -103,7 +101,7 @@ def models(trained_translator, toy_pairs):
     return models
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(models, tmp_path_factory):
     root = tmp_path_factory.mktemp("exports")
     exports = {}

@@ -194,8 +194,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 "would load its weights into a model they do not belong to. Resume with the same data "
                 f"(the vocabularies are learned from it) and settings, or {self.afresh} to start afresh."
             )
-        if not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
+        self.model._build_optimizer()
         try:
             self.model.load_weights(os.path.join(path, WEIGHTS_FILE))
         except Exception as e:  # h5py and Keras raise several types for a bad file

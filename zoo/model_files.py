@@ -24,6 +24,20 @@ class ModelFiles(keras.Model):
     Mixed into `zoo.Seq2SeqTask`.
     """
 
+    def _build_optimizer(self):
+        """Create the optimizer's variables for the model's weights, if not yet made.
+
+        For `load_weights` and a restored checkpoint, so saved optimizer
+        state has variables to go to; and before `fit`, because without a
+        distribution strategy Keras creates them inside the first traced
+        step, and TensorFlow traces a function that created variables a
+        second time to run it: the whole step traced twice, seconds at the
+        start of every `fit`.
+        """
+        if self.built and self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """`keras.Model.save`, with a `.keras` file written atomically.
 
@@ -88,8 +102,8 @@ class ModelFiles(keras.Model):
             filepath = path = os.path.expanduser(path)
             _check_weights_path(path)
             self._check_vocabularies(path, skip_mismatch)
-        if self.built and self.compiled and self.optimizer is not None and not self.optimizer.built:
-            self.optimizer.build(self.trainable_variables)
+        if self.compiled:
+            self._build_optimizer()
         try:
             return super().load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
         except ValueError as error:

@@ -134,8 +134,7 @@ class Seq2SeqTask(ModelFiles):
                 "comes compiled with the defaults."
             ) from error
         self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)  # so the saved state has variables to go to
+        self._build_optimizer()  # so the saved state has variables to go to
 
     # --- Training on text -------------------------------------------------
 
@@ -196,18 +195,6 @@ class Seq2SeqTask(ModelFiles):
         self._build_optimizer()
         # The data is shuffled above; Keras cannot shuffle a dataset.
         return super().fit(x, validation_data=validation_data, shuffle=False, **kwargs)
-
-    def _build_optimizer(self):
-        """Create the optimizer's variables now, before Keras traces the training step.
-
-        Without a distribution strategy Keras creates them inside the first
-        traced step, and TensorFlow traces a function that created variables
-        a second time to run it: the whole step traced twice, seconds at the
-        start of every `fit`.
-        """
-        if self.built and self.optimizer is not None and not self.optimizer.built:
-            with self.distribute_strategy.scope():
-                self.optimizer.build(self.trainable_variables)
 
     def _training_data(self, x, batch_size, shuffle, seed):
         """`fit`'s data as Keras reads it, and the steps of an epoch, where `fit` must give them.

@@ -85,8 +85,9 @@ def serve_in_fresh_process(exports, sentences, sizes=BATCH_SIZES):
     return {name: {int(size): out for size, out in sizes.items()} for name, sizes in served.items()}
 
 
-# Session-scoped: xdist may hand a worker the module's tests in more than
-# one stretch, and a module fixture is built again for each stretch.
+# Used by one test only (with a subtest per family and strategy), so that
+# xdist builds these once: a parametrized test's items go to both workers,
+# and each would build the session fixtures (about 65 s here).
 @pytest.fixture(scope="session")
 def models(trained_translator, toy_pairs):
     import zoo
@@ -132,14 +133,19 @@ def _live(model, strategy, size=None, **options):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
-@pytest.mark.parametrize("family", list(FAMILIES))
-def test_export_serves_the_live_strings(family, strategy, models, served):
-    for size, outputs in served[f"{family}/{strategy}"].items():
+def test_export_serves_the_live_strings(models, served, subtests):
+    for family in FAMILIES:
+        for strategy in sorted(STRATEGIES):
+            with subtests.test(family=family, strategy=strategy):
+                _check_served(family, strategy, models[family], served[f"{family}/{strategy}"])
+
+
+def _check_served(family, strategy, model, served):
+    for size, outputs in served.items():
         if size == 0:
             assert outputs == {"translation": [], "score": []}
             continue
-        live = _live(models[family], STRATEGIES[strategy], size)
+        live = _live(model, STRATEGIES[strategy], size)
         assert outputs["translation"] == [r.text for r in live]
         np.testing.assert_allclose(outputs["score"], [r.score for r in live], rtol=1e-4, atol=1e-4)
     assert live[1].text == "" and live[1].score == 0.0

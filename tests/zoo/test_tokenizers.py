@@ -53,6 +53,32 @@ def test_round_trip_unknowns_and_vocabulary_file(name, tmp_path):
     assert again.tokenize(tf.constant(TEXTS)).to_list() == tokenizer.tokenize(tf.constant(TEXTS)).to_list()
 
 
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_words_split_where_icu_splits_the_standardized_text(lowercase):
+    """`split_words` splits with TensorFlow's `tf.strings.split`, tensorflow-text's ICU tokenizer the reference."""
+    import sys
+    import unicodedata
+
+    import tensorflow_text as tf_text
+
+    from zoo.tokenizer import split_punctuation, split_words, standardize
+
+    # Every character that Python, Unicode's separator categories or an older
+    # ICU calls whitespace, and the invisible ones that are not.
+    spaces = [
+        chr(c)
+        for c in range(sys.maxunicode + 1)
+        if not 0xD800 <= c <= 0xDFFF and (chr(c).isspace() or unicodedata.category(chr(c)).startswith("Z"))
+    ]
+    spaces += ["\u180e", "\u200b", "\u2060", "\ufeff", "\x00"]
+    texts = [f"A{s}b {s}{s}c{s}" for s in spaces] + [f"{s}¿Qué?{s}¡No!,, .. «x» a-b" for s in spaces]
+    texts += ["", "¿?", "a\xff b", "Ü ü"]
+    reference = tf_text.WhitespaceTokenizer().tokenize(
+        split_punctuation(standardize(tf.constant(texts), lowercase))
+    )
+    assert split_words(tf.constant(texts), lowercase).to_list() == reference.to_list()
+
+
 def test_a_failed_vocabulary_write_leaves_the_earlier_file_whole(tmp_path, monkeypatch):
     tokenizer = TOKENIZERS["word"].from_texts(TEXTS)
     path = tmp_path / "vocabulary.txt"

@@ -37,6 +37,8 @@ class CharacterTokenizer(Tokenizer):
         texts = tf.strings.regex_replace(standardize(texts, lowercase), " ", SPACE)
         return tf.strings.unicode_split(texts, "UTF-8")
 
+    separator = ""
+
     @staticmethod
-    def join(tokens: tf.RaggedTensor) -> tf.Tensor:
-        return tf.strings.regex_replace(tf.strings.reduce_join(tokens, axis=-1), SPACE, " ")
+    def finish_join(texts: tf.Tensor) -> tf.Tensor:
+        return tf.strings.regex_replace(texts, SPACE, " ")

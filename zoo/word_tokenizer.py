@@ -32,6 +32,4 @@ class WordTokenizer(Tokenizer):
         """Standardized words and punctuation of `tf.string` texts `(batch,)`: ragged strings."""
         return split_words(texts, lowercase)
 
-    @staticmethod
-    def join(tokens: tf.RaggedTensor) -> tf.Tensor:
-        return resolve_joiners(tf.strings.reduce_join(tokens, axis=-1, separator=" "))
+    finish_join = staticmethod(resolve_joiners)

@@ -6,7 +6,14 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
 
-from zoo.tokenizer import RESERVED_TOKENS, UNK, Tokenizer, count_tokens, resolve_joiners, split_words
+from zoo.tokenizer import (
+    RESERVED_TOKENS,
+    UNK,
+    Tokenizer,
+    count_tokens,
+    resolve_joiners,
+    split_words,
+)
 
 SUFFIX = "##"  # marks a piece that continues a word
 
@@ -75,6 +82,5 @@ class WordPieceTokenizer(Tokenizer):
         return pieces.merge_dims(1, 2)
 
     @staticmethod
-    def join(tokens: tf.RaggedTensor) -> tf.Tensor:
-        texts = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
+    def finish_join(texts: tf.Tensor) -> tf.Tensor:
         return resolve_joiners(tf.strings.regex_replace(texts, f" {SUFFIX}", ""))

@@ -218,3 +218,67 @@ def test_a_model_that_keeps_case_keeps_it_in_presets_keras_files_and_exports(tmp
         ValueError, match=r"(?i)config.json: `lowercase` must be true or false, received 'no'"
     ):
         zoo.load(tmp_path / "preset")
+
+
+def _random_ids(rng, rows, longest):
+    """Ragged int32 ids `(rows, None)`, some rows empty, as lists and as a `tf.RaggedTensor`."""
+    lists = [rng.integers(4, 50, size=rng.integers(0, longest + 1)).tolist() for _ in range(rows)]
+    return lists, tf.ragged.constant(lists, dtype=tf.int32, ragged_rank=1, row_splits_dtype=tf.int64)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 7])
+def test_truncate_and_wrap_cuts_and_wraps_each_row(rows):
+    import numpy as np
+
+    from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+    from zoo.tokenizer import END_ID, START_ID
+
+    tokenizer = TOKENIZERS["word"].from_texts(TEXTS)
+    preprocessor = Seq2SeqPreprocessor(tokenizer, tokenizer, max_source_length=5, max_target_length=4)
+    rng = np.random.default_rng(rows)
+    for _ in range(5):
+        (source_lists, sources), (target_lists, targets) = (
+            _random_ids(rng, rows, 9),
+            _random_ids(rng, rows, 9),
+        )
+        cut, wrapped = preprocessor.truncate_and_wrap(sources, targets)
+        assert cut.to_list() == [s[:5] for s in source_lists]
+        assert wrapped.to_list() == [[START_ID, *t[:4], END_ID] for t in target_lists]
+        assert wrapped.dtype == tf.int32 and wrapped.row_splits.dtype == tf.int64
+    # Traced, the ids keep their rank: padding them gives `(batch, T)`, which Keras' steps read.
+    spec = tf.RaggedTensorSpec([None, None], tf.int32, ragged_rank=1, row_splits_dtype=tf.int64)
+    padded = tf.function(lambda s, t: [ids.to_tensor() for ids in preprocessor.truncate_and_wrap(s, t)])
+    assert [ids.shape.rank for ids in padded.get_concrete_function(spec, spec).structured_outputs] == [2, 2]
+
+
+@pytest.mark.parametrize("name", sorted(TOKENIZERS))
+def test_detokenize_joins_each_rows_tokens_up_to_its_end(name):
+    """Against the tokens read one by one, and joined by `join`."""
+    import numpy as np
+
+    from zoo.tokenizer import END_ID, PAD_ID, START_ID
+
+    tokenizer = TOKENIZERS[name].from_texts(TEXTS)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, tokenizer.vocabulary_size, size=(9, 7)).astype(np.int32)
+    ids[rng.random(ids.shape) < 0.1] = END_ID
+    ids[3] = PAD_ID  # nothing to read
+    ids[4, 0] = END_ID
+    replaced = np.array(
+        [[f"w{r}.{c}" for c in range(7)] for r in range(9)]
+    )  # as unknown-word replacement gives
+
+    def read(strings):
+        rows = []
+        for row, row_strings in zip(ids.tolist(), strings):
+            ended = row.index(END_ID) if END_ID in row else len(row)
+            rows.append([t for i, t in zip(row[:ended], row_strings) if i not in (PAD_ID, START_ID)])
+        return tokenizer.join(tf.ragged.constant(rows, dtype=tf.string, ragged_rank=1)).numpy().tolist()
+
+    vocabulary = np.array(tokenizer.vocabulary)
+    assert tokenizer.detokenize(ids).numpy().tolist() == read(vocabulary[ids].tolist())
+    assert tokenizer.detokenize(tf.ragged.constant(ids.tolist())).numpy().tolist() == read(
+        vocabulary[ids].tolist()
+    )
+    assert tokenizer.detokenize(ids, tokens=replaced).numpy().tolist() == read(replaced.tolist())
+    assert tokenizer.detokenize(ids[:0]).numpy().tolist() == []

@@ -65,7 +65,8 @@ class Seq2SeqPreprocessor(tf.Module):
             self.target_tokenizer.tokenize(targets),
         )
         empty = tf.logical_or(tf.equal(source_ids.row_lengths(), 0), tf.equal(target_ids.row_lengths(), 0))
-        first = tf.argmax(tf.cast(empty, tf.int8))  # the first empty pair, if any
+        # The first empty pair, if any; a 0 ends the list, so that a batch of no pairs has one.
+        first = tf.argmax(tf.concat([tf.cast(empty, tf.int8), [0]], 0))
         # Eager, it raises here; in a `tf.data` map or a `tf.function`, automatic
         # control dependencies run it, as they run every stateful op.
         tf.debugging.Assert(

@@ -82,10 +82,9 @@ class Tokenizer(tf.Module):
     `detokenize`, and the vocabulary file. A subclass says how text splits
     into tokens (`split_text`), how tokens map to ids if not by table lookup
     (`tokens_to_ids`), how tokens join back into text (`separator` and
-    `finish_join`), and how a
-    vocabulary is learned (`learn_vocabulary`). Everything runs as
-    TensorFlow ops, so a tokenizer works in `tf.data`, in a compiled decode
-    loop and inside an exported SavedModel.
+    `finish_join`), and how a vocabulary is learned (`learn_vocabulary`).
+    Everything runs as TensorFlow ops, so a tokenizer works in `tf.data`,
+    in a compiled decode loop and inside an exported SavedModel.
 
     Args:
         vocabulary: list of tokens. The first four must be

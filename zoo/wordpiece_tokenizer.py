@@ -6,14 +6,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
 
-from zoo.tokenizer import (
-    RESERVED_TOKENS,
-    UNK,
-    Tokenizer,
-    count_tokens,
-    resolve_joiners,
-    split_words,
-)
+from zoo.tokenizer import RESERVED_TOKENS, UNK, Tokenizer, count_tokens, resolve_joiners, split_words
 
 SUFFIX = "##"  # marks a piece that continues a word
 

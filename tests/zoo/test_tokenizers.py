@@ -282,3 +282,20 @@ def test_detokenize_joins_each_rows_tokens_up_to_its_end(name):
     )
     assert tokenizer.detokenize(ids, tokens=replaced).numpy().tolist() == read(replaced.tolist())
     assert tokenizer.detokenize(ids[:0]).numpy().tolist() == []
+
+
+def test_the_preprocessor_takes_no_pairs_and_names_the_first_empty_pair():
+    from zoo.seq2seq_preprocessor import Seq2SeqPreprocessor
+
+    tokenizer = TOKENIZERS["word"].from_texts(TEXTS)
+    preprocessor = Seq2SeqPreprocessor(tokenizer, tokenizer)
+    none = tf.constant([], tf.string)
+    for call in (preprocessor, tf.function(preprocessor)):  # eager and traced, as in a tf.data map
+        x, y, weights = call(none, none)
+        assert x["encoder_token_ids"].shape[0] == y.shape[0] == weights.shape[0] == 0
+        sources, targets = ["the cat", "it is", "", "the"], ["el gato", " ", "x", ""]
+        with pytest.raises(
+            tf.errors.InvalidArgumentError,
+            match=r"\(source, target\):('\nb'it is'\nb' '$|\] \[it is\] \[ \]\n)",
+        ):
+            call(tf.constant(sources), tf.constant(targets))

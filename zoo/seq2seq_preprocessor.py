@@ -93,7 +93,9 @@ class Seq2SeqPreprocessor(tf.Module):
         wrapped = splits + 2 * tf.range(tf.size(splits, splits.dtype), dtype=splits.dtype)
         starts, ends = wrapped[:-1], wrapped[1:] - 1
         ids = tf.fill([wrapped[-1]], tf.constant(END_ID, target_ids.dtype))
-        ids = tf.tensor_scatter_nd_update(ids, starts[:, None], tf.fill(tf.shape(starts), START_ID))
+        ids = tf.tensor_scatter_nd_update(
+            ids, starts[:, None], tf.fill(tf.shape(starts), tf.constant(START_ID, target_ids.dtype))
+        )
         places = tf.ragged.range(starts + 1, ends).flat_values
         ids = tf.tensor_scatter_nd_update(ids, places[:, None], target_ids.values)
         return source_ids, tf.RaggedTensor.from_row_splits(ids, wrapped, validate=False)

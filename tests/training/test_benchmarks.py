@@ -279,8 +279,8 @@ json.dump({"params": 1000, "steps_per_s": 4.0, "target_tokens_per_s": 500.0,
 """
 
 
-# Session-scoped, as the export tests' fixtures: built once per worker, however
-# the worker's stretches of this module fall.
+# Session-scoped: built once per xdist worker, however the worker's stretches
+# of this module fall (a module fixture is built again for each stretch).
 @pytest.fixture(scope="session")
 def suite_run(tmp_path_factory):
     from training.benchmarks import suite

@@ -11,8 +11,8 @@ import pytest
 from training.cli import main
 
 
-# Session-scoped, as the export tests' fixtures: built once per worker, however
-# the worker's stretches of this module fall.
+# Session-scoped: built once per xdist worker, however the worker's stretches
+# of this module fall (a module fixture is built again for each stretch).
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")

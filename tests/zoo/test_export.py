@@ -85,10 +85,10 @@ def serve_in_fresh_process(exports, sentences, sizes=BATCH_SIZES):
     return {name: {int(size): out for size, out in sizes.items()} for name, sizes in served.items()}
 
 
-# Used by one test only (with a subtest per family and strategy), so that
-# xdist builds these once: a parametrized test's items go to both workers,
-# and each would build the session fixtures (about 65 s here).
-@pytest.fixture(scope="session")
+# For one test, with a subtest per family and strategy: the items of a
+# parametrized test went to both xdist workers, and each built these (about
+# 65 s here).
+@pytest.fixture
 def models(trained_translator, toy_pairs):
     import zoo
 
@@ -102,13 +102,12 @@ def models(trained_translator, toy_pairs):
     return models
 
 
-@pytest.fixture(scope="session")
-def served(models, tmp_path_factory):
-    root = tmp_path_factory.mktemp("exports")
+@pytest.fixture
+def served(models, tmp_path):
     exports = {}
     for family, model in models.items():
         for name, strategy in STRATEGIES.items():
-            exports[f"{family}/{name}"] = path = root / f"{len(exports)}"
+            exports[f"{family}/{name}"] = path = tmp_path / f"{len(exports)}"
             model.export(str(path), strategy=strategy)
     return serve_in_fresh_process(exports, SENTENCES)
 
